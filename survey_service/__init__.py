@@ -1,0 +1,67 @@
+"""The telephone satisfaction-survey service (社会满意度电话抽访)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import config as config_module
+
+
+def _instance_secret(app: Flask, filename: str, make) -> str:
+    """Read a secret kept in the instance folder, creating it on first use (mode 600)."""
+    path = Path(app.instance_path) / filename
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Create the Flask app from the environment, then ``config`` on top (tests)."""
+    app = Flask(__name__, instance_path=os.environ.get("SURVEY_INSTANCE_PATH"))
+    app.config.from_mapping(config_module.from_environment())
+    if config:
+        app.config.update(config)
+
+    if not app.config.get("DATABASE_URL"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'survey.sqlite'}"
+    production = app.config["SURVEY_ENV"] == "production"
+    if not app.config.get("SECRET_KEY"):
+        if production:
+            raise RuntimeError("SECRET_KEY must be set when SURVEY_ENV=production")
+        app.config["SECRET_KEY"] = _instance_secret(
+            app, "secret_key", lambda: secrets.token_hex(32)
+        )
+    elif production and len(app.config["SECRET_KEY"]) < 32:
+        raise RuntimeError("SECRET_KEY is too short for production (32+ characters)")
+    if not app.config.get("SURVEY_DATA_KEY"):
+        if production:
+            raise RuntimeError("SURVEY_DATA_KEY must be set when SURVEY_ENV=production")
+        from .services.privacy import new_data_key
+
+        app.config["SURVEY_DATA_KEY"] = _instance_secret(app, "data.key", new_data_key)
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"]) * 1024 * 1024 + 65536
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_SECURE", production)
+
+    from . import blueprints, cli, db, errors_web, security
+    from .services.privacy import PhoneVault
+
+    db.init_app(app)
+    app.extensions["phone_vault"] = PhoneVault(app.config["SURVEY_DATA_KEY"])
+    security.init_app(app)
+    errors_web.init_app(app)
+    blueprints.init_app(app)
+    cli.init_app(app)
+    return app

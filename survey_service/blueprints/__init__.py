@@ -1,0 +1,18 @@
+"""Thin HTTP layer, one blueprint per audience."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from . import admin, auth, calls, ivr, main, review, statistics, units
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp, url_prefix="/auth")
+    app.register_blueprint(units.bp, url_prefix="/unit")
+    app.register_blueprint(review.bp, url_prefix="/review")
+    app.register_blueprint(calls.bp, url_prefix="/calls")
+    app.register_blueprint(ivr.bp, url_prefix="/ivr")
+    app.register_blueprint(statistics.bp, url_prefix="/statistics")
+    app.register_blueprint(admin.bp, url_prefix="/admin")

@@ -1,0 +1,49 @@
+"""Log in and out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from ..db import get_session, transaction
+from ..forms import LoginForm
+from ..services import audit
+from ..services.users import authenticate
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log a user in with username and password."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        session = get_session()
+        user = authenticate(
+            session=session, username=form.username.data, password=form.password.data
+        )
+        if user is None:
+            flash("用户名或密码错误。", "error")
+            return render_template("auth/login.html", form=form), 401
+        login_user(user)
+        with transaction(session):
+            audit.record(
+                session, user=user, action="auth.login", object_type="user", object_id=user.id
+            )
+        target = request.args.get("next", "")
+        # Only local paths: never redirect to another site after log-in.
+        if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+            target = url_for("main.index")
+        return redirect(target)
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Log the current user out."""
+    if current_user.is_authenticated:
+        logout_user()
+    flash("已退出登录。", "success")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,137 @@
+"""Unit staff: upload the unit's client list, see row errors, submit for review."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlmodel import select
+
+from ..db import get_session, transaction
+from ..errors import ServiceError
+from ..forms import UploadForm
+from ..models import LIST_STATUS_LABELS, ClientList, ListRowIssue, Role, Unit
+from ..security import requires_role
+from ..services import list_import, reports
+from ..services.list_parser import REASONS
+from ..services.waves import current_wave
+
+bp = Blueprint("units", __name__)
+
+
+@bp.route("/")
+@requires_role(Role.UNIT)
+def index():
+    """Show the unit's list versions in the open wave and the upload form."""
+    session = get_session()
+    unit = session.get(Unit, current_user.unit_id)
+    wave = current_wave(session)
+    lists = session.exec(
+        select(ClientList)
+        .where(ClientList.unit_id == unit.id, ClientList.wave_id == wave.id)
+        .order_by(ClientList.version.desc())
+    ).all()
+    return render_template(
+        "units/index.html",
+        unit=unit,
+        wave=wave,
+        lists=lists,
+        form=UploadForm(),
+        labels=LIST_STATUS_LABELS,
+    )
+
+
+@bp.route("/lists", methods=["POST"])
+@requires_role(Role.UNIT)
+def upload():
+    """Store an uploaded file as the unit's next list version."""
+    form = UploadForm()
+    if not form.validate_on_submit():
+        flash("请选择要上传的名单文件。", "error")
+        return redirect(url_for("units.index"))
+    session = get_session()
+    unit = session.get(Unit, current_user.unit_id)
+    upload_file = form.file.data
+    options = list_import.ImportOptions(
+        area_code=current_app.config["AREA_CODE"],
+        sheet=form.sheet.data or None,
+        max_bytes=int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024,
+    )
+    try:
+        with transaction(session):
+            client_list = list_import.import_client_list(
+                session=session,
+                unit=unit,
+                wave=current_wave(session),
+                content=upload_file.read(),
+                filename=upload_file.filename or "upload",
+                vault=current_app.extensions["phone_vault"],
+                options=options,
+                actor=current_user,
+            )
+    except ServiceError as exc:
+        flash(f"文件未导入：{exc}", "error")
+        return redirect(url_for("units.index"))
+    flash(
+        f"已导入第 {client_list.version} 版：有效 {client_list.n_accepted} 行，"
+        f"问题 {client_list.n_rejected} 行，跳过 {client_list.n_skipped} 行。",
+        "success",
+    )
+    return redirect(url_for("units.detail", list_id=client_list.id))
+
+
+@bp.route("/lists/<int:list_id>")
+@requires_role(Role.UNIT, Role.REVIEWER, Role.ADMIN)
+def detail(list_id: int):
+    """Show one list version: counts, status, review note and the rejected rows."""
+    session = get_session()
+    client_list = list_import.get_list_for(session, list_id, current_user)
+    issues = session.exec(
+        select(ListRowIssue)
+        .where(ListRowIssue.list_id == list_id)
+        .order_by(ListRowIssue.row_number)
+        .limit(500)
+    ).all()
+    return render_template(
+        "units/detail.html",
+        client_list=client_list,
+        issues=issues,
+        reasons=REASONS,
+        labels=LIST_STATUS_LABELS,
+        unit=session.get(Unit, client_list.unit_id),
+    )
+
+
+@bp.route("/lists/<int:list_id>/errors.csv")
+@requires_role(Role.UNIT, Role.REVIEWER, Role.ADMIN)
+def errors_csv(list_id: int):
+    """Download the rejected rows of a list as CSV (UTF-8 with BOM for Excel)."""
+    session = get_session()
+    client_list = list_import.get_list_for(session, list_id, current_user)
+    issues = session.exec(
+        select(ListRowIssue)
+        .where(ListRowIssue.list_id == list_id)
+        .order_by(ListRowIssue.row_number)
+    ).all()
+    rows = [
+        [i.row_number, i.field, i.raw_value or "", i.reason, REASONS.get(i.reason, i.reason)]
+        for i in issues
+    ]
+    body = reports.csv_bytes(["行号", "字段", "原始值", "原因代码", "原因"], rows)
+    name = f"list-{client_list.id}-v{client_list.version}-errors.csv"
+    return Response(
+        body,
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename={name}"},
+    )
+
+
+@bp.route("/lists/<int:list_id>/submit", methods=["POST"])
+@requires_role(Role.UNIT)
+def submit(list_id: int):
+    """Send a draft list to the office for review."""
+    session = get_session()
+    client_list = list_import.get_list_for(session, list_id, current_user)
+    with transaction(session):
+        list_import.submit_list(session=session, client_list=client_list, actor=current_user)
+    flash(f"第 {client_list.version} 版已提交审核。", "success")
+    return redirect(url_for("units.index"))

@@ -1,0 +1,74 @@
+"""Settings as data: every setting has a name, a default and a help text.
+
+Each setting is read from the environment variable of the same name (for
+example ``DATABASE_URL``); ``create_app(config)`` lets tests override them.
+README.md lists them all, and ``tests/test_docs.py`` checks that it does.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, NamedTuple
+
+
+class Setting(NamedTuple):
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL of the database; unset means an SQLite file in the instance folder "
+        "(instance/survey.sqlite). Production: postgresql+psycopg://user@host/db.",
+    ),
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Flask session and CSRF key. Unset: a random key is generated once and kept in "
+        "instance/secret_key. Must be set (32+ characters) when SURVEY_ENV=production.",
+    ),
+    Setting(
+        "SURVEY_DATA_KEY",
+        None,
+        "Key that encrypts phone numbers at rest and keys their lookup hash (base64, 32 "
+        "bytes). Unset: generated once into instance/data.key. Never commit it.",
+    ),
+    Setting(
+        "SURVEY_ENV", "development", "development or production (production refuses weak keys)."
+    ),
+    Setting(
+        "AREA_CODE", "027", "Area code completing 7-8 digit local landline numbers (Wuhan: 027)."
+    ),
+    Setting("MAX_UPLOAD_MB", 64, "Largest client-list file accepted, in MiB."),
+    Setting("SAMPLE_PER_UNIT", 30, "Default number of cases drawn per unit (thin design)."),
+    Setting(
+        "CLAIM_TIMEOUT_MINUTES", 30, "A claimed case is released after this many idle minutes."
+    ),
+    Setting("TIMEZONE", "Asia/Shanghai", "Local time zone for calling windows and display."),
+    Setting(
+        "TELEPHONY_PROVIDER",
+        "simulated",
+        "Which telephony provider places IVR calls: simulated, twilio.",
+    ),
+    Setting("TWILIO_ACCOUNT_SID", None, "Twilio account SID (twilio provider)."),
+    Setting("TWILIO_AUTH_TOKEN", None, "Twilio auth token; also signs and validates webhooks."),
+    Setting("TWILIO_FROM_NUMBER", None, "Caller number for outbound Twilio calls."),
+    Setting("PUBLIC_BASE_URL", None, "Public https base URL the provider calls back (webhooks)."),
+)
+
+_INT_SETTINGS = {"MAX_UPLOAD_MB", "SAMPLE_PER_UNIT", "CLAIM_TIMEOUT_MINUTES"}
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return every setting, taken from ``environ`` where present, else its default."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value: Any = environ.get(setting.name, setting.default)
+        if setting.name in _INT_SETTINGS and value is not None:
+            value = int(value)
+        values[setting.name] = value
+    return values

@@ -1,0 +1,42 @@
+"""Flask-WTF forms (CSRF-protected), grouped by blueprint."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from .models import ROLE_LABELS
+
+
+# auth
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired()])
+
+
+# units
+class UploadForm(FlaskForm):
+    file = FileField("名单文件（CSV / XLSX / XLS）", validators=[FileRequired("请选择文件")])
+    sheet = StringField("工作表名称（可选）", validators=[Optional(), Length(max=64)])
+
+
+# review
+class ReviewForm(FlaskForm):
+    note = TextAreaField("审核意见（退回时必填）", validators=[Optional(), Length(max=2000)])
+
+
+# statistics
+class DrawForm(FlaskForm):
+    seed = IntegerField("随机种子", validators=[InputRequired(), NumberRange(min=0, max=2**63 - 1)])
+    per_unit = IntegerField("每单位样本量", validators=[InputRequired(), NumberRange(1, 100000)])
+
+
+# admin
+class UserForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired(), Length(max=64)])
+    display_name = StringField("姓名", validators=[Optional(), Length(max=100)])
+    password = PasswordField("初始密码", validators=[DataRequired(), Length(min=8)])
+    role = SelectField("角色", choices=[(k.value, v) for k, v in ROLE_LABELS.items()])
+    unit_code = StringField("所属单位代码（单位填报员）", validators=[Optional(), Length(max=32)])

@@ -1,0 +1,39 @@
+"""SQLModel tables, one module per stage of the data's story.
+
+list → review → frame → sample → case queue → call attempt → answers.
+"""
+
+from .answers import Answer
+from .audit import AuditEvent
+from .base import UTCDateTime, utcnow
+from .cases import DISPOSITIONS, FINAL_ON_FIRST, CallAttempt, Case, CaseStatus
+from .draws import SampleDraw
+from .lists import LIST_STATUS_LABELS, Client, ClientList, ListRowIssue, ListStatus, StoredFile
+from .org import ROLE_LABELS, Role, Unit, UnitCategory, User
+from .waves import SurveyWave, WaveStatus
+
+__all__ = [
+    "DISPOSITIONS",
+    "FINAL_ON_FIRST",
+    "LIST_STATUS_LABELS",
+    "ROLE_LABELS",
+    "Answer",
+    "AuditEvent",
+    "CallAttempt",
+    "Case",
+    "CaseStatus",
+    "Client",
+    "ClientList",
+    "ListRowIssue",
+    "ListStatus",
+    "Role",
+    "SampleDraw",
+    "StoredFile",
+    "SurveyWave",
+    "UTCDateTime",
+    "Unit",
+    "UnitCategory",
+    "User",
+    "WaveStatus",
+    "utcnow",
+]

@@ -1,0 +1,97 @@
+"""Client lists (服务对象名单): versions per unit and wave, their rows and problems."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import LargeBinary, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from .base import UTCDateTime, utcnow
+
+
+class ListStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+LIST_STATUS_LABELS = {
+    ListStatus.DRAFT: "草稿",
+    ListStatus.SUBMITTED: "待审核",
+    ListStatus.APPROVED: "已通过",
+    ListStatus.REJECTED: "已退回",
+}
+
+
+class StoredFile(SQLModel, table=True):
+    """An uploaded file, kept as sent, addressed by its SHA-256."""
+
+    __tablename__ = "stored_file"
+
+    sha256: str = Field(sa_type=String(64), primary_key=True)
+    size: int
+    content: bytes = Field(sa_type=LargeBinary)
+
+
+class ClientList(SQLModel, table=True):
+    """One version of a unit's client list for a wave."""
+
+    __tablename__ = "client_list"
+    __table_args__ = (UniqueConstraint("unit_id", "wave_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    wave_id: int = Field(foreign_key="survey_wave.id", index=True)
+    version: int
+    status: str = Field(default=ListStatus.DRAFT, sa_type=String(16), index=True)
+    file_name: str = Field(sa_type=String(255))
+    file_sha256: str = Field(sa_type=String(64), foreign_key="stored_file.sha256")
+    encoding: str | None = Field(default=None, sa_type=String(32))
+    delimiter: str | None = Field(default=None, sa_type=String(8))
+    n_accepted: int = 0
+    n_rejected: int = 0
+    n_skipped: int = 0
+    frozen: bool = False
+    uploaded_by: int | None = Field(default=None, foreign_key="user_account.id")
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reviewed_by: int | None = Field(default=None, foreign_key="user_account.id")
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    review_note: str | None = Field(default=None, sa_type=Text)
+
+
+class Client(SQLModel, table=True):
+    """An accepted row: a person or company the unit served.
+
+    The phone is stored encrypted (``phone_enc``), matched through a keyed
+    hash (``phone_hash``) and shown only masked (``phone_masked``).
+    """
+
+    __tablename__ = "client"
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(foreign_key="client_list.id", index=True)
+    row_number: int
+    name: str | None = Field(default=None, sa_type=String(200))
+    phone_enc: str = Field(sa_type=String(200))
+    phone_hash: str = Field(sa_type=String(64), index=True)
+    phone_masked: str = Field(sa_type=String(32))
+    service: str | None = Field(default=None, sa_type=String(500))
+    service_date: str | None = Field(default=None, sa_type=String(32))
+    kind: str | None = Field(default=None, sa_type=String(8))
+
+
+class ListRowIssue(SQLModel, table=True):
+    """A rejected row of an upload, with its reason, for the unit to fix."""
+
+    __tablename__ = "list_row_issue"
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(foreign_key="client_list.id", index=True)
+    row_number: int
+    field: str = Field(sa_type=String(32))
+    raw_value: str | None = Field(default=None, sa_type=String(500))
+    reason: str = Field(sa_type=String(32))

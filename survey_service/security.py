@@ -1,0 +1,59 @@
+"""Log-in, roles, CSRF and the phone-masking filter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from flask import Flask, abort
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from .models import ROLE_LABELS, Role, User
+from .services.privacy import mask_phone
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "请先登录。"
+login_manager.login_message_category = "warning"
+csrf = CSRFProtect()
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    from .db import get_session
+
+    user = get_session().get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    app.jinja_env.filters["masked"] = mask_phone
+    zone = ZoneInfo(app.config["TIMEZONE"])
+    app.jinja_env.filters["localtime"] = lambda value: (
+        "" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    )
+    app.jinja_env.globals["ROLE_LABELS"] = ROLE_LABELS
+    app.jinja_env.globals["Role"] = Role
+
+
+def requires_role(*roles: Role) -> Callable:
+    """Let in only logged-in users whose role is one of ``roles`` (else login or 403)."""
+    allowed = {Role(r) for r in roles}
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = allowed  # read by the role-matrix test
+        return wrapped
+
+    return decorator

@@ -1,0 +1,1 @@
+"""Workflow rules. Each function takes a Session, never commits, raises ServiceError."""

@@ -1,0 +1,83 @@
+"""Survey waves."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from call_scripts import load_script
+
+from ..errors import Conflict, NotFound, ServiceError, Where
+from ..models import SurveyWave, User, WaveStatus
+from . import audit
+
+DEFAULT_SCRIPT = "standard_satisfaction"
+
+
+def open_wave(
+    *,
+    session: Session,
+    name: str,
+    script_id: str = DEFAULT_SCRIPT,
+    year: int | None = None,
+    actor: User | None = None,
+    settings: dict | None = None,
+) -> SurveyWave:
+    """Open a new wave under a questionnaire script.
+
+    :raise Conflict: if a wave of that name exists.
+    :raise ServiceError: if the script is unknown.
+    """
+    name = name.strip()
+    if not name:
+        raise ServiceError("轮次名称不能为空", where=Where(field="name"))
+    if session.exec(select(SurveyWave).where(SurveyWave.name == name)).first():
+        raise Conflict(f"轮次 {name} 已存在")
+    try:
+        script = load_script(script_id)
+    except Exception as exc:
+        raise ServiceError(
+            f"问卷脚本 {script_id} 无法加载：{exc}", where=Where(field="script")
+        ) from exc
+    if year is None:
+        digits = "".join(ch for ch in name if ch.isdigit())[:4]
+        year = int(digits) if len(digits) == 4 else None
+    if year is None:
+        raise ServiceError("无法从轮次名称推断年份，请指定 --year", where=Where(field="year"))
+    wave = SurveyWave(
+        name=name,
+        year=year,
+        script_id=script.id,
+        script_version=script.version,
+        settings=settings or {},
+    )
+    session.add(wave)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="wave.open",
+        object_type="wave",
+        object_id=wave.id,
+        name=name,
+        script=f"{script.id}@{script.version}",
+    )
+    return wave
+
+
+def current_wave(session: Session, name: str | None = None) -> SurveyWave:
+    """Return the named wave, or the newest open one.
+
+    :raise NotFound: if there is none.
+    """
+    query = select(SurveyWave)
+    if name:
+        wave = session.exec(query.where(SurveyWave.name == name)).first()
+        if wave is None:
+            raise NotFound(f"轮次 {name} 不存在")
+        return wave
+    wave = session.exec(
+        query.where(SurveyWave.status == WaveStatus.OPEN).order_by(SurveyWave.id.desc())
+    ).first()
+    if wave is None:
+        raise NotFound("没有进行中的调查轮次（请先运行 flask --app wsgi waves open NAME）")
+    return wave
