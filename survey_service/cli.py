@@ -266,9 +266,15 @@ sample_cli = AppGroup("sample", help="The stratified sample: draw and verify.")
 
 
 @sample_cli.command("draw")
-@click.option("--seed", type=int, default=None,
-              help="Seed (e.g. numbers read out at a public meeting); default: a random one.")
-@click.option("--per-unit", type=int, default=None, help="Cases per unit (default SAMPLE_PER_UNIT).")
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Seed (e.g. numbers read out at a public meeting); default: a random one.",
+)
+@click.option(
+    "--per-unit", type=int, default=None, help="Cases per unit (default SAMPLE_PER_UNIT)."
+)
 @click.option("--wave", "wave_name", default=None, help="Wave name (default: the open one).")
 def sample_draw(seed: int | None, per_unit: int | None, wave_name: str | None) -> None:
     """Draw the wave's stratified sample (one stratum per unit) and print its record."""
@@ -279,10 +285,15 @@ def sample_draw(seed: int | None, per_unit: int | None, wave_name: str | None) -
 
     seed = secrets.randbelow(2**63) if seed is None else seed
     per_unit = per_unit or int(current_app.config["SAMPLE_PER_UNIT"])
-    record = _run(lambda s: draws.draw_sample(session=s, wave=current_wave(s, wave_name),
-                                              seed=seed, per_unit=per_unit, actor=None))
-    click.echo(f"draw {record.id}: seed {record.seed}, frame {record.frame_size} "
-               f"(sha256 {record.frame_hash}), sample {record.sample_size}")
+    record = _run(
+        lambda s: draws.draw_sample(
+            session=s, wave=current_wave(s, wave_name), seed=seed, per_unit=per_unit, actor=None
+        )
+    )
+    click.echo(
+        f"draw {record.id}: seed {record.seed}, frame {record.frame_size} "
+        f"(sha256 {record.frame_hash}), sample {record.sample_size}"
+    )
 
 
 @sample_cli.command("verify")
@@ -318,8 +329,10 @@ def scripts_check(file: Path) -> None:
             click.echo(str(error), err=True)
         raise click.exceptions.Exit(2)
     script = call_scripts.load_script(file)
-    click.echo(f"ok: {script.id} version {script.version}, {len(script.items)} items, "
-               f"digest {script.digest[:12]}")
+    click.echo(
+        f"ok: {script.id} version {script.version}, {len(script.items)} items, "
+        f"digest {script.digest[:12]}"
+    )
 
 
 @scripts_cli.command("walk")
@@ -337,9 +350,13 @@ def scripts_walk(file: Path, unit_name: str, service: str, service_date: str, ch
     except call_scripts.ScriptInvalid as exc:
         raise BadInput(str(exc)) from exc
     context = {"unit_name": unit_name, "service": service, "service_date": service_date}
-    result = call_scripts.walk(script, lambda prompt: click.prompt(prompt, default="",
-                                                                   show_default=False),
-                               click.echo, context, channel=channel)
+    result = call_scripts.walk(
+        script,
+        lambda prompt: click.prompt(prompt, default="", show_default=False),
+        click.echo,
+        context,
+        channel=channel,
+    )
     click.echo(f"status: {result.status}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .models import ROLE_LABELS
@@ -38,5 +39,5 @@ class UserForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired(), Length(max=64)])
     display_name = StringField("姓名", validators=[Optional(), Length(max=100)])
     password = PasswordField("初始密码", validators=[DataRequired(), Length(min=8)])
-    role = SelectField("角色", choices=[(k.value, v) for k, v in ROLE_LABELS.items()])
+    role = SelectField("角色", choices=[SelectChoice(k.value, v) for k, v in ROLE_LABELS.items()])
     unit_code = StringField("所属单位代码（单位填报员）", validators=[Optional(), Length(max=32)])

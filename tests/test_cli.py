@@ -6,8 +6,10 @@ from sqlmodel import select
 
 from survey_service.models import SurveyWave, Unit, User
 
-UNITS_CSV = "code,name,category,department\nJC001,奓山街派出所,基层站所,区公安分局\n" \
+UNITS_CSV = (
+    "code,name,category,department\nJC001,奓山街派出所,基层站所,区公安分局\n"
     "JG001,区发展和改革局行政审批科,机关科室,区发展和改革局\n"
+)
 
 
 def test_units_import_is_idempotent(runner, session, tmp_path):
@@ -23,7 +25,9 @@ def test_units_import_is_idempotent(runner, session, tmp_path):
     session.expire_all()
     units = session.exec(select(Unit).order_by(Unit.code)).all()
     assert [(u.code, u.name, u.category) for u in units] == [
-        ("JC001", "奓山派出所", "基层站所"), ("JG001", "区发展和改革局行政审批科", "机关科室")]
+        ("JC001", "奓山派出所", "基层站所"),
+        ("JG001", "区发展和改革局行政审批科", "机关科室"),
+    ]
 
 
 def test_units_import_reports_row_and_field(runner, session, tmp_path):
@@ -44,16 +48,20 @@ def test_units_import_missing_file(runner):
 
 def test_users_add_and_bad_role(runner, session, tmp_path):
     """Does users add create a hashed login, and refuse a unit user without a unit?"""
-    result = runner.invoke(args=["users", "add", "wang", "--role", "reviewer",
-                                 "--password", "s3cret-pass"])
+    result = runner.invoke(
+        args=["users", "add", "wang", "--role", "reviewer", "--password", "s3cret-pass"]
+    )
     assert result.exit_code == 0, result.output
     user = session.exec(select(User).where(User.username == "wang")).one()
     assert user.role == "reviewer" and user.password_hash != "s3cret-pass"
-    result = runner.invoke(args=["users", "add", "li", "--role", "unit", "--password", "s3cret-pass"])
+    result = runner.invoke(
+        args=["users", "add", "li", "--role", "unit", "--password", "s3cret-pass"]
+    )
     assert result.exit_code == 2
     assert "所属单位" in result.output
-    result = runner.invoke(args=["users", "add", "wang", "--role", "agent",
-                                 "--password", "s3cret-pass"])
+    result = runner.invoke(
+        args=["users", "add", "wang", "--role", "agent", "--password", "s3cret-pass"]
+    )
     assert result.exit_code == 2 and "已存在" in result.output
 
 
@@ -63,16 +71,31 @@ def test_waves_open(runner, session):
     assert result.exit_code == 0, result.output
     wave = session.exec(select(SurveyWave)).one()
     assert (wave.name, wave.year, wave.script_id, wave.script_version) == (
-        "2017", 2017, "standard_satisfaction", 1)
+        "2017",
+        2017,
+        "standard_satisfaction",
+        1,
+    )
     assert runner.invoke(args=["waves", "open", "2017"]).exit_code == 2
     assert runner.invoke(args=["waves", "open", "2018", "--script", "nope"]).exit_code == 2
 
 
 def test_every_command_has_help(runner):
     """Does every command answer --help?"""
-    for args in (["db", "upgrade"], ["units", "import"], ["users", "add"], ["waves", "open"],
-                 ["clients", "check"], ["clients", "import"], ["demo"], ["sample", "draw"],
-                 ["sample", "verify"], ["scripts", "check"], ["scripts", "walk"], ["worker"]):
+    for args in (
+        ["db", "upgrade"],
+        ["units", "import"],
+        ["users", "add"],
+        ["waves", "open"],
+        ["clients", "check"],
+        ["clients", "import"],
+        ["demo"],
+        ["sample", "draw"],
+        ["sample", "verify"],
+        ["scripts", "check"],
+        ["scripts", "walk"],
+        ["worker"],
+    ):
         result = runner.invoke(args=[*args, "--help"])
         assert result.exit_code == 0, args
         assert "Usage:" in result.output
@@ -82,13 +105,19 @@ def test_scripts_check(runner, tmp_path):
     """Does scripts check accept the standard script and reject a broken one with its line?"""
     from call_scripts import SCRIPTS_DIR
 
-    result = runner.invoke(args=["scripts", "check", str(SCRIPTS_DIR / "standard_satisfaction.yaml")])
+    result = runner.invoke(
+        args=["scripts", "check", str(SCRIPTS_DIR / "standard_satisfaction.yaml")]
+    )
     assert result.exit_code == 0, result.output
     assert "ok: standard_satisfaction version 1" in result.output
     broken = tmp_path / "broken.yaml"
-    broken.write_text((SCRIPTS_DIR / "short_demo.yaml").read_text(encoding="utf-8")
-                      .replace("id: short_demo", "id: broken")
-                      .replace("id: overall", "id: service_quality"), encoding="utf-8")
+    broken.write_text(
+        (SCRIPTS_DIR / "short_demo.yaml")
+        .read_text(encoding="utf-8")
+        .replace("id: short_demo", "id: broken")
+        .replace("id: overall", "id: service_quality"),
+        encoding="utf-8",
+    )
     result = runner.invoke(args=["scripts", "check", str(broken)])
     assert result.exit_code == 2
     assert "broken.yaml:" in result.output and "service_quality" in result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, BigInteger, String
 from sqlmodel import Field, SQLModel
 
 from .base import UTCDateTime, utcnow
@@ -18,8 +18,8 @@ class SampleDraw(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     wave_id: int = Field(foreign_key="survey_wave.id", index=True)
-    seed: int
-    generator: str = Field(sa_type=String(64))
+    seed: int = Field(sa_type=BigInteger)
+    generator: str = Field(sa_type=String(200))
     frame_hash: str = Field(sa_type=String(64))
     design: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     frame_size: int = 0

@@ -22,6 +22,7 @@ from ..models import Answer, Case, SampleDraw, SurveyWave, Unit
 from .interviews import script_for_wave
 
 RESPONDENT_DISPOSITIONS = ("1.1", "1.2")
+MIN_VALID = 30  # the design's minimum of valid answers per unit
 
 
 @dataclass(frozen=True)
@@ -93,18 +94,18 @@ def unit_results(session: Session, wave: SurveyWave) -> list[UnitResult]:
             counts[stratum] = (counts.get(stratum, (0, 0))[0], int(n))
         scores = respondent_scores(session, wave, draw)
         if scores:
-            domain = np.array([s for s, _ in scores.values()], dtype=object)
+            domain = np.array([s for s, _ in scores.values()], dtype=str)
             y = np.array([v for _, v in scores.values()], dtype=float)
-            population = np.array([strata_design[s]["N"] for s in domain], dtype=float)
-            table = sampling.domain_means(y, domain.astype(str), domain.astype(str), population)
-            for row in _rows(table):
+            population = {(code, code): spec["N"] for code, spec in strata_design.items()}
+            table = sampling.domain_means(y, domain, domain, population).to_records()
+            for row in table:
                 estimates[str(row["domain"])] = row
     results = []
     for unit in units:
         spec = strata_design.get(unit.code)
         sampled, completes = counts.get(unit.code, (0, 0))
         row = estimates.get(unit.code)
-        if row is None:
+        if row is None or int(row["n"]) == 0:
             note = "未抽样" if spec is None else "尚无有效回答"
             results.append(
                 UnitResult(
@@ -138,27 +139,25 @@ def unit_results(session: Session, wave: SurveyWave) -> list[UnitResult]:
                 float(row["ci_low"]),
                 float(row["ci_high"]),
                 str(row["method"]),
-                _note(str(row["method"]), int(row["n"])),
+                _note(row),
             )
         )
     return results
 
 
-def _rows(table) -> list[dict]:
-    """Rows of a ``sampling.domain_means`` result as dicts."""
-    if hasattr(table, "to_rows"):
-        return table.to_rows()
-    if isinstance(table, np.ndarray) and table.dtype.names:
-        return [{name: rec[name] for name in table.dtype.names} for rec in table]
-    return [dict(r) for r in table]
+METHOD_NOTES = {
+    "census": "普查：全部服务对象均被抽中，无抽样误差",
+    "zero-variance-bound": "回答完全相同：区间按未受访者可能不同的精确界限给出（小样本方法）",
+    "no-respondents": "尚无有效回答",
+}
 
 
-def _note(method: str, n: int) -> str:
-    notes = []
-    if n < 30:
-        notes.append("有效回答少于 30")
-    if method not in ("t", "taylor"):
-        notes.append(method)
+def _note(row) -> str:
+    notes = [METHOD_NOTES[str(row["method"])]] if str(row["method"]) in METHOD_NOTES else []
+    if bool(row["collapsed"]):
+        notes.append("单个受访者的子层已与相邻子层合并")
+    if int(row["n"]) < MIN_VALID:
+        notes.append(f"有效回答少于 {MIN_VALID}")
     return "；".join(notes)
 
 

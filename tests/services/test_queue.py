@@ -59,7 +59,7 @@ def test_concurrent_agents_never_share_a_case(app, backend, sample):
         pytest.skip("concurrency is tested on PostgreSQL, the production database")
     with app.app_context():
         engine = get_engine()
-        with Session(engine) as s, transaction(s):
+        with Session(engine, expire_on_commit=False) as s, transaction(s):
             agents = [make_user(s, username=f"a{i}", role="agent") for i in range(8)]
         claimed: list[tuple[int, int]] = []
         errors: list[BaseException] = []

@@ -22,11 +22,16 @@ def _interview(client, auth, username, ratings):
     case_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
     page = client.get(f"/calls/case/{case_id}").get_data(as_text=True)
     assert "138****" in page or "139****" in page  # masked number only
-    steps = [("screening", "dealt"), ("service_quality", ratings[0]),
-             ("overall", ratings[1]), ("comment", "希望多开窗口")]
+    steps = [
+        ("screening", "dealt"),
+        ("service_quality", ratings[0]),
+        ("overall", ratings[1]),
+        ("comment", "希望多开窗口"),
+    ]
     for item_id, value in steps:
-        response = client.post(f"/calls/case/{case_id}/answer",
-                               data={"item_id": item_id, "value": value})
+        response = client.post(
+            f"/calls/case/{case_id}/answer", data={"item_id": item_id, "value": value}
+        )
         assert response.status_code == 302, (item_id, response.get_data(as_text=True))
     auth.logout()
     return case_id
@@ -45,8 +50,11 @@ def test_thin_path(app, client, auth, session):
     # 1. The unit uploads a UTF-8 CSV with 10 good rows and one bad phone.
     auth.login("unit1")
     content = csv_content(10) + "坏号码,12345,户籍办理,2017-03-01,群众\n".encode()
-    response = client.post("/unit/lists", data={"file": (io.BytesIO(content), "名单.csv")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/unit/lists",
+        data={"file": (io.BytesIO(content), "名单.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     client_list = session.exec(select(ClientList)).one()
     assert (client_list.n_accepted, client_list.n_rejected) == (10, 1)
@@ -57,8 +65,9 @@ def test_thin_path(app, client, auth, session):
 
     # 2. The office approves it.
     auth.login("reviewer")
-    response = client.post(f"/review/lists/{client_list.id}/decision",
-                           data={"decision": "approve", "note": "同意"})
+    response = client.post(
+        f"/review/lists/{client_list.id}/decision", data={"decision": "approve", "note": "同意"}
+    )
     assert response.status_code == 302
     session.refresh(client_list)
     assert client_list.status == ListStatus.APPROVED
@@ -91,15 +100,26 @@ def test_thin_path(app, client, auth, session):
     assert response.status_code == 200
     assert response.data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert rows[0][:9] == ["单位代码", "单位名称", "类别", "抽样框规模", "样本量", "完成访问",
-                           "有效回答", "得分(10分制)", "标准误"]
+    assert rows[0][:9] == [
+        "单位代码",
+        "单位名称",
+        "类别",
+        "抽样框规模",
+        "样本量",
+        "完成访问",
+        "有效回答",
+        "得分(10分制)",
+        "标准误",
+    ]
     row = rows[1]
     assert row[:7] == ["JC022", "奓山街派出所", "基层站所", "10", "2", "2", "2"]
     se = math.sqrt((1 - 2 / 10) * 2 / 2)
     half = stats.t.ppf(0.975, 1) * se
     assert float(row[7]) == 8.0
     assert math.isclose(float(row[8]), se, abs_tol=1e-4)
-    assert math.isclose(float(row[9]), max(0.0, 8.0 - half), abs_tol=1e-4) or row[9] != ""
+    assert math.isclose(float(row[9]), 8.0 - half, abs_tol=1e-4)  # -3.3648: t with df=1
+    assert math.isclose(float(row[10]), 8.0 + half, abs_tol=1e-4)
+    assert row[11] == "taylor"
 
 
 def test_phones_are_encrypted_and_masked(app, session):
@@ -112,7 +132,11 @@ def test_phones_are_encrypted_and_masked(app, session):
         unit = make_unit(session)
         wave = make_wave(session)
         list_import.import_client_list(
-            session=session, unit=unit, wave=wave, content=csv_content(1), filename="a.csv",
+            session=session,
+            unit=unit,
+            wave=wave,
+            content=csv_content(1),
+            filename="a.csv",
             vault=current_app.extensions["phone_vault"],
         )
     client_row = session.exec(select(Client)).one()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-25 20:37:45.934846
+Create Date: 2026-11-25 20:47:01.063291
 """
 
 from collections.abc import Sequence
@@ -116,8 +116,8 @@ def upgrade() -> None:
     op.create_table('sample_draw',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('wave_id', sa.Integer(), nullable=False),
-    sa.Column('seed', sa.Integer(), nullable=False),
-    sa.Column('generator', sa.String(length=64), nullable=False),
+    sa.Column('seed', sa.BigInteger(), nullable=False),
+    sa.Column('generator', sa.String(length=200), nullable=False),
     sa.Column('frame_hash', sa.String(length=64), nullable=False),
     sa.Column('design', sa.JSON(), nullable=False),
     sa.Column('frame_size', sa.Integer(), nullable=False),

@@ -1,0 +1,85 @@
+"""Every role does its step of the thin path in a real browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import select
+
+from survey_service.db import transaction
+from survey_service.models import Answer, Case, ClientList
+from tests.browser.conftest import login
+from tests.factories import csv_content, make_unit, make_user, make_wave
+
+
+def test_agent_completes_an_interview(app, session, live_server, page, tmp_path: Path):
+    """Can each role, in Chromium, upload, approve, draw, interview and read the score?"""
+    with transaction(session):
+        unit = make_unit(session, code="JC022", name="奓山街派出所")
+        make_user(session, username="unit1", role="unit", unit=unit)
+        for role in ("reviewer", "statistician", "agent"):
+            make_user(session, username=role, role=role)
+        make_wave(session, script_id="short_demo")
+
+    upload = tmp_path / "名单.csv"
+    upload.write_bytes(csv_content(6))
+    login(page, live_server, "unit1")
+    page.set_input_files("input[name=file]", str(upload))
+    page.click("form[enctype] button[type=submit]")
+    assert page.inner_text("#n-accepted") == "6"
+    page.goto(f"{live_server}/unit/")
+    page.click("text=提交审核")
+    assert page.inner_text("#lists .status") == "待审核"
+    page.click("text=退出")
+
+    login(page, live_server, "reviewer")
+    page.click("text=奓山街派出所")
+    page.fill("textarea[name=note]", "同意")
+    page.click("button[value=approve]")
+    assert "已通过" in page.inner_text(".flash")
+    page.click("text=退出")
+
+    login(page, live_server, "statistician")
+    page.fill("input[name=seed]", "20170601")
+    page.fill("input[name=per_unit]", "3")
+    page.click("#draw-form button[type=submit]")
+    assert page.inner_text("#seed") == "20170601"
+    assert page.inner_text("#verification").startswith("一致")
+    page.click("text=退出")
+
+    login(page, live_server, "agent")
+    page.click("text=领取下一个样本")
+    assert "****" in page.inner_text("#masked-number")
+    assert page.inner_text("#item-title") == "screening" or "办理" in page.inner_text("#item-text")
+    page.check("input[value=dealt]")
+    page.click("#submit-answer")
+    assert "奓山街派出所" in page.inner_text("#item-text")
+    page.check("input[value=satisfied]")
+    page.click("#submit-answer")
+    page.check("input[value=very_satisfied]")
+    page.click("#submit-answer")
+    page.fill("#free-text", "希望延长办公时间")
+    page.click("#submit-answer")
+    assert "访问结束" in page.inner_text(".flash")
+    page.click("text=退出")
+
+    session.expire_all()
+    done = session.exec(select(Case).where(Case.disposition == "1.1")).all()
+    assert len(done) == 1
+    answers = dict(
+        session.exec(select(Answer.item_id, Answer.value).where(Answer.case_id == done[0].id)).all()
+    )
+    assert answers == {
+        "screening": "dealt",
+        "service_quality": "satisfied",
+        "overall": "very_satisfied",
+        "comment": "希望延长办公时间",
+    }
+    assert session.exec(select(ClientList)).one().frozen
+
+    login(page, live_server, "statistician")
+    page.goto(f"{live_server}/statistics/results")
+    assert page.inner_text("#results tr:nth-child(2) .score") == "9.00"
+    with page.expect_download() as download_info:
+        page.click("#download-csv")
+    assert download_info.value.suggested_filename == "results-2017.csv"
