@@ -205,7 +205,7 @@ def clients_import(file: Path, unit_code: str, wave_name: str | None, sheet: str
             session=session,
             unit=unit,
             wave=current_wave(session, wave_name),
-            content=file.read_bytes(),
+            content=file,
             filename=file.name,
             vault=current_app.extensions["phone_vault"],
             options=ImportOptions(

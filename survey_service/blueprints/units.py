@@ -62,7 +62,7 @@ def upload():
                 session=session,
                 unit=unit,
                 wave=current_wave(session),
-                content=upload_file.read(),
+                content=upload_file.stream,
                 filename=upload_file.filename or "upload",
                 vault=current_app.extensions["phone_vault"],
                 options=options,

@@ -8,7 +8,15 @@ from .audit import AuditEvent
 from .base import UTCDateTime, utcnow
 from .cases import DISPOSITIONS, FINAL_ON_FIRST, CallAttempt, Case, CaseStatus
 from .draws import SampleDraw
-from .lists import LIST_STATUS_LABELS, Client, ClientList, ListRowIssue, ListStatus, StoredFile
+from .lists import (
+    LIST_STATUS_LABELS,
+    Client,
+    ClientList,
+    ListRowIssue,
+    ListStatus,
+    StoredFile,
+    StoredFileChunk,
+)
 from .org import ROLE_LABELS, Role, Unit, UnitCategory, User
 from .waves import SurveyWave, WaveStatus
 
@@ -29,6 +37,7 @@ __all__ = [
     "Role",
     "SampleDraw",
     "StoredFile",
+    "StoredFileChunk",
     "SurveyWave",
     "UTCDateTime",
     "Unit",

@@ -27,13 +27,24 @@ LIST_STATUS_LABELS = {
 
 
 class StoredFile(SQLModel, table=True):
-    """An uploaded file, kept as sent, addressed by its SHA-256."""
+    """An uploaded file, kept as sent; its bytes are in 1 MiB chunks."""
 
     __tablename__ = "stored_file"
 
-    sha256: str = Field(sa_type=String(64), primary_key=True)
-    size: int
-    content: bytes = Field(sa_type=LargeBinary)
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(sa_type=String(64), index=True)
+    size: int = 0
+    file_name: str = Field(sa_type=String(255))
+
+
+class StoredFileChunk(SQLModel, table=True):
+    """One chunk of a stored file (streamed in and out, never held whole in memory)."""
+
+    __tablename__ = "stored_file_chunk"
+
+    file_id: int = Field(foreign_key="stored_file.id", primary_key=True)
+    seq: int = Field(primary_key=True)
+    data: bytes = Field(sa_type=LargeBinary)
 
 
 class ClientList(SQLModel, table=True):
@@ -48,7 +59,8 @@ class ClientList(SQLModel, table=True):
     version: int
     status: str = Field(default=ListStatus.DRAFT, sa_type=String(16), index=True)
     file_name: str = Field(sa_type=String(255))
-    file_sha256: str = Field(sa_type=String(64), foreign_key="stored_file.sha256")
+    file_id: int = Field(foreign_key="stored_file.id")
+    file_sha256: str = Field(sa_type=String(64))
     encoding: str | None = Field(default=None, sa_type=String(32))
     delimiter: str | None = Field(default=None, sa_type=String(8))
     n_accepted: int = 0

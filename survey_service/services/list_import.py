@@ -8,8 +8,10 @@ all inside the caller's transaction, so a refused file stores nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import func, insert
@@ -23,6 +25,7 @@ from ..models import (
     ListStatus,
     Role,
     StoredFile,
+    StoredFileChunk,
     SurveyWave,
     Unit,
     User,
@@ -33,6 +36,7 @@ from .list_parser import ClientFileError, parse_client_file
 from .privacy import PhoneVault, mask_phone
 
 BATCH = 5000
+Source = bytes | BinaryIO | Path
 
 
 @dataclass
@@ -44,17 +48,70 @@ class ImportOptions:
     max_bytes: int | None = None
 
 
-def _read_all(source: BinaryIO | bytes) -> bytes:
-    return source if isinstance(source, bytes) else source.read()
+CHUNK = 1 << 20
 
 
-def store_file(session: Session, content: bytes) -> str:
-    """Keep the raw file once, addressed by its SHA-256; return the hash."""
-    digest = hashlib.sha256(content).hexdigest()
-    if session.get(StoredFile, digest) is None:
-        session.add(StoredFile(sha256=digest, size=len(content), content=content))
-        session.flush()
-    return digest
+def store_file(
+    session: Session,
+    source: Source,
+    *,
+    filename: str,
+    spool: BinaryIO,
+    max_bytes: int | None = None,
+) -> StoredFile:
+    """Keep the raw file as sent, in chunks, hashing it; copy it to ``spool`` for parsing.
+
+    Memory stays flat whatever the file's size.
+
+    :raise ServiceError: if the file is larger than ``max_bytes``.
+    """
+    stored = StoredFile(sha256="", size=0, file_name=filename[:255])
+    session.add(stored)
+    session.flush()
+    hasher = hashlib.sha256()
+    for seq, chunk in enumerate(_chunks(source)):
+        stored.size += len(chunk)
+        if max_bytes is not None and stored.size > max_bytes:
+            limit = max_bytes / (1024 * 1024)
+            raise ServiceError(f"文件超过大小上限（{limit:g} MB）", where=Where(file=filename))
+        hasher.update(chunk)
+        spool.write(chunk)
+        session.execute(
+            insert(StoredFileChunk), [{"file_id": stored.id, "seq": seq, "data": chunk}]
+        )
+    spool.seek(0)
+    stored.sha256 = hasher.hexdigest()
+    session.add(stored)
+    session.flush()
+    return stored
+
+
+def _chunks(source: Source) -> Iterator[bytes]:
+    if isinstance(source, bytes | bytearray):
+        for start in range(0, len(source), CHUNK):
+            yield bytes(source[start : start + CHUNK])
+        return
+    if isinstance(source, str | Path):
+        with open(source, "rb") as handle:
+            yield from _chunks(handle)
+        return
+    while chunk := source.read(CHUNK):
+        yield chunk
+
+
+def stored_file_chunks(session: Session, file_id: int) -> Iterator[bytes]:
+    """Stream a stored file's bytes back, chunk by chunk."""
+    seq = 0
+    while True:
+        chunk = session.exec(
+            select(StoredFileChunk.data).where(
+                StoredFileChunk.file_id == file_id, StoredFileChunk.seq == seq
+            )
+        ).first()
+        if chunk is None:
+            return
+        yield chunk
+        seq += 1
 
 
 def _flush_batches(session: Session, model, rows: list[dict]) -> None:
@@ -68,7 +125,7 @@ def import_client_list(
     session: Session,
     unit: Unit,
     wave: SurveyWave,
-    content: bytes,
+    content: Source,
     filename: str,
     vault: PhoneVault,
     options: ImportOptions | None = None,
@@ -87,22 +144,27 @@ def import_client_list(
     ).first()
     if frozen is not None:
         raise Conflict("本轮样本已抽取，名单已冻结，不能再上传新版本")
-    if options.max_bytes is not None and len(content) > options.max_bytes:
-        limit = options.max_bytes // (1024 * 1024)
-        raise ServiceError(f"文件超过大小上限（{limit} MB）", where=Where(file=filename))
-    try:
-        parsed = parse_client_file(
-            content,
-            filename=filename,
-            area_code=options.area_code,
-            sheet=options.sheet,
-            delimiter=options.delimiter,
-            column_map=options.column_map,
-            max_bytes=options.max_bytes,
+    with tempfile.TemporaryFile() as spool:
+        stored = store_file(
+            session, content, filename=filename, spool=spool, max_bytes=options.max_bytes
         )
-    except ClientFileError as exc:
-        raise ServiceError(str(exc), where=Where(file=filename)) from exc
+        try:
+            parsed = parse_client_file(
+                spool,
+                filename=filename,
+                area_code=options.area_code,
+                sheet=options.sheet,
+                delimiter=options.delimiter,
+                column_map=options.column_map,
+                max_bytes=options.max_bytes,
+            )
+            with parsed:
+                return _create_version(session, unit, wave, stored, parsed, vault, actor)
+        except ClientFileError as exc:
+            raise ServiceError(str(exc), where=Where(file=filename)) from exc
 
+
+def _create_version(session, unit, wave, stored, parsed, vault, actor) -> ClientList:
     version = (
         session.exec(
             select(func.max(ClientList.version)).where(
@@ -115,16 +177,16 @@ def import_client_list(
         unit_id=unit.id,
         wave_id=wave.id,
         version=version,
-        file_name=filename[:255],
-        file_sha256=store_file(session, content),
+        file_name=stored.file_name,
+        file_id=stored.id,
+        file_sha256=stored.sha256,
         encoding=parsed.encoding,
         delimiter=parsed.delimiter,
         uploaded_by=actor.id if actor else None,
     )
     session.add(client_list)
     session.flush()
-    with parsed:
-        counts = _store_rows(session, client_list.id, parsed.rows, vault)
+    counts = _store_rows(session, client_list.id, parsed.rows, vault)
     client_list.n_accepted, client_list.n_rejected, client_list.n_skipped = counts
     session.add(client_list)
     session.flush()
@@ -136,7 +198,7 @@ def import_client_list(
         object_id=client_list.id,
         unit=unit.code,
         version=version,
-        file=filename,
+        file=stored.file_name,
         sha256=client_list.file_sha256,
         accepted=counts[0],
         rejected=counts[1],
