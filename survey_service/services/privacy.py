@@ -38,7 +38,7 @@ class PhoneVault:
         if len(master) != 32:
             raise ValueError("SURVEY_DATA_KEY must decode to 32 bytes")
         self._aead = AESGCM(_derive(master, b"phone-encryption-v1"))
-        self._hash_key = _derive(master, b"phone-lookup-hash-v1")
+        self._hmac = hmac.new(_derive(master, b"phone-lookup-hash-v1"), digestmod=hashlib.sha256)
 
     def encrypt(self, phone: str) -> str:
         nonce = os.urandom(12)
@@ -52,7 +52,9 @@ class PhoneVault:
         return self._aead.decrypt(raw[:12], raw[12:], b"phone").decode()
 
     def lookup_hash(self, phone: str) -> str:
-        return hmac.new(self._hash_key, phone.encode(), hashlib.sha256).hexdigest()
+        digest = self._hmac.copy()  # copying the keyed state skips re-keying per number
+        digest.update(phone.encode())
+        return digest.hexdigest()
 
 
 def mask_phone(phone: str | None) -> str:
