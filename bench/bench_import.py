@@ -131,9 +131,8 @@ def main() -> None:
     small_run = run_child(small)
     big_run = run_child(big)
     rows = big_run["accepted"] + big_run["rejected"]
-    print(
-        f"client-list import, {args.rows:,} data rows GBK CSV ({big.stat().st_size / 2**20:.0f} MiB)"
-    )
+    size_mib = big.stat().st_size / 2**20
+    print(f"client-list import, {args.rows:,} data rows GBK CSV ({size_mib:.0f} MiB)")
     print(
         f"  service import : {big_run['seconds']:7.2f} s  {rows / big_run['seconds']:>9,.0f} rows/s"
         f"  ({big_run['accepted']:,} accepted, {big_run['rejected']:,} rejected,"
