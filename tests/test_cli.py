@@ -121,3 +121,26 @@ def test_scripts_check(runner, tmp_path):
     result = runner.invoke(args=["scripts", "check", str(broken)])
     assert result.exit_code == 2
     assert "broken.yaml:" in result.output and "service_quality" in result.output
+
+
+def test_scripts_walk_plays_the_short_script(runner):
+    """Does scripts walk play a script in the terminal and end complete?"""
+    from call_scripts import SCRIPTS_DIR
+
+    answers = "\n".join(["dealt", "satisfied", "very_satisfied", "窗口太少"]) + "\n"
+    result = runner.invoke(
+        args=["scripts", "walk", str(SCRIPTS_DIR / "short_demo.yaml")], input=answers
+    )
+    assert result.exit_code == 0, result.output
+    assert "奓山街派出所" in result.output
+    assert result.output.rstrip().endswith("status: complete")
+
+
+def test_scripts_walk_screened_out(runner):
+    from call_scripts import SCRIPTS_DIR
+
+    result = runner.invoke(
+        args=["scripts", "walk", str(SCRIPTS_DIR / "short_demo.yaml")], input="not_dealt\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("status: screened_out")
