@@ -21,6 +21,17 @@ class LoginForm(FlaskForm):
 class UploadForm(FlaskForm):
     file = FileField("名单文件（CSV / XLSX / XLS）", validators=[FileRequired("请选择文件")])
     sheet = StringField("工作表名称（可选）", validators=[Optional(), Length(max=64)])
+    # Hand mapping when a header is not recognised: header text, column number or letter.
+    phone_column = StringField("电话列（可选）", validators=[Optional(), Length(max=64)])
+    name_column = StringField("姓名列（可选）", validators=[Optional(), Length(max=64)])
+    service_column = StringField("办理事项列（可选）", validators=[Optional(), Length(max=64)])
+    date_column = StringField("办理日期列（可选）", validators=[Optional(), Length(max=64)])
+    kind_column = StringField("类型列（可选）", validators=[Optional(), Length(max=64)])
+
+
+class StaffUploadForm(FlaskForm):
+    file = FileField("工作人员电话名单", validators=[FileRequired("请选择文件")])
+    sheet = StringField("工作表名称（可选）", validators=[Optional(), Length(max=64)])
 
 
 # review

@@ -144,3 +144,35 @@ def test_scripts_walk_screened_out(runner):
     )
     assert result.exit_code == 0, result.output
     assert result.output.rstrip().endswith("status: screened_out")
+
+
+def test_clients_check_json(runner):
+    """Does clients check print one JSON object with every row's outcome, no database needed?"""
+    import json
+    from pathlib import Path
+
+    sample = (
+        Path(__file__).parent.parent.parent / "shared/samples/clientlists/b_shenpiju_utf8bom.csv"
+    )
+    result = runner.invoke(args=["clients", "check", str(sample), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["encoding"], report["delimiter"]) == ("utf-8-sig", ",")
+    assert (report["accepted"], report["rejected"]) == (120, 8)
+    assert report["rows"][0] == {
+        "row": 2,
+        "status": "accepted",
+        "reason": None,
+        "message": None,
+        "raw": "189-8556-5270",
+        "phone_e164": "+8618985565270",
+    }
+
+
+def test_clients_check_refused_file(runner, tmp_path):
+    """Does a file with no phone column exit 2 with a one-line reason on stderr?"""
+    path = tmp_path / "bad.csv"
+    path.write_text("姓名,地址\n张三,蔡甸街\n", encoding="utf-8")
+    result = runner.invoke(args=["clients", "check", str(path), "--json"])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "错误" in result.output

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
+from sqlalchemy import func
 from sqlmodel import select
 
 from ..db import get_session, transaction
 from ..errors import ServiceError
-from ..forms import UploadForm
-from ..models import LIST_STATUS_LABELS, ClientList, ListRowIssue, Role, Unit
+from ..forms import StaffUploadForm, UploadForm
+from ..models import LIST_STATUS_LABELS, ClientList, ListRowIssue, Role, StaffNumber, Unit
 from ..security import requires_role
 from ..services import list_import, reports
 from ..services.list_parser import REASONS
@@ -21,7 +22,7 @@ bp = Blueprint("units", __name__)
 @bp.route("/")
 @requires_role(Role.UNIT)
 def index():
-    """Show the unit's list versions in the open wave and the upload form."""
+    """Show the unit's list versions in the open wave and the upload forms."""
     session = get_session()
     unit = session.get(Unit, current_user.unit_id)
     wave = current_wave(session)
@@ -30,13 +31,35 @@ def index():
         .where(ClientList.unit_id == unit.id, ClientList.wave_id == wave.id)
         .order_by(ClientList.version.desc())
     ).all()
+    staff_count = session.exec(
+        select(func.count(StaffNumber.id)).where(
+            StaffNumber.unit_id == unit.id, StaffNumber.wave_id == wave.id
+        )
+    ).one()
     return render_template(
         "units/index.html",
         unit=unit,
         wave=wave,
         lists=lists,
         form=UploadForm(),
+        staff_form=StaffUploadForm(),
+        staff_count=staff_count,
         labels=LIST_STATUS_LABELS,
+    )
+
+
+def _options(form) -> list_import.ImportOptions:
+    column_map = {}
+    for field in ("phone", "name", "service", "date", "kind"):
+        form_field = getattr(form, f"{field}_column", None)
+        value = (form_field.data or "").strip() if form_field is not None else ""
+        if value:
+            column_map[field] = int(value) if value.isdigit() else value
+    return list_import.ImportOptions(
+        area_code=current_app.config["AREA_CODE"],
+        sheet=form.sheet.data or None,
+        column_map=column_map or None,
+        max_bytes=int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024,
     )
 
 
@@ -51,11 +74,6 @@ def upload():
     session = get_session()
     unit = session.get(Unit, current_user.unit_id)
     upload_file = form.file.data
-    options = list_import.ImportOptions(
-        area_code=current_app.config["AREA_CODE"],
-        sheet=form.sheet.data or None,
-        max_bytes=int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024,
-    )
     try:
         with transaction(session):
             client_list = list_import.import_client_list(
@@ -65,7 +83,7 @@ def upload():
                 content=upload_file.stream,
                 filename=upload_file.filename or "upload",
                 vault=current_app.extensions["phone_vault"],
-                options=options,
+                options=_options(form),
                 actor=current_user,
             )
     except ServiceError as exc:
@@ -77,6 +95,35 @@ def upload():
         "success",
     )
     return redirect(url_for("units.detail", list_id=client_list.id))
+
+
+@bp.route("/staff", methods=["POST"])
+@requires_role(Role.UNIT)
+def staff_upload():
+    """Replace the unit's staff phone list (kept as keyed hashes only)."""
+    form = StaffUploadForm()
+    if not form.validate_on_submit():
+        flash("请选择工作人员名单文件。", "error")
+        return redirect(url_for("units.index"))
+    session = get_session()
+    unit = session.get(Unit, current_user.unit_id)
+    try:
+        with transaction(session):
+            count = list_import.import_staff_numbers(
+                session=session,
+                unit=unit,
+                wave=current_wave(session),
+                content=form.file.data.stream,
+                filename=form.file.data.filename or "staff",
+                vault=current_app.extensions["phone_vault"],
+                options=_options(form),
+                actor=current_user,
+            )
+    except ServiceError as exc:
+        flash(f"工作人员名单未导入：{exc}", "error")
+    else:
+        flash(f"已保存工作人员号码 {count} 个。", "success")
+    return redirect(url_for("units.index"))
 
 
 @bp.route("/lists/<int:list_id>")

@@ -14,6 +14,7 @@ from .lists import (
     ClientList,
     ListRowIssue,
     ListStatus,
+    StaffNumber,
     StoredFile,
     StoredFileChunk,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "ListStatus",
     "Role",
     "SampleDraw",
+    "StaffNumber",
     "StoredFile",
     "StoredFileChunk",
     "SurveyWave",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from .base import UTCDateTime, utcnow
@@ -66,6 +67,7 @@ class ClientList(SQLModel, table=True):
     n_accepted: int = 0
     n_rejected: int = 0
     n_skipped: int = 0
+    signals: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # found at import
     frozen: bool = False
     uploaded_by: int | None = Field(default=None, foreign_key="user_account.id")
     uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -107,3 +109,15 @@ class ListRowIssue(SQLModel, table=True):
     field: str = Field(sa_type=String(32))
     raw_value: str | None = Field(default=None, sa_type=String(500))
     reason: str = Field(sa_type=String(32))
+
+
+class StaffNumber(SQLModel, table=True):
+    """A phone of a unit's own staff (keyed hash only), to exclude from its frame."""
+
+    __tablename__ = "staff_number"
+    __table_args__ = (UniqueConstraint("unit_id", "wave_id", "phone_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    wave_id: int = Field(foreign_key="survey_wave.id", index=True)
+    phone_hash: str = Field(sa_type=String(64), index=True)

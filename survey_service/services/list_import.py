@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
@@ -24,6 +26,7 @@ from ..models import (
     ListRowIssue,
     ListStatus,
     Role,
+    StaffNumber,
     StoredFile,
     StoredFileChunk,
     SurveyWave,
@@ -187,8 +190,10 @@ def _create_version(session, unit, wave, stored, parsed, vault, actor) -> Client
     )
     session.add(client_list)
     session.flush()
-    counts = _store_rows(session, client_list.id, parsed.rows, vault)
+    mobiles = array("q")
+    counts = _store_rows(session, client_list.id, parsed.rows, vault, mobiles)
     client_list.n_accepted, client_list.n_rejected, client_list.n_skipped = counts
+    client_list.signals = consecutive_runs(mobiles)
     session.add(client_list)
     session.flush()
     audit.record(
@@ -207,8 +212,25 @@ def _create_version(session, unit, wave, stored, parsed, vault, actor) -> Client
     return client_list
 
 
+def consecutive_runs(numbers: array, min_run: int = 3) -> dict[str, int]:
+    """Count runs of ``min_run`` or more consecutive numbers (13800000001, …02, …03).
+
+    A list padded from a block of SIM cards or an office's extension range
+    shows such runs; real clients almost never do.
+    """
+    values = np.unique(np.frombuffer(numbers, dtype=np.int64)) if len(numbers) else np.array([])
+    if values.size < min_run:
+        return {"consecutive_runs": 0, "numbers_in_runs": 0}
+    breaks = np.flatnonzero(np.diff(values) != 1)
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks + 1, [values.size]))
+    lengths = ends - starts
+    long_runs = lengths[lengths >= min_run]
+    return {"consecutive_runs": int(long_runs.size), "numbers_in_runs": int(long_runs.sum())}
+
+
 def _store_rows(
-    session: Session, list_id: int, rows: Iterable, vault: PhoneVault
+    session: Session, list_id: int, rows: Iterable, vault: PhoneVault, mobiles: array
 ) -> tuple[int, int, int]:
     accepted = rejected = skipped = 0
     clients: list[dict] = []
@@ -218,6 +240,8 @@ def _store_rows(
         if row.status == "accepted":
             accepted += 1
             phone = row.phone_e164
+            if phone.startswith("+861"):
+                mobiles.append(int(phone[3:]))
             clients.append(
                 {
                     "list_id": list_id,
@@ -309,3 +333,61 @@ __all__ = [
     "store_file",
     "submit_list",
 ]
+
+
+def import_staff_numbers(
+    *,
+    session: Session,
+    unit: Unit,
+    wave: SurveyWave,
+    content: Source,
+    filename: str,
+    vault: PhoneVault,
+    options: ImportOptions | None = None,
+    actor: User | None = None,
+) -> int:
+    """Replace the unit's staff numbers for the wave with a file's valid phones.
+
+    Only the keyed hash is kept: enough to find staff on client lists.
+
+    :raise ServiceError: if the file cannot be read as a list with phones.
+    """
+    options = options or ImportOptions()
+    with tempfile.TemporaryFile() as spool:
+        for chunk in _chunks(content):
+            spool.write(chunk)
+        spool.seek(0)
+        try:
+            parsed = parse_client_file(
+                spool,
+                filename=filename,
+                area_code=options.area_code,
+                sheet=options.sheet,
+                max_bytes=options.max_bytes,
+            )
+            with parsed:
+                hashes = {
+                    vault.lookup_hash(r.phone_e164) for r in parsed.rows if r.status == "accepted"
+                }
+        except ClientFileError as exc:
+            raise ServiceError(str(exc), where=Where(file=filename)) from exc
+    session.execute(
+        StaffNumber.__table__.delete().where(
+            StaffNumber.unit_id == unit.id, StaffNumber.wave_id == wave.id
+        )
+    )
+    _flush_batches(
+        session,
+        StaffNumber,
+        [{"unit_id": unit.id, "wave_id": wave.id, "phone_hash": h} for h in sorted(hashes)],
+    )
+    audit.record(
+        session,
+        user=actor,
+        action="staff.upload",
+        object_type="unit",
+        object_id=unit.id,
+        count=len(hashes),
+        file=filename,
+    )
+    return len(hashes)

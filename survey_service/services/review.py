@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..errors import Conflict, ServiceError, Where
-from ..models import Client, ClientList, ListStatus, User, utcnow
+from ..models import Client, ClientList, ListStatus, StaffNumber, Unit, User, utcnow
 from . import audit
 
 
@@ -91,12 +91,14 @@ class ListSignals:
     size_ratio: float | None
     rejected_share: float
     shared_numbers: int  # numbers also on another unit's current list
+    staff_numbers: int  # numbers among the staff numbers of any unit
+    consecutive_runs: int  # runs of 3+ consecutive mobile numbers
+    numbers_in_runs: int
+    names_with_many_numbers: int  # one name listed with 3 or more numbers
 
 
 def list_signals(session: Session, client_list: ClientList) -> ListSignals:
     """Compute the review signals of one list."""
-    from ..models import Unit
-
     unit = session.get(Unit, client_list.unit_id)
     sizes = session.exec(
         select(ClientList.n_accepted)
@@ -125,10 +127,30 @@ def list_signals(session: Session, client_list: ClientList) -> ListSignals:
             Client.list_id == client_list.id, Client.phone_hash.in_(other_hashes)
         )
     ).one()
+    staff = session.exec(
+        select(func.count(func.distinct(Client.phone_hash))).where(
+            Client.list_id == client_list.id,
+            Client.phone_hash.in_(
+                select(StaffNumber.phone_hash).where(StaffNumber.wave_id == client_list.wave_id)
+            ),
+        )
+    ).one()
+    many = (
+        select(Client.name)
+        .where(Client.list_id == client_list.id, Client.name.is_not(None))
+        .group_by(Client.name)
+        .having(func.count(func.distinct(Client.phone_hash)) >= 3)
+        .subquery()
+    )
+    names_many = session.exec(select(func.count()).select_from(many)).one()
     return ListSignals(
         size=client_list.n_accepted,
         category_median=median,
         size_ratio=(client_list.n_accepted / median) if median else None,
         rejected_share=(client_list.n_rejected / total) if total else 0.0,
         shared_numbers=int(shared),
+        staff_numbers=int(staff),
+        consecutive_runs=int(client_list.signals.get("consecutive_runs", 0)),
+        numbers_in_runs=int(client_list.signals.get("numbers_in_runs", 0)),
+        names_with_many_numbers=int(names_many),
     )

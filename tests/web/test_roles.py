@@ -15,6 +15,7 @@ EXPECTED = {
     "main.index": ALL,
     "units.index": {"unit"},
     "units.upload": {"unit"},
+    "units.staff_upload": {"unit"},
     "units.detail": {"unit", "reviewer", "admin"},
     "units.errors_csv": {"unit", "reviewer", "admin"},
     "units.submit": {"unit"},

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-25 20:50:49.503000
+Create Date: 2026-11-25 20:56:22.511525
 """
 
 from collections.abc import Sequence
@@ -51,6 +51,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_unit_code'), ['code'], unique=True)
+
+    op.create_table('staff_number',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('wave_id', sa.Integer(), nullable=False),
+    sa.Column('phone_hash', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.ForeignKeyConstraint(['wave_id'], ['survey_wave.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('unit_id', 'wave_id', 'phone_hash')
+    )
+    with op.batch_alter_table('staff_number', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_number_phone_hash'), ['phone_hash'], unique=False)
+        batch_op.create_index(batch_op.f('ix_staff_number_unit_id'), ['unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_staff_number_wave_id'), ['wave_id'], unique=False)
 
     op.create_table('stored_file_chunk',
     sa.Column('file_id', sa.Integer(), nullable=False),
@@ -105,6 +120,7 @@ def upgrade() -> None:
     sa.Column('n_accepted', sa.Integer(), nullable=False),
     sa.Column('n_rejected', sa.Integer(), nullable=False),
     sa.Column('n_skipped', sa.Integer(), nullable=False),
+    sa.Column('signals', sa.JSON(), nullable=False),
     sa.Column('frozen', sa.Boolean(), nullable=False),
     sa.Column('uploaded_by', sa.Integer(), nullable=True),
     sa.Column('uploaded_at', sa.DateTime(timezone=True), nullable=False),
@@ -297,6 +313,12 @@ def downgrade() -> None:
 
     op.drop_table('user_account')
     op.drop_table('stored_file_chunk')
+    with op.batch_alter_table('staff_number', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_number_wave_id'))
+        batch_op.drop_index(batch_op.f('ix_staff_number_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_staff_number_phone_hash'))
+
+    op.drop_table('staff_number')
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_unit_code'))
 
