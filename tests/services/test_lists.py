@@ -150,3 +150,52 @@ def test_shared_numbers_signal(session, setup):
     assert signals.size == 10
     assert signals.category_median == 10.0  # the other 基层站所 list
     assert signals.size_ratio == 1.0
+
+
+def test_padding_signals(session, setup):
+    """Are runs of consecutive numbers, staff numbers and one name with many numbers counted?"""
+    unit, _other, _reviewer, staff_user, wave = setup
+    rows = ["姓名,联系电话,办理事项"]
+    rows += [f"张三,1380000000{i},户籍" for i in range(1, 6)]  # one run of 5, one name x5
+    rows += ["李四,13912345678,户籍", "王五,13912345680,户籍"]
+    with transaction(session):
+        client_list = _upload(session, unit, wave, "\n".join(rows).encode(), staff_user)
+        count = list_import.import_staff_numbers(
+            session=session,
+            unit=unit,
+            wave=wave,
+            content="电话\n13912345678\n".encode(),
+            filename="staff.csv",
+            vault=current_app.extensions["phone_vault"],
+        )
+    assert count == 1
+    assert client_list.signals == {"consecutive_runs": 1, "numbers_in_runs": 5}
+    signals = review.list_signals(session, client_list)
+    assert (signals.staff_numbers, signals.names_with_many_numbers) == (1, 1)
+    assert (signals.consecutive_runs, signals.numbers_in_runs) == (1, 5)
+
+
+def test_formula_names_are_data(app, client, session, setup):
+    """Is a name like =HYPERLINK(...) stored as given, shown escaped, exported inert?"""
+    unit, _other, _reviewer, staff_user, wave = setup
+    content = (
+        '姓名,联系电话\n"=HYPERLINK(""http://x"",""点"")",13800000000\n'
+        "<script>alert(1)</script>,12345\n"
+    ).encode()
+    with transaction(session):
+        client_list = _upload(session, unit, wave, content, staff_user)
+    stored = session.exec(select(Client)).one()
+    assert stored.name == '=HYPERLINK("http://x","点")'
+    client.post("/auth/login", data={"username": "staff", "password": "password123"})
+    page = client.get(f"/unit/lists/{client_list.id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    from survey_service.services.reports import csv_bytes
+
+    body = csv_bytes(["姓名"], [[stored.name], ["-1"], [-1], ["@SUM(A1)"]]).decode("utf-8-sig")
+    assert body.splitlines() == [
+        "姓名",
+        '"\'=HYPERLINK(""http://x"",""点"")"',
+        "'-1",
+        "-1",
+        "'@SUM(A1)",
+    ]
