@@ -226,7 +226,7 @@ def clients_import(file: Path, unit_code: str, wave_name: str | None, sheet: str
 @click.option("--seed", default=2017, show_default=True, help="Seed of the demo's generator.")
 @click.option(
     "--scale",
-    default=1.0,
+    default=0.5,
     show_default=True,
     help="Multiply list sizes (0.05 for a quick demo in tests).",
 )

@@ -176,3 +176,25 @@ def test_clients_check_refused_file(runner, tmp_path):
     result = runner.invoke(args=["clients", "check", str(path), "--json"])
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and "错误" in result.output
+
+
+def test_units_import_xlsx(runner, session, tmp_path):
+    """Does units import read an XLSX with Chinese headers?"""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["单位代码", "单位名称", "类别", "主管部门"])
+    sheet.append(["JC001", "奓山街派出所", "基层站所", "区公安分局"])
+    sheet.append([None, None, None, None])
+    sheet.append(["JG002", "区税务局纳税服务科", "机关科室", None])
+    path = tmp_path / "units.xlsx"
+    book.save(path)
+    result = runner.invoke(args=["units", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "2 created" in result.output
+    units = session.exec(select(Unit).order_by(Unit.code)).all()
+    assert [(u.code, u.category, u.department) for u in units] == [
+        ("JC001", "基层站所", "区公安分局"),
+        ("JG002", "机关科室", None),
+    ]
