@@ -49,15 +49,24 @@ def _load(script_id: str) -> Script:
 
 
 def script_for_wave(wave: SurveyWave) -> Script:
-    """The wave's script, refusing a file whose version differs from the wave's.
+    """The wave's script, refusing a file whose version or content differs from the wave's.
 
-    :raise ServiceError: if the script's file now carries another version.
+    A published version is immutable: the wave records the script's digest
+    when it opens, and an edited file under the same version is refused.
+
+    :raise ServiceError: if the script's file now carries another version or content.
     """
     script = _load(wave.script_id)
     if script.version != wave.script_version:
         raise ServiceError(
             f"问卷脚本 {wave.script_id} 现为第 {script.version} 版，"
             f"而本轮使用第 {wave.script_version} 版；已发布版本不可更改"
+        )
+    recorded = (wave.settings or {}).get("script_digest")
+    if recorded and recorded != script.digest:
+        raise ServiceError(
+            f"问卷脚本 {wave.script_id} 第 {script.version} 版的内容已被修改；"
+            "已发布版本不可更改，请以新版本号发布"
         )
     return script
 

@@ -48,7 +48,7 @@ def open_wave(
         year=year,
         script_id=script.id,
         script_version=script.version,
-        settings=settings or {},
+        settings={**(settings or {}), "script_digest": script.digest},
     )
     session.add(wave)
     session.flush()

@@ -85,3 +85,17 @@ def test_unknown_outcome_is_refused(session, held):
     with pytest.raises(ServiceError) as info:
         calling.record_outcome(session, case, attempt, "9.99", actor=agent)
     assert info.value.where.field == "outcome"
+
+
+def test_edited_published_script_is_refused(session, held):
+    """Is a script file edited under the same version refused, not silently used?"""
+    from survey_service.models import SampleDraw, SurveyWave
+    from survey_service.services import interviews
+
+    case, _attempt, _agent = held
+    wave = session.get(SurveyWave, session.get(SampleDraw, case.draw_id).wave_id)
+    assert interviews.state(session, case).item.id == "screening"
+    wave.settings = {**wave.settings, "script_digest": "0" * 64}
+    with pytest.raises(ServiceError) as info:
+        interviews.state(session, case)
+    assert "已被修改" in str(info.value)
