@@ -1,7 +1,172 @@
-"""Automated IVR calls: the telephony provider's webhooks (signed requests only)."""
+"""Automated IVR calls: the telephony provider's webhooks (signed requests only).
+
+Routes (all POST, exempt from CSRF: the provider's signature protects them):
+
+- ``/ivr/call/<attempt>/<token>/voice``: the call was answered; say the next item.
+- ``/ivr/call/<attempt>/<token>/gather/<item>/<try>``: the key pressed for an item.
+- ``/ivr/call/<attempt>/<token>/status``: the call ended (no answer, busy, hung up...).
+
+Every view first checks the provider's signature over the URL the provider
+called (``PUBLIC_BASE_URL`` + path when the app sits behind a proxy) and the
+posted fields; a failed check is a 403 that changes nothing. The token is an
+HMAC of the attempt id (:func:`ivr_calls.attempt_token`), so a URL cannot be
+guessed from the sequential id. The TwiML comes from :mod:`call_scripts`
+only; a resent webhook answers the same TwiML and stores nothing twice.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Blueprint, Response, abort, current_app, request, url_for
+
+import call_scripts
+
+from ..db import get_session, transaction
+from ..errors import Conflict, NotFound
+from ..models import CallAttempt, Case, CaseStatus
+from ..security import csrf
+from ..services import interviews, ivr_calls
+from ..telephony import Provider, get_provider
 
 bp = Blueprint("ivr", __name__)
+csrf.exempt(bp)
+
+IVR = call_scripts.IVR
+
+
+def provider() -> Provider:
+    """The app's telephony provider, built once from its settings."""
+    if "telephony" not in current_app.extensions:
+        current_app.extensions["telephony"] = get_provider(current_app.config)
+    return current_app.extensions["telephony"]
+
+
+def public_url(url: str) -> str:
+    """``url`` (absolute, of this app) as the provider sees it, under PUBLIC_BASE_URL if set."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    root = request.url_root
+    if not base or not url.startswith(root):
+        return url
+    return base.rstrip("/") + "/" + url[len(root) :]
+
+
+def signed_webhook(view: Callable) -> Callable:
+    """Let the request in only with the provider's valid signature (else 403, nothing changed)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        telephony = provider()
+        signature = request.headers.get(telephony.signature_header, "")
+        if not telephony.validate_request(public_url(request.url), request.form, signature):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _twiml(body: str) -> Response:
+    return Response(body, mimetype="text/xml")
+
+
+def _load(attempt_id: int, token: str) -> tuple[CallAttempt, Case]:
+    session = get_session()
+    try:
+        attempt, case = ivr_calls.load_call(
+            session, attempt_id=attempt_id, token=token, key=current_app.config["SECRET_KEY"]
+        )
+    except NotFound:
+        abort(404)
+    call_id = provider().call_id(request.form)
+    if attempt.provider_call_id and call_id and call_id != attempt.provider_call_id:
+        abort(403)  # a signed request, but for another call
+    return attempt, case
+
+
+def _gather_url(attempt: CallAttempt, token: str, item_id: str, try_no: int) -> str:
+    url = url_for(
+        "ivr.gather",
+        attempt_id=attempt.id,
+        token=token,
+        item_id=item_id,
+        try_no=try_no,
+        _external=True,
+    )
+    return public_url(url)
+
+
+def _say_state(
+    state: interviews.InterviewState,
+    attempt: CallAttempt,
+    token: str,
+    try_no: int = 0,
+    notice: str | None = None,
+) -> Response:
+    """TwiML for where the interview stands: the due item, or the closing words."""
+    if state.item is None:
+        return _twiml(call_scripts.twiml_closing(state.script, state.context, state.status))
+    action = _gather_url(attempt, token, state.item.id, try_no)
+    return _twiml(
+        call_scripts.twiml_for_item(
+            state.script, state.item, state.context, action, try_no, notice=notice
+        )
+    )
+
+
+def _after_the_call(state: interviews.InterviewState) -> Response:
+    """TwiML for a webhook that arrives after the attempt was closed: goodbye, hang up."""
+    status = state.status if state.status != call_scripts.IN_PROGRESS else "complete"
+    return _twiml(call_scripts.twiml_closing(state.script, state.context, status))
+
+
+@bp.route("/call/<int:attempt_id>/<token>/voice", methods=["POST"])
+@signed_webhook
+def voice(attempt_id: int, token: str):
+    """Start the interview when the call is answered: read the next item."""
+    attempt, case = _load(attempt_id, token)
+    state = interviews.state(get_session(), case, IVR)
+    if attempt.ended_at is not None or case.status == CaseStatus.FINAL:
+        return _after_the_call(state)
+    return _say_state(state, attempt, token)
+
+
+@bp.route("/call/<int:attempt_id>/<token>/gather/<item_id>/<int:try_no>", methods=["POST"])
+@signed_webhook
+def gather(attempt_id: int, token: str, item_id: str, try_no: int):
+    """Store the key pressed for an item, then read the next item, again, or say goodbye."""
+    session = get_session()
+    attempt, case = _load(attempt_id, token)
+    if attempt.ended_at is not None or case.status == CaseStatus.FINAL:
+        return _after_the_call(interviews.state(session, case, IVR))
+    digits = provider().digits(request.form)
+    try:
+        with transaction(session):
+            interpretation, state = interviews.answer(
+                session, case, attempt, item_id, digits, channel=IVR, ivr_try=try_no
+            )
+    except (Conflict, call_scripts.ScriptUsageError):
+        # Not the item now due (an old or resent request): read the due item afresh.
+        return _say_state(interviews.state(session, case, IVR), attempt, token)
+    if interpretation.action == "repeat":
+        return _say_state(state, attempt, token, try_no)
+    if interpretation.action == "invalid":
+        # Past the script's max_retries, twiml_for_item says goodbye and hangs up.
+        return _say_state(state, attempt, token, try_no + 1, interpretation.message)
+    return _say_state(state, attempt, token)
+
+
+@bp.route("/call/<int:attempt_id>/<token>/status", methods=["POST"])
+@signed_webhook
+def status(attempt_id: int, token: str):
+    """Record how the call ended as the attempt's outcome (once)."""
+    session = get_session()
+    attempt, case = _load(attempt_id, token)
+    end = provider().call_end(request.form)
+    if end is not None:
+        note = f"provider status {end.provider_status}"
+        if end.duration_seconds is not None:
+            note += f", {end.duration_seconds} s"
+        with transaction(session):
+            ivr_calls.record_call_end(session, case, attempt, end.status, note=note)
+    return Response(status=204)
