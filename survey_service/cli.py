@@ -360,6 +360,89 @@ def scripts_walk(file: Path, unit_name: str, service: str, service_date: str, ch
     click.echo(f"status: {result.status}")
 
 
+ivr_cli = AppGroup("ivr", help="Automated IVR calls through the telephony provider.")
+
+
+@ivr_cli.command("dial")
+@click.option("--limit", default=20, show_default=True, help="Most calls to place this round.")
+def ivr_dial(limit: int) -> None:
+    """Dial the cases due for an IVR call now (inside the calling windows) and print them."""
+    from .services import ivr_calls
+    from .telephony import ProviderError, get_provider
+
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        raise BadInput("PUBLIC_BASE_URL 未设置：电话服务商需要用它回调本服务")
+    try:
+        provider = get_provider(current_app.config)
+    except (ProviderError, NotImplementedError) as exc:
+        raise BadInput(str(exc)) from exc
+    result = _run(
+        lambda s: ivr_calls.dial_due_cases(
+            s,
+            provider=provider,
+            vault=current_app.extensions["phone_vault"],
+            limit=limit,
+            webhook_base=base,
+            token_key=current_app.config["SECRET_KEY"],
+            timezone=current_app.config["TIMEZONE"],
+            checkpoint=s.commit,
+        )
+    )
+    if not result.window_open:
+        click.echo("outside the calling windows: nothing dialled")
+    click.echo(
+        f"placed {len(result.placed)}, refused {len(result.failed)}, expired {result.expired}"
+    )
+    for case_id, outcome, why in result.failed:
+        click.echo(f"  case {case_id}: {outcome} ({why})", err=True)
+
+
+@ivr_cli.command("simulate")
+@click.option("--limit", default=5, show_default=True, help="Most calls to simulate.")
+@click.option("--keys", default="1,2,1", show_default=True, help="Keys each respondent presses.")
+@click.option("--at", "at", default=None, help="Pretend local time, 'YYYY-MM-DD HH:MM' (TIMEZONE).")
+def ivr_simulate(limit: int, keys: str, at: str | None) -> None:
+    """Dial due cases with the simulated provider and play respondents through the webhooks."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from .services import ivr_calls
+    from .telephony.simulated import FlaskClientTransport, SimulatedProvider, SimulatedRespondent
+
+    provider = SimulatedProvider.from_config(current_app.config)
+    current_app.extensions["telephony"] = provider
+    now = None
+    if at:
+        try:
+            now = datetime.strptime(at, "%Y-%m-%d %H:%M").replace(
+                tzinfo=ZoneInfo(current_app.config["TIMEZONE"])
+            )
+        except ValueError as exc:
+            raise BadInput(f"--at 应为 'YYYY-MM-DD HH:MM'，而不是 {at!r}") from exc
+    base = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost"
+    result = _run(
+        lambda s: ivr_calls.dial_due_cases(
+            s,
+            provider=provider,
+            vault=current_app.extensions["phone_vault"],
+            limit=limit,
+            now=now,
+            webhook_base=base,
+            token_key=current_app.config["SECRET_KEY"],
+            timezone=current_app.config["TIMEZONE"],
+            checkpoint=s.commit,
+        )
+    )
+    transport = FlaskClientTransport(current_app.test_client(), deliver_to=base)
+    for call in provider.take_calls():
+        record = SimulatedRespondent(transport, provider.auth_token, keys=keys.split(",")).take(
+            call
+        )
+        click.echo(f"{call.call_id}: pressed {','.join(record.pressed)}; {record.heard[-1]}")
+    click.echo(f"simulated {len(result.placed)} calls")
+
+
 @click.command("worker")
 def worker_command() -> None:
     """Run the scheduled jobs (idle-claim release); run exactly one worker per deployment."""
@@ -384,6 +467,7 @@ def init_app(app: Flask) -> None:
         demo_command,
         sample_cli,
         scripts_cli,
+        ivr_cli,
         worker_command,
     ):
         app.cli.add_command(command)

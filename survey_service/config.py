@@ -51,12 +51,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TELEPHONY_PROVIDER",
         "simulated",
-        "Which telephony provider places IVR calls: simulated, twilio.",
+        "Which telephony provider places IVR calls: simulated (demo/tests; refused in "
+        "production), twilio; aliyun is registered but not implemented.",
     ),
     Setting("TWILIO_ACCOUNT_SID", None, "Twilio account SID (twilio provider)."),
-    Setting("TWILIO_AUTH_TOKEN", None, "Twilio auth token; also signs and validates webhooks."),
+    Setting(
+        "TWILIO_AUTH_TOKEN",
+        None,
+        "Twilio auth token; signs and validates webhooks (the simulated provider uses it too "
+        "when set; otherwise a key derived from SECRET_KEY).",
+    ),
     Setting("TWILIO_FROM_NUMBER", None, "Caller number for outbound Twilio calls."),
-    Setting("PUBLIC_BASE_URL", None, "Public https base URL the provider calls back (webhooks)."),
+    Setting(
+        "PUBLIC_BASE_URL",
+        None,
+        "Public https base URL of the app root that the provider calls back; webhook "
+        "signatures are checked against it (set it behind a proxy).",
+    ),
 )
 
 _INT_SETTINGS = {"MAX_UPLOAD_MB", "SAMPLE_PER_UNIT", "CLAIM_TIMEOUT_MINUTES"}

@@ -198,3 +198,27 @@ def test_units_import_xlsx(runner, session, tmp_path):
         ("JC001", "基层站所", "区公安分局"),
         ("JG002", "机关科室", None),
     ]
+
+
+def test_ivr_commands(runner, session):
+    """Does ivr dial refuse without PUBLIC_BASE_URL, and ivr simulate complete an interview?"""
+    from survey_service.db import transaction
+    from survey_service.models import Case
+    from survey_service.services import draws
+    from tests.factories import make_list, make_unit, make_user, make_wave
+
+    with transaction(session):
+        unit = make_unit(session)
+        reviewer = make_user(session, role="reviewer")
+        wave = make_wave(session)
+        make_list(session, unit=unit, wave=wave, n=5, actor=reviewer)
+        draws.draw_sample(session=session, wave=wave, seed=11, per_unit=2, actor=None)
+    result = runner.invoke(args=["ivr", "dial"])
+    assert result.exit_code == 2 and "PUBLIC_BASE_URL" in result.output
+    result = runner.invoke(args=["ivr", "simulate", "--at", "2017-11-01 19:00", "--limit", "1"])
+    assert result.exit_code == 0, result.output
+    assert "simulated 1 calls" in result.output
+    session.expire_all()
+    assert [c.disposition for c in session.exec(select(Case).order_by(Case.id)).all()].count(
+        "1.1"
+    ) == 1

@@ -35,8 +35,16 @@ def start_attempt(
     """Open a call attempt on a case (or return the agent's open one)."""
     if case.status == CaseStatus.FINAL:
         raise Conflict("该样本已有最终结果，不能再拨打")
+    # Only this channel's and this agent's open attempt: an IVR call in progress
+    # (or another agent's) is never handed over.
+    owner = CallAttempt.agent_id == agent.id if agent else CallAttempt.agent_id.is_(None)
     open_attempt = session.exec(
-        select(CallAttempt).where(CallAttempt.case_id == case.id, CallAttempt.ended_at.is_(None))
+        select(CallAttempt).where(
+            CallAttempt.case_id == case.id,
+            CallAttempt.ended_at.is_(None),
+            CallAttempt.channel == channel,
+            owner,
+        )
     ).first()
     if open_attempt is not None:
         return open_attempt
