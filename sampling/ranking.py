@@ -1,0 +1,206 @@
+"""Probability of each unit being among the bottom k or top k, by seeded simulation.
+
+"A place in the ten worst can hinge on one or two answers": the estimates are uncertain, so
+the ranking is too. Each simulation draws every unit's estimate from its sampling distribution
+(``mean + se * T`` with ``T`` Student t on the unit's design df, or standard normal) and ranks
+the units; the share of simulations in which a unit lands among the ``k`` lowest (or highest)
+is its probability. This is the parametric-bootstrap ranking of Goldstein and Spiegelhalter
+(1996) and Marshall and Spiegelhalter (1998), in the simple form of independent units.
+
+References
+----------
+.. [1] Goldstein, H. and Spiegelhalter, D.J. (1996), "League tables and their limitations",
+   *JRSS A* 159, 385-443.
+.. [2] Marshall, E.C. and Spiegelhalter, D.J. (1998), "Reliability of league tables of in vitro
+   fertilisation clinics", *BMJ* 316, 1701-1704.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sampling import _checks
+from sampling.errors import SamplingError
+
+__all__ = ["RankProbabilities", "rank_probabilities"]
+
+_CHUNK = 1000  # simulations per block; fixed, so results depend only on seed and n_sim
+
+
+@dataclass(frozen=True)
+class RankProbabilities:
+    """Result of :func:`rank_probabilities`.
+
+    Attributes
+    ----------
+    k : tuple of int
+        The cut-offs, in the order given.
+    bottom : ndarray of float64, shape (units, len(k))
+        ``bottom[i, j]``: probability that unit ``i`` is among the ``k[j]`` lowest estimates
+        (the 十差 side). NaN for excluded units.
+    top : ndarray of float64, shape (units, len(k))
+        Same for the ``k[j]`` highest (十佳).
+    mean_rank : ndarray of float64
+        Average rank from the bottom, 1 = lowest (exact ties ordered by position); NaN for
+        excluded units.
+    included : ndarray of bool
+        Units with a finite mean and a finite, non-negative SE.
+    n_sim : int
+    seed : int
+    generator : str
+        ``"numpy <version> Generator(PCG64)"``.
+    """
+
+    k: tuple[int, ...]
+    bottom: np.ndarray
+    top: np.ndarray
+    mean_rank: np.ndarray
+    included: np.ndarray
+    n_sim: int
+    seed: int
+    generator: str
+
+
+def rank_probabilities(
+    mean,
+    se,
+    df=None,
+    k=(10, 15, 20),
+    n_sim: int = 10_000,
+    seed: int = 0,
+) -> RankProbabilities:
+    r"""Probability of each unit being in the bottom k and the top k.
+
+    Parameters
+    ----------
+    mean, se : array_like of float, length U
+        Estimates and standard errors per unit (e.g. ``DomainEstimates.mean`` and ``.se``).
+        Units whose mean or SE is NaN (no estimate, or one respondent) are excluded: NaN
+        probabilities, and they take no place in the ranking.
+    df : array_like of float, optional
+        Degrees of freedom per unit for Student t draws; None, ``inf`` or NaN entries mean
+        normal draws. Entries must be positive.
+    k : int or sequence of int, default (10, 15, 20)
+        Cut-offs, each ``1 <= k <= number of included units``.
+    n_sim : int, default 10000
+        Simulations, ``>= 1``.
+    seed : int, default 0
+        Seed of ``np.random.Generator(np.random.PCG64(seed))`` (never global state).
+
+    Returns
+    -------
+    RankProbabilities
+        Frozen dataclass; see its attributes.
+
+    Notes
+    -----
+    For simulation ``b``: ``x_ib = mean_i + se_i * T_ib`` with ``T_ib ~ t(df_i)`` (or N(0, 1)),
+    independent across units. A unit is in the bottom ``k`` if fewer than ``k`` units fall
+    strictly below it; exact ties (only possible between units with ``se = 0``) share the
+    remaining places equally, so each simulation gives exactly ``k`` places in total and the
+    bottom-k probabilities sum to ``k``. A unit with ``se = 0`` (census, or all answers equal)
+    is treated as known exactly; pass a larger ``se`` to reflect the zero-variance bound.
+    Simulations run in blocks of 1000 with ``np.partition``, about 0.3 s for 330 units and
+    10,000 simulations.
+
+    References
+    ----------
+    .. [1] Goldstein, H. and Spiegelhalter, D.J. (1996), *JRSS A* 159, 385-443.
+
+    Examples
+    --------
+    >>> r = rank_probabilities([5.0, 6.0, 9.0], [0.1, 0.1, 0.1], k=1, n_sim=2000, seed=1)
+    >>> r.bottom[:, 0].round(2).tolist(), r.top[:, 0].round(2).tolist()
+    ([1.0, 0.0, 0.0], [0.0, 0.0, 1.0])
+    """
+    m = _checks.as_float_array("mean", mean, ndim=1)
+    s = _checks.as_float_array("se", se, ndim=1)
+    _checks.same_length(mean=m, se=s)
+    if np.any(s < 0):
+        raise SamplingError(f"se has value {s[s < 0][0]!r}; allowed: se >= 0 or NaN")
+    if df is None:
+        dfa = np.full(m.shape, np.inf)
+    else:
+        dfa = _checks.as_float_array("df", df, ndim=1)
+        _checks.same_length(mean=m, df=dfa)
+        if np.any(dfa <= 0):
+            raise SamplingError(f"df has value {dfa[dfa <= 0][0]!r}; allowed: df > 0, inf or NaN")
+        dfa = np.where(np.isnan(dfa), np.inf, dfa)
+    ks = _checks.as_count_array("k", k, minimum=1)
+    ks_t = (int(ks),) if ks.ndim == 0 else tuple(int(v) for v in ks.tolist())
+    if not ks_t:
+        raise SamplingError("k is empty; allowed: one or more whole numbers >= 1")
+    sims = _checks.as_count_array("n_sim", n_sim, minimum=1)
+    if sims.ndim != 0:
+        raise SamplingError(f"n_sim={n_sim!r}; allowed: one whole number >= 1")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SamplingError(f"seed={seed!r}; allowed: a whole number >= 0")
+    included = np.isfinite(m) & np.isfinite(s)
+    units = int(included.sum())
+    if max(ks_t) > units:
+        raise SamplingError(
+            f"k={max(ks_t)} exceeds the {units} units with an estimate; allowed: 1 <= k <= {units}"
+        )
+    mu = m[included]
+    sd = s[included]
+    dd = dfa[included]
+    t_units = np.isfinite(dd)
+    rng = np.random.Generator(np.random.PCG64(int(seed)))
+    n_total = int(sims)
+    bottom = np.zeros((units, len(ks_t)))
+    top = np.zeros((units, len(ks_t)))
+    rank_sum = np.zeros(units)
+    kth = sorted({k - 1 for k in ks_t} | {units - k for k in ks_t})
+    done = 0
+    while done < n_total:
+        b = min(_CHUNK, n_total - done)
+        draws = rng.standard_normal((b, units))
+        if t_units.any():
+            # t = Z / sqrt(chi2_df / df), drawn for the t units only
+            chi = rng.chisquare(np.broadcast_to(dd[t_units], (b, int(t_units.sum()))))
+            draws[:, t_units] = draws[:, t_units] / np.sqrt(chi / dd[t_units])
+        x = mu + sd * draws
+        part = np.partition(x, kth, axis=1)
+        for j, k in enumerate(ks_t):
+            bottom[:, j] += _share(x, part[:, k - 1], k, lower=True)
+            top[:, j] += _share(x, part[:, units - k], k, lower=False)
+        rank_sum += _mid_rank(x)
+        done += b
+    out_b = np.full((m.size, len(ks_t)), np.nan)
+    out_t = np.full((m.size, len(ks_t)), np.nan)
+    out_r = np.full(m.size, np.nan)
+    out_b[included] = bottom / n_total
+    out_t[included] = top / n_total
+    out_r[included] = rank_sum / n_total
+    return RankProbabilities(
+        k=ks_t,
+        bottom=out_b,
+        top=out_t,
+        mean_rank=out_r,
+        included=included,
+        n_sim=n_total,
+        seed=int(seed),
+        generator=f"numpy {np.__version__} Generator(PCG64)",
+    )
+
+
+def _share(x: np.ndarray, thr: np.ndarray, k: int, *, lower: bool) -> np.ndarray:
+    """Per-unit count of simulations in the k extreme places, ties sharing the last places."""
+    t = thr[:, None]
+    strict = x < t if lower else x > t
+    tie = x == t
+    n_strict = strict.sum(axis=1, keepdims=True)
+    n_tie = tie.sum(axis=1, keepdims=True)
+    frac = (k - n_strict) / n_tie  # n_tie >= 1: the threshold is one of the values
+    return (strict + tie * frac).sum(axis=0)
+
+
+def _mid_rank(x: np.ndarray) -> np.ndarray:
+    """Sum over simulations of each unit's rank from the bottom (1-based; ties get mid-ranks)."""
+    order = np.argsort(x, axis=1)
+    ranks = np.empty_like(order)
+    rows = np.arange(x.shape[0])[:, None]
+    ranks[rows, order] = np.arange(1, x.shape[1] + 1)
+    return ranks.sum(axis=0).astype(np.float64)
