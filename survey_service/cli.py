@@ -273,27 +273,90 @@ sample_cli = AppGroup("sample", help="The stratified sample: draw and verify.")
     help="Seed (e.g. numbers read out at a public meeting); default: a random one.",
 )
 @click.option(
-    "--per-unit", type=int, default=None, help="Cases per unit (default SAMPLE_PER_UNIT)."
+    "--per-unit",
+    type=int,
+    default=None,
+    help="A fixed number of cases per unit instead of the margin-of-error design.",
 )
+@click.option(
+    "--margin",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Target margin of error on the 10-point scale.",
+)
+@click.option("--sd", type=float, default=None, help="Assumed SD (default: last wave's, or 2.0).")
+@click.option("--minimum", type=int, default=30, show_default=True, help="Minimum completes.")
+@click.option("--response-rate", type=float, default=0.5, show_default=True)
+@click.option("--eligibility-rate", type=float, default=0.9, show_default=True)
+@click.option(
+    "--allocation",
+    type=click.Choice(["proportional", "neyman", "equal"]),
+    default="proportional",
+    show_default=True,
+    help="Allocation to sub-strata.",
+)
+@click.option("--no-substrata", is_flag=True, help="Do not sub-stratify units by client kind.")
 @click.option("--wave", "wave_name", default=None, help="Wave name (default: the open one).")
-def sample_draw(seed: int | None, per_unit: int | None, wave_name: str | None) -> None:
-    """Draw the wave's stratified sample (one stratum per unit) and print its record."""
+def sample_draw(
+    seed,
+    per_unit,
+    margin,
+    sd,
+    minimum,
+    response_rate,
+    eligibility_rate,
+    allocation,
+    no_substrata,
+    wave_name,
+) -> None:
+    """Fix the frame and draw the wave's stratified sample; print its record.
+
+    Each unit is a domain, sub-stratified by client kind; its size comes from
+    the margin of error (or --per-unit). On the web the frame is fixed first
+    and the seed given afterwards.
+    """
     import secrets
 
     from .services import draws
     from .services.waves import current_wave
 
     seed = secrets.randbelow(2**63) if seed is None else seed
-    per_unit = per_unit or int(current_app.config["SAMPLE_PER_UNIT"])
-    record = _run(
-        lambda s: draws.draw_sample(
-            session=s, wave=current_wave(s, wave_name), seed=seed, per_unit=per_unit, actor=None
+
+    def work(s):
+        wave = current_wave(s, wave_name)
+        design = draws.DrawDesign(
+            per_unit=per_unit,
+            margin=margin,
+            sd=sd if sd is not None else draws.default_sd(s, wave),
+            minimum=minimum,
+            response_rate=response_rate,
+            eligibility_rate=eligibility_rate,
+            allocation=allocation,
+            substrata=None if no_substrata else "kind",
         )
-    )
+        return draws.draw_sample(session=s, wave=wave, seed=seed, design=design, actor=None)
+
+    record = _run(work)
     click.echo(
         f"draw {record.id}: seed {record.seed}, frame {record.frame_size} "
-        f"(sha256 {record.frame_hash}), sample {record.sample_size}"
+        f"(sha256 {record.frame_hash}), planned sample {record.sample_size}"
     )
+
+
+@sample_cli.command("release")
+@click.argument("draw_id", type=int)
+@click.argument("units", nargs=-1, required=True)
+def sample_release(draw_id: int, units: tuple[str, ...]) -> None:
+    """Release the next reserve replicate of draw DRAW_ID for the given unit codes."""
+    from .services import draws
+
+    count = _run(
+        lambda s: draws.release_next_replicate(
+            session=s, record=draws.get_draw(s, draw_id), unit_codes=list(units), actor=None
+        )
+    )
+    click.echo(f"released {count} cases")
 
 
 @sample_cli.command("verify")

@@ -27,7 +27,8 @@ from .services.waves import open_wave
 
 WAVE_NAME = "2017"
 DRAW_SEED = 20170601
-PER_UNIT = 30
+# Sized for ±0.75 points at 95% with SD 2, at least 30 completes, 55% response, 90% eligible.
+DESIGN = draws.DrawDesign(margin=0.75, sd=2.0, minimum=30, response_rate=0.55, eligibility_rate=0.9)
 
 # (username, password, role, unit code, display name). Demo passwords only.
 DEMO_USERS = (
@@ -211,9 +212,12 @@ def build_demo(
             )
     echo(f"demo: {total} clients on the lists")
     draw = draws.draw_sample(
-        session=session, wave=wave, seed=DRAW_SEED, per_unit=PER_UNIT, actor=users["statistician"]
+        session=session, wave=wave, seed=DRAW_SEED, design=DESIGN, actor=users["statistician"]
     )
-    echo(f"demo: drew {draw.sample_size} cases (seed {DRAW_SEED})")
+    echo(
+        f"demo: drew {draw.sample_size} cases (seed {DRAW_SEED}), "
+        f"{draws.released_cases(session, draw)} released"
+    )
     completes = _simulate_calls(
         session, wave, draw.id, rng, [users[a] for a in ("agent1", "agent2", "agent3")]
     )
@@ -248,7 +252,9 @@ def _simulate_calls(
     session: Session, wave, draw_id: int, rng: random.Random, agents: list[User]
 ) -> int:
     script = script_for_wave(wave)
-    cases = session.exec(select(Case).where(Case.draw_id == draw_id).order_by(Case.id)).all()
+    cases = session.exec(
+        select(Case).where(Case.draw_id == draw_id, Case.released).order_by(Case.id)
+    ).all()
     propensity = {uid: rng.betavariate(9, 2) for uid in {c.unit_id for c in cases}}
     start = datetime(2017, 11, 1, 10, 0, tzinfo=UTC)  # 18:00 in Wuhan
     attempts, answers, updates = [], [], []
@@ -283,11 +289,11 @@ def _simulate_calls(
             )
             continue
         roll = rng.random()
-        if roll < 0.08:
+        if roll < 0.16:
             outcome = "2.11"
-        elif roll < 0.13:
+        elif roll < 0.24:
             outcome = rng.choice(("4.31", "4.32", "4.41"))
-        elif roll < 0.15:
+        elif roll < 0.27:
             outcome = "2.12"
         else:
             given = _simulated_answers(script, rng, propensity[case.unit_id])

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    FloatField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -40,9 +48,53 @@ class ReviewForm(FlaskForm):
 
 
 # statistics
-class DrawForm(FlaskForm):
+class DesignForm(FlaskForm):
+    mode = SelectField(
+        "样本量方式",
+        choices=[SelectChoice("margin", "按误差界计算"), SelectChoice("fixed", "每单位固定数量")],
+    )
+    per_unit = IntegerField(
+        "每单位样本量（固定方式）", validators=[Optional(), NumberRange(1, 100000)]
+    )
+    margin = FloatField(
+        "误差界（10分制，±）", default=0.5, validators=[InputRequired(), NumberRange(0.01, 10)]
+    )
+    sd = FloatField("假定标准差", default=2.0, validators=[InputRequired(), NumberRange(0.01, 10)])
+    minimum = IntegerField(
+        "最少完成数", default=30, validators=[InputRequired(), NumberRange(1, 10000)]
+    )
+    response_rate = FloatField(
+        "预期应答率", default=0.5, validators=[InputRequired(), NumberRange(0.01, 1)]
+    )
+    eligibility_rate = FloatField(
+        "预期合格率", default=0.9, validators=[InputRequired(), NumberRange(0.01, 1)]
+    )
+    allocation = SelectField(
+        "子层分配",
+        choices=[
+            SelectChoice("proportional", "按比例"),
+            SelectChoice("neyman", "Neyman"),
+            SelectChoice("equal", "等量"),
+        ],
+    )
+    by_kind = BooleanField("按服务对象类型（群众/企业）分子层", default=True)
+    replicates = IntegerField(
+        "首批发放批次数", default=2, validators=[InputRequired(), NumberRange(1, 20)]
+    )
+    reserve = IntegerField(
+        "后备批次数", default=2, validators=[InputRequired(), NumberRange(0, 20)]
+    )
+
+
+class SeedForm(FlaskForm):
     seed = IntegerField("随机种子", validators=[InputRequired(), NumberRange(min=0, max=2**63 - 1)])
-    per_unit = IntegerField("每单位样本量", validators=[InputRequired(), NumberRange(1, 100000)])
+
+
+class ReleaseForm(FlaskForm):
+    units = StringField(
+        "单位代码（逗号分隔；留空则为未达目标完成数的全部单位）",
+        validators=[Optional(), Length(max=5000)],
+    )
 
 
 # admin

@@ -91,6 +91,7 @@ def test_every_command_has_help(runner):
         ["clients", "import"],
         ["demo"],
         ["sample", "draw"],
+        ["sample", "release"],
         ["sample", "verify"],
         ["scripts", "check"],
         ["scripts", "walk"],

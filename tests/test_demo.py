@@ -35,11 +35,13 @@ def test_demo_builds_the_district(runner, session, backend):
         ListStatus.DRAFT: 1,
     }
     draw = session.exec(select(SampleDraw)).one()
-    sizes = session.exec(
-        select(ClientList.n_accepted).where(ClientList.status == ListStatus.APPROVED)
-    ).all()
-    assert draw.sample_size == sum(min(30, n) for n in sizes)
-    assert session.exec(select(func.count(Case.id))).one() == draw.sample_size
+    assert draw.status == "drawn"
+    units = draw.design["units"]
+    assert len(units) == 324
+    assert draw.sample_size == sum(u["release"] for u in units.values())
+    assert all(u["completes"] == min(u["N"], 30) for u in units.values())  # minimum 30 binds
+    released = session.exec(select(func.count(Case.id)).where(Case.released)).one()
+    assert released >= draw.sample_size  # whole replicates are released
     rows = unit_results(session, current_wave(session))
     scored = [r for r in rows if r.n > 0]
     assert len(rows) == 330

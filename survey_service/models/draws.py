@@ -18,11 +18,13 @@ class SampleDraw(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     wave_id: int = Field(foreign_key="survey_wave.id", index=True)
-    seed: int = Field(sa_type=BigInteger)
-    generator: str = Field(sa_type=String(200))
+    status: str = Field(default="frame_fixed", sa_type=String(16))  # frame_fixed -> drawn
+    seed: int | None = Field(default=None, sa_type=BigInteger)
+    generator: str | None = Field(default=None, sa_type=String(200))
     frame_hash: str = Field(sa_type=String(64))
     design: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     frame_size: int = 0
     sample_size: int = 0
     created_by: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    drawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 from sqlmodel import Session, select
 
+import sampling
+
 from ..models import Client, ClientList, ListStatus, Unit
+
+UNKNOWN_KIND = "未注明"
 
 
 @dataclass(frozen=True)
@@ -22,9 +26,24 @@ class Frame:
 
     client_id: np.ndarray  # int64
     unit_id: np.ndarray  # int64
-    stratum: np.ndarray  # str: unit code (later: unit code + sub-stratum)
+    unit: np.ndarray  # str: unit code (the domain)
+    kind: np.ndarray  # str: client kind 群众/企业, or 未注明
     phone_hash: np.ndarray  # str
     list_ids: tuple[int, ...]
+
+    def strata(self, substrata: str | None) -> np.ndarray:
+        """Stratum label per element: the unit code, or ``code/kind`` with sub-strata."""
+        if substrata is None:
+            return self.unit.astype(str)
+        if substrata != "kind":
+            raise ValueError(f"unknown sub-stratification {substrata!r}")
+        return np.char.add(np.char.add(self.unit.astype(str), "/"), self.kind.astype(str))
+
+    def hash(self) -> str:
+        """SHA-256 of the frame in canonical order (unit, kind, phone hash per element)."""
+        return sampling.frame_hash(
+            self.unit.astype(str), self.kind.astype(str), self.phone_hash.astype(str)
+        )
 
     @property
     def size(self) -> int:
@@ -47,7 +66,7 @@ def build_frame(session: Session, wave_id: int) -> Frame:
     list_ids = tuple(sorted(cl.id for cl in lists))
     rows = (
         session.exec(
-            select(Client.id, Unit.id, Unit.code, Client.phone_hash)
+            select(Client.id, Unit.id, Unit.code, Client.kind, Client.phone_hash)
             .join(ClientList, ClientList.id == Client.list_id)
             .join(Unit, Unit.id == ClientList.unit_id)
             .where(Client.list_id.in_(list_ids))
@@ -59,7 +78,8 @@ def build_frame(session: Session, wave_id: int) -> Frame:
     return Frame(
         client_id=np.array([r[0] for r in rows], dtype=np.int64),
         unit_id=np.array([r[1] for r in rows], dtype=np.int64),
-        stratum=np.array([r[2] for r in rows], dtype=object),
-        phone_hash=np.array([r[3] for r in rows], dtype=object),
+        unit=np.array([r[2] for r in rows], dtype=object),
+        kind=np.array([r[3] or UNKNOWN_KIND for r in rows], dtype=object),
+        phone_hash=np.array([r[4] for r in rows], dtype=object),
         list_ids=list_ids,
     )

@@ -40,9 +40,12 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
     page.click("text=退出")
 
     login(page, live_server, "statistician")
-    page.fill("input[name=seed]", "20170601")
+    page.select_option("select[name=mode]", "fixed")
     page.fill("input[name=per_unit]", "3")
-    page.click("#draw-form button[type=submit]")
+    page.click("#design-form button[type=submit]")
+    assert len(page.inner_text("#frame-hash")) == 64
+    page.fill("input[name=seed]", "20170601")
+    page.click("#seed-form button[type=submit]")
     assert page.inner_text("#seed") == "20170601"
     assert page.inner_text("#verification").startswith("一致")
     page.click("text=退出")

@@ -10,7 +10,7 @@ from scipy import stats
 from sqlmodel import select
 
 from survey_service.db import transaction
-from survey_service.models import Answer, Case, Client, ClientList, ListStatus
+from survey_service.models import Answer, Case, Client, ClientList, ListStatus, SampleDraw
 from tests.factories import csv_content, make_unit, make_user, make_wave
 
 
@@ -73,20 +73,44 @@ def test_thin_path(app, client, auth, session):
     assert client_list.status == ListStatus.APPROVED
     auth.logout()
 
-    # 3. The statistician draws 2 of 10 with a seed.
+    # 3. The statistician fixes the frame (2 per unit, 2 batches of 1 plus 2 in reserve),
+    #    then draws with a seed given afterwards.
     auth.login("statistician")
-    response = client.post("/statistics/draws", data={"seed": "20170601", "per_unit": "2"})
-    assert response.status_code == 302
-    cases = session.exec(select(Case)).all()
-    assert len(cases) == 2
+    design = {
+        "mode": "fixed",
+        "per_unit": "2",
+        "margin": "0.5",
+        "sd": "2",
+        "minimum": "30",
+        "response_rate": "0.5",
+        "eligibility_rate": "0.9",
+        "allocation": "proportional",
+        "by_kind": "y",
+        "replicates": "2",
+        "reserve": "2",
+    }
+    assert client.post("/statistics/frame", data=design).status_code == 302
     session.refresh(client_list)
     assert client_list.frozen
+    draw = session.exec(select(SampleDraw)).one()
+    assert (draw.status, draw.seed, len(draw.frame_hash)) == ("frame_fixed", None, 64)
+    assert draw.frame_hash in client.get("/statistics/").get_data(as_text=True)
+    response = client.post(f"/statistics/draws/{draw.id}/seed", data={"seed": "20170601"})
+    assert response.headers["Location"] == f"/statistics/draws/{draw.id}"
+    cases = session.exec(select(Case)).all()
+    assert sorted((c.replicate, c.released) for c in cases) == [
+        (1, True),
+        (2, True),
+        (3, False),
+        (4, False),
+    ]
+    assert "一致" in client.get(f"/statistics/draws/{draw.id}").get_data(as_text=True)
     auth.logout()
 
     # 4. Two agents interview one respondent each.
     first = _interview(client, auth, "agent", ("satisfied", "very_satisfied"))  # 80, 100
     second = _interview(client, auth, "agent2", ("basically_satisfied", "satisfied"))  # 60, 80
-    for case in session.exec(select(Case)).all():
+    for case in session.exec(select(Case).where(Case.released)).all():
         session.refresh(case)
         assert (case.status, case.disposition) == ("final", "1.1")
     assert len(session.exec(select(Answer).where(Answer.case_id == first)).all()) == 4
@@ -100,26 +124,30 @@ def test_thin_path(app, client, auth, session):
     assert response.status_code == 200
     assert response.data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert rows[0][:9] == [
+    header, row = rows[0], rows[1]
+    assert header[:12] == [
         "单位代码",
         "单位名称",
         "类别",
         "抽样框规模",
-        "样本量",
+        "目标完成数",
+        "已发放样本",
         "完成访问",
         "有效回答",
         "得分(10分制)",
         "标准误",
+        "95%区间下限",
+        "95%区间上限",
     ]
-    row = rows[1]
-    assert row[:7] == ["JC022", "奓山街派出所", "基层站所", "10", "2", "2", "2"]
+    assert row[:8] == ["JC022", "奓山街派出所", "基层站所", "10", "2", "2", "2", "2"]
     se = math.sqrt((1 - 2 / 10) * 2 / 2)
     half = stats.t.ppf(0.975, 1) * se
-    assert float(row[7]) == 8.0
-    assert math.isclose(float(row[8]), se, abs_tol=1e-4)
-    assert math.isclose(float(row[9]), 8.0 - half, abs_tol=1e-4)  # -3.3648: t with df=1
-    assert math.isclose(float(row[10]), 8.0 + half, abs_tol=1e-4)
-    assert row[11] == "taylor"
+    assert float(row[8]) == 8.0
+    assert math.isclose(float(row[9]), se, abs_tol=1e-4)
+    assert math.isclose(float(row[10]), 8.0 - half, abs_tol=1e-4)  # -3.3648: t with df=1
+    assert math.isclose(float(row[11]), 8.0 + half, abs_tol=1e-4)
+    assert row[header.index("应答率RR3")] == "1.0"  # 2 completes of 2 released
+    assert row[header.index("方法")] == "taylor"
 
 
 def test_phones_are_encrypted_and_masked(app, session):

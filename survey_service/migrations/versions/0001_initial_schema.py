@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-25 20:56:22.511525
+Create Date: 2026-11-25 21:15:23.676151
 """
 
 from collections.abc import Sequence
@@ -144,14 +144,16 @@ def upgrade() -> None:
     op.create_table('sample_draw',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('wave_id', sa.Integer(), nullable=False),
-    sa.Column('seed', sa.BigInteger(), nullable=False),
-    sa.Column('generator', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('seed', sa.BigInteger(), nullable=True),
+    sa.Column('generator', sa.String(length=200), nullable=True),
     sa.Column('frame_hash', sa.String(length=64), nullable=False),
     sa.Column('design', sa.JSON(), nullable=False),
     sa.Column('frame_size', sa.Integer(), nullable=False),
     sa.Column('sample_size', sa.Integer(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('drawn_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['created_by'], ['user_account.id'], ),
     sa.ForeignKeyConstraint(['wave_id'], ['survey_wave.id'], ),
     sa.PrimaryKeyConstraint('id')
