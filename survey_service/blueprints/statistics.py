@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+import math
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func
 from sqlmodel import select
@@ -11,7 +23,7 @@ from ..db import get_session, transaction
 from ..forms import DesignForm, ReleaseForm, SeedForm
 from ..models import Case, Role, SampleDraw, Unit
 from ..security import requires_role
-from ..services import audit, draws, frames, reports, results
+from ..services import audit, charts, draws, frames, publication, reports, results, unit_report
 from ..services.waves import current_wave
 
 bp = Blueprint("statistics", __name__)
@@ -147,17 +159,127 @@ def release(draw_id: int):
     return redirect(url_for("statistics.draw_detail", draw_id=draw_id))
 
 
+SORTABLE = (
+    "code",
+    "name",
+    "category",
+    "frame_size",
+    "target",
+    "completes",
+    "n",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "rr3",
+    "bottom",
+    "top",
+)
+
+
+def _sorted(rows, key: str, descending: bool):
+    """Sort by one column; units without a value go last either way."""
+
+    def value(row):
+        v = getattr(row, key)
+        missing = v is None or (isinstance(v, float) and math.isnan(v))
+        return (missing, v if not missing else 0)
+
+    present = [r for r in rows if not value(r)[0]]
+    absent = [r for r in rows if value(r)[0]]
+    return sorted(present, key=lambda r: value(r)[1], reverse=descending) + absent
+
+
 @bp.route("/results", endpoint="results")
 @requires_role(Role.STATISTICIAN, Role.REVIEWER, Role.ADMIN)
 def results_page():
-    """Show every unit's 10-point score, interval, response rate and rank odds."""
+    """Show every unit's score, interval, response rate and rank odds; filter and sort."""
     session = get_session()
     wave = current_wave(session)
+    rows = publication.wave_results(session, wave)
+    category = request.args.get("category", "")
+    if category:
+        rows = [r for r in rows if r.category == category]
+    sort = request.args.get("sort", "code")
+    sort = sort if sort in SORTABLE else "code"
+    descending = request.args.get("desc") == "1"
     return render_template(
         "statistics/results.html",
         wave=wave,
-        rows=results.unit_results(session, wave),
+        rows=_sorted(rows, sort, descending),
         min_valid=results.MIN_VALID,
+        has_exports="exports" in current_app.blueprints,
+        category=category,
+        sort=sort,
+        descending=descending,
+    )
+
+
+@bp.route("/results/<chart>.svg")
+@requires_role(Role.STATISTICIAN, Role.REVIEWER, Role.ADMIN)
+def chart(chart: str):
+    """The scores with their intervals (forest), or the response rates, as SVG."""
+    session = get_session()
+    wave = current_wave(session)
+    rows = publication.wave_results(session, wave)
+    if chart == "forest":
+        body = charts.score_forest_svg(
+            [
+                {
+                    "label": r.name,
+                    "mean": r.mean,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "flag": "有效回答不足" if "too_few" in r.flags else "",
+                }
+                for r in rows
+            ],
+            title=f"{wave.name} 年度社会满意度得分与 95% 置信区间",
+            highlight=10,
+        )
+    elif chart == "rates":
+        body = charts.response_rate_svg(
+            [{"label": r.name, "rate": r.rr3} for r in rows],
+            title=f"{wave.name} 各单位应答率（AAPOR RR3）",
+        )
+    else:
+        abort(404)
+    return Response(body, mimetype="image/svg+xml")
+
+
+@bp.route("/results/close", methods=["POST"])
+@requires_role(Role.REVIEWER, Role.ADMIN)
+def close():
+    """The office freezes the wave's figures: no more answers, numbers fixed."""
+    session = get_session()
+    with transaction(session):
+        count = publication.close_results(
+            session=session, wave=current_wave(session), actor=current_user
+        )
+    flash(f"本轮结果已封存（{count} 个单位），此后不再接受新的回答。", "success")
+    return redirect(url_for("statistics.results"))
+
+
+@bp.route("/results/publish", methods=["POST"])
+@requires_role(Role.REVIEWER, Role.ADMIN)
+def publish():
+    """The office publishes the frozen figures to the units."""
+    session = get_session()
+    with transaction(session):
+        publication.publish_results(session=session, wave=current_wave(session), actor=current_user)
+    flash("本轮结果已发布，各单位可查看本单位结果。", "success")
+    return redirect(url_for("statistics.results"))
+
+
+@bp.route("/units/<code>")
+@requires_role(Role.STATISTICIAN, Role.REVIEWER, Role.ADMIN)
+def unit_page(code: str):
+    """One unit's figures, answers by item, dispositions and comments."""
+    session = get_session()
+    wave = current_wave(session)
+    return render_template(
+        "statistics/unit.html",
+        wave=wave,
+        page=unit_report.unit_report(session, wave, code, for_unit=False),
     )
 
 
@@ -167,7 +289,7 @@ def results_csv():
     """Download the scores as CSV (UTF-8 with BOM)."""
     session = get_session()
     wave = current_wave(session)
-    header, table = results.results_table(results.unit_results(session, wave))
+    header, table = results.results_table(publication.wave_results(session, wave))
     with transaction(session):
         audit.record(
             session,

@@ -10,9 +10,17 @@ from sqlmodel import select
 from ..db import get_session, transaction
 from ..errors import ServiceError
 from ..forms import StaffUploadForm, UploadForm
-from ..models import LIST_STATUS_LABELS, ClientList, ListRowIssue, Role, StaffNumber, Unit
+from ..models import (
+    LIST_STATUS_LABELS,
+    ClientList,
+    ListRowIssue,
+    Role,
+    StaffNumber,
+    Unit,
+    WaveStatus,
+)
 from ..security import requires_role
-from ..services import list_import, reports
+from ..services import list_import, reports, unit_report
 from ..services.list_parser import REASONS
 from ..services.waves import current_wave
 
@@ -124,6 +132,19 @@ def staff_upload():
     else:
         flash(f"已保存工作人员号码 {count} 个。", "success")
     return redirect(url_for("units.index"))
+
+
+@bp.route("/results")
+@requires_role(Role.UNIT)
+def results():
+    """The unit's own published aggregates (nothing before the office publishes)."""
+    session = get_session()
+    wave = current_wave(session)
+    unit = session.get(Unit, current_user.unit_id)
+    if wave.status != WaveStatus.PUBLISHED:
+        return render_template("units/not_published.html", wave=wave, unit=unit)
+    page = unit_report.unit_report(session, wave, unit.code, for_unit=True)
+    return render_template("statistics/unit.html", wave=wave, page=page)
 
 
 @bp.route("/lists/<int:list_id>")

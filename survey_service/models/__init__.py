@@ -19,7 +19,7 @@ from .lists import (
     StoredFileChunk,
 )
 from .org import ROLE_LABELS, Role, Unit, UnitCategory, User
-from .waves import SurveyWave, WaveStatus
+from .waves import ResultSnapshot, SurveyWave, WaveStatus
 
 __all__ = [
     "DISPOSITIONS",
@@ -35,6 +35,7 @@ __all__ = [
     "ClientList",
     "ListRowIssue",
     "ListStatus",
+    "ResultSnapshot",
     "Role",
     "SampleDraw",
     "StaffNumber",

@@ -28,6 +28,7 @@ from ..models import Case, CaseStatus, ClientList, SampleDraw, SurveyWave, User,
 from . import audit
 from .frames import Frame, build_frame
 from .results import latest_draw, respondent_scores
+from .waves import require_open
 
 BATCH = 5000
 
@@ -158,6 +159,7 @@ def fix_frame(
     :raise ServiceError: if no list is approved or a design parameter is out of range.
     """
     design.check()
+    require_open(wave)
     if session.exec(select(SampleDraw.id).where(SampleDraw.wave_id == wave.id)).first():
         raise Conflict("本轮抽样框已固定或已抽样；如需补充样本请追加发放批次")
     frame = build_frame(session, wave.id)

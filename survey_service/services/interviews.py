@@ -30,6 +30,7 @@ from ..models import (
     User,
 )
 from . import calling
+from .waves import require_open
 
 # What a finished engine status means as an AAPOR outcome of the attempt.
 STATUS_OUTCOME = {
@@ -102,8 +103,13 @@ def _wave_of(session: Session, case: Case) -> SurveyWave:
 
 
 def state(session: Session, case: Case, channel: str = call_scripts.AGENT) -> InterviewState:
-    """Where the case's interview stands: answers, next item, status."""
-    script = script_for_wave(_wave_of(session, case))
+    """Where the case's interview stands: answers, next item, status.
+
+    :raise Conflict: if the wave's results are closed (a late answer is refused).
+    """
+    wave = _wave_of(session, case)
+    require_open(wave)
+    script = script_for_wave(wave)
     answers = call_scripts.prune(script, _answers(session, case.id), channel)
     return InterviewState(
         script=script,

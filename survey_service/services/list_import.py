@@ -37,6 +37,7 @@ from ..models import (
 from . import audit
 from .list_parser import ClientFileError, parse_client_file
 from .privacy import PhoneVault, mask_phone
+from .waves import require_open
 
 BATCH = 5000
 Source = bytes | BinaryIO | Path
@@ -141,6 +142,7 @@ def import_client_list(
     :raise Conflict: if the unit's list is frozen by a drawn sample.
     """
     options = options or ImportOptions()
+    require_open(wave)
     frozen = session.exec(
         select(ClientList.id).where(
             ClientList.unit_id == unit.id, ClientList.wave_id == wave.id, ClientList.frozen

@@ -14,7 +14,14 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from ..errors import NotFound
-from ..models import Case, CaseStatus, User, utcnow
+from ..models import Case, CaseStatus, SampleDraw, SurveyWave, User, WaveStatus, utcnow
+
+# Draws of waves still taking answers: a closed wave's cases are never handed out.
+OPEN_DRAWS = (
+    select(SampleDraw.id)
+    .join(SurveyWave, SurveyWave.id == SampleDraw.wave_id)
+    .where(SurveyWave.status == WaveStatus.OPEN)
+)
 
 
 def held_case(session: Session, agent: User) -> Case | None:
@@ -59,6 +66,7 @@ def claim_next_case(
             .where(
                 Case.released,
                 Case.status == CaseStatus.PENDING,
+                Case.draw_id.in_(OPEN_DRAWS),
                 or_(Case.next_attempt_at.is_(None), Case.next_attempt_at <= now),
             )
             .order_by(

@@ -65,7 +65,7 @@ def open_wave(
 
 
 def current_wave(session: Session, name: str | None = None) -> SurveyWave:
-    """Return the named wave, or the newest open one.
+    """Return the named wave, or the newest one (open, closed or published).
 
     :raise NotFound: if there is none.
     """
@@ -75,9 +75,13 @@ def current_wave(session: Session, name: str | None = None) -> SurveyWave:
         if wave is None:
             raise NotFound(f"轮次 {name} 不存在")
         return wave
-    wave = session.exec(
-        query.where(SurveyWave.status == WaveStatus.OPEN).order_by(SurveyWave.id.desc())
-    ).first()
+    wave = session.exec(query.order_by(SurveyWave.id.desc())).first()
     if wave is None:
-        raise NotFound("没有进行中的调查轮次（请先运行 flask --app wsgi waves open NAME）")
+        raise NotFound("还没有调查轮次（请先运行 flask --app wsgi waves open NAME）")
     return wave
+
+
+def require_open(wave: SurveyWave) -> None:
+    """:raise Conflict: if the wave's results are closed (no more lists, draws or answers)."""
+    if wave.status != WaveStatus.OPEN:
+        raise Conflict(f"轮次 {wave.name} 的结果已封存，不能再修改数据")

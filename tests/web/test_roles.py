@@ -37,6 +37,11 @@ EXPECTED = {
     "statistics.draw_detail": {"statistician", "admin"},
     "statistics.results": {"statistician", "reviewer", "admin"},
     "statistics.results_csv": {"statistician", "reviewer", "admin"},
+    "statistics.chart": {"statistician", "reviewer", "admin"},
+    "statistics.unit_page": {"statistician", "reviewer", "admin"},
+    "statistics.close": {"reviewer", "admin"},
+    "statistics.publish": {"reviewer", "admin"},
+    "units.results": {"unit"},
     "admin.users": {"admin"},
     "admin.audit": {"admin"},
 }
@@ -83,6 +88,8 @@ def _url(rule, world) -> str:
         "list_id": world["list_a"].id,
         "draw_id": world["draw"].id,
         "case_id": world["case"].id,
+        "chart": "forest",
+        "code": "A01",
     }
     path = rule.rule
     for name in rule.arguments:

@@ -1,8 +1,8 @@
-"""initial schema: units, users, waves, lists, clients, draws, cases, attempts, answers, audit
+"""initial schema: units, users, waves, lists, clients, draws, cases, attempts, answers, results, audit
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-25 21:15:23.676151
+Create Date: 2026-11-25 21:25:02.364408
 """
 
 from collections.abc import Sequence
@@ -37,6 +37,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('settings', sa.JSON(), nullable=False),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
@@ -51,6 +53,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_unit_code'), ['code'], unique=True)
+
+    op.create_table('result_snapshot',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('wave_id', sa.Integer(), nullable=False),
+    sa.Column('unit_code', sa.String(length=32), nullable=False),
+    sa.Column('figures', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['wave_id'], ['survey_wave.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('wave_id', 'unit_code')
+    )
+    with op.batch_alter_table('result_snapshot', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_result_snapshot_wave_id'), ['wave_id'], unique=False)
 
     op.create_table('staff_number',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -321,6 +335,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_staff_number_phone_hash'))
 
     op.drop_table('staff_number')
+    with op.batch_alter_table('result_snapshot', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_result_snapshot_wave_id'))
+
+    op.drop_table('result_snapshot')
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_unit_code'))
 
