@@ -34,6 +34,8 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
 
     login(page, live_server, "reviewer")
     page.click("text=奓山街派出所")
+    assert page.inner_text("#signals #sig-shared") == "0"
+    assert page.inner_text("#signals #sig-runs").startswith("0 段")
     page.fill("textarea[name=note]", "同意")
     page.click("button[value=approve]")
     assert "已通过" in page.inner_text(".flash")
