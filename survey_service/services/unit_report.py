@@ -24,6 +24,7 @@ from .results import RESPONDENT_DISPOSITIONS, disposition_counts, latest_draw
 
 SMALL_GROUP = 5  # no distribution is shown for fewer respondents than this
 OPEN_ITEMS_KIND = "open"
+NOT_DIALLED = {"UH": "已发放、尚未拨打"}
 
 
 def unit_report(session: Session, wave, code: str, *, for_unit: bool) -> dict[str, Any]:
