@@ -150,11 +150,10 @@ def test_scripts_walk_screened_out(runner):
 def test_clients_check_json(runner):
     """Does clients check print one JSON object with every row's outcome, no database needed?"""
     import json
-    from pathlib import Path
 
-    sample = (
-        Path(__file__).parent.parent.parent / "shared/samples/clientlists/b_shenpiju_utf8bom.csv"
-    )
+    from tests.services.test_list_parser import SAMPLES
+
+    sample = SAMPLES / "b_shenpiju_utf8bom.csv"
     result = runner.invoke(args=["clients", "check", str(sample), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
