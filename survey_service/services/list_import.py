@@ -327,16 +327,6 @@ def get_list_for(session: Session, list_id: int, user: User) -> ClientList:
     return client_list
 
 
-__all__ = [
-    "ClientFileError",
-    "ImportOptions",
-    "get_list_for",
-    "import_client_list",
-    "store_file",
-    "submit_list",
-]
-
-
 def import_staff_numbers(
     *,
     session: Session,
