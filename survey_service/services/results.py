@@ -26,6 +26,7 @@ from .interviews import script_for_wave
 
 RESPONDENT_DISPOSITIONS = ("1.1", "1.2")
 MIN_VALID = 30  # the design's minimum of valid answers before a unit can be ranked
+SMALL_GROUP = 5  # below this many respondents no distribution or comment goes to a unit
 RANK_K = 10
 RANK_SEED = 20170601  # fixed: the rank probabilities are reproducible
 

@@ -18,11 +18,11 @@ from sqlmodel import Session, select
 
 from ..errors import NotFound
 from ..models import DISPOSITIONS, Answer, Case, Unit
+from .exports import redact
 from .interviews import script_for_wave
 from .publication import wave_results
-from .results import RESPONDENT_DISPOSITIONS, disposition_counts, latest_draw
+from .results import RESPONDENT_DISPOSITIONS, SMALL_GROUP, disposition_counts, latest_draw
 
-SMALL_GROUP = 5  # no distribution is shown for fewer respondents than this
 OPEN_ITEMS_KIND = "open"
 NOT_DIALLED = {"UH": "已发放、尚未拨打"}
 
@@ -87,10 +87,3 @@ def unit_report(session: Session, wave, code: str, *, for_unit: bool) -> dict[st
             )
     page["comments"].sort()  # no order that could point back to a call
     return page
-
-
-def redact(text: str) -> str:
-    """Remove what could identify a person from a comment (numbers, names by title)."""
-    from .exports import redact as _redact
-
-    return _redact(text)

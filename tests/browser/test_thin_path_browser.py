@@ -88,3 +88,18 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
     with page.expect_download() as download_info:
         page.click("#download-csv")
     assert download_info.value.suggested_filename == "results-2017.csv"
+    # Every export downloads, as a statistician would take it.
+    page.click("#all-exports")
+    links = page.eval_on_selector_all(
+        "#exports a, #download-microdata", "els => els.map(e => e.id)"
+    )
+    assert "download-xlsx" in links and "download-microdata" in links and len(links) == 8
+    names = []
+    for link in links:
+        with page.expect_download() as download_info:
+            page.click(f"#{link}")
+        download = download_info.value
+        assert Path(download.path()).stat().st_size > 0
+        names.append(download.suggested_filename)
+    assert any(n.endswith(".xlsx") for n in names)
+    assert sum(n.endswith(".csv") for n in names) == 7

@@ -42,6 +42,10 @@ EXPECTED = {
     "statistics.close": {"reviewer", "admin"},
     "statistics.publish": {"reviewer", "admin"},
     "units.results": {"unit"},
+    "exports.index": {"statistician", "reviewer", "admin"},
+    "exports.report_xlsx": {"statistician", "reviewer", "admin"},
+    "exports.table_csv": {"statistician", "reviewer", "admin"},
+    "exports.microdata_csv": {"statistician"},
     "admin.users": {"admin"},
     "admin.audit": {"admin"},
 }
@@ -89,6 +93,7 @@ def _url(rule, world) -> str:
         "draw_id": world["draw"].id,
         "case_id": world["case"].id,
         "chart": "forest",
+        "table": "estimates",
         "code": "A01",
     }
     path = rule.rule
