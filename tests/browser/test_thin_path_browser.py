@@ -17,7 +17,7 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
     with transaction(session):
         unit = make_unit(session, code="JC022", name="奓山街派出所")
         make_user(session, username="unit1", role="unit", unit=unit)
-        for role in ("reviewer", "statistician", "agent"):
+        for role in ("reviewer", "statistician", "agent", "supervisor", "admin"):
             make_user(session, username=role, role=role)
         make_wave(session, script_id="short_demo")
 
@@ -66,6 +66,21 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
     page.fill("#free-text", "希望延长办公时间")
     page.click("#submit-answer")
     assert "访问结束" in page.inner_text(".flash")
+    page.click("text=退出")
+
+    login(page, live_server, "supervisor")
+    assert "奓山街派出所" in page.inner_text("#unit-progress")
+    assert page.inner_text("#agent-progress td:nth-child(1)") == "agent"
+    page.click("text=退出")
+
+    login(page, live_server, "admin")
+    page.fill("input[name=username]", "agent9")
+    page.fill("input[name=password]", "long-enough-1")
+    page.select_option("select[name=role]", "agent")
+    page.click("form.card button[type=submit]")
+    assert "已创建用户 agent9" in page.inner_text(".flash")
+    page.click("text=审计日志")
+    assert "user.create" in page.inner_text("#audit")
     page.click("text=退出")
 
     session.expire_all()

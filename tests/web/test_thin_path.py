@@ -172,3 +172,30 @@ def test_phones_are_encrypted_and_masked(app, session):
     assert "13800000000" not in client_row.phone_enc
     assert current_app.extensions["phone_vault"].decrypt(client_row.phone_enc) == "+8613800000000"
     assert len(client_row.phone_hash) == 64
+
+
+def test_unit_maps_an_unknown_header_by_hand(client, auth, session):
+    """When the phone column's header is not recognised, can the unit name the column?"""
+    with transaction(session):
+        unit = make_unit(session)
+        make_user(session, username="unit1", role="unit", unit=unit)
+        make_wave(session)
+    auth.login("unit1")
+    content = "客户,号码甲,备注\n张三,13800000000,无\n李四,13900000000,无\n".encode()
+    response = client.post(
+        "/unit/lists",
+        data={"file": (io.BytesIO(content), "a.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/unit/"
+    assert session.exec(select(ClientList)).all() == []  # refused whole: no phone column
+    response = client.post(
+        "/unit/lists",
+        data={"file": (io.BytesIO(content), "a.csv"), "phone_column": "号码甲", "name_column": "1"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    stored = session.exec(select(ClientList)).one()
+    assert (stored.n_accepted, stored.n_rejected) == (2, 0)
+    names = sorted(c.name for c in session.exec(select(Client)).all())
+    assert names == ["张三", "李四"]
