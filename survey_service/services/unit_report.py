@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from ..errors import NotFound
 from ..models import DISPOSITIONS, Answer, Case, Unit
-from .exports import redact
+from .exports import aspects_table, redact
 from .interviews import script_for_wave
 from .publication import wave_results
 from .results import RESPONDENT_DISPOSITIONS, SMALL_GROUP, disposition_counts, latest_draw
@@ -49,6 +49,19 @@ def unit_report(session: Session, wave, code: str, *, for_unit: bool) -> dict[st
     if draw is None:
         return page
     counts = disposition_counts(session, draw).get(code, {})
+    header, rows = aspects_table(session, wave)
+    column = {name: i for i, name in enumerate(header)}
+    page["aspects"] = [
+        {
+            "title": row[column["题目"]],
+            "n": row[column["有效回答"]],
+            "mean": _num(row[column["得分(10分制)"]]),
+            "ci_low": _num(row[column["95%区间下限"]]),
+            "ci_high": _num(row[column["95%区间上限"]]),
+        }
+        for row in rows
+        if row[column["单位代码"]] == code
+    ]
     page["dispositions"] = [
         (c, DISPOSITIONS.get(c, (c, c))[1], n) for c, n in sorted(counts.items())
     ]
@@ -87,3 +100,7 @@ def unit_report(session: Session, wave, code: str, *, for_unit: bool) -> dict[st
             )
     page["comments"].sort()  # no order that could point back to a call
     return page
+
+
+def _num(value) -> float:
+    return float("nan") if value in ("", None) else float(value)

@@ -108,7 +108,7 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
     links = page.eval_on_selector_all(
         "#exports a, #download-microdata", "els => els.map(e => e.id)"
     )
-    assert "download-xlsx" in links and "download-microdata" in links and len(links) == 8
+    assert "download-xlsx" in links and "download-microdata" in links and len(links) == 10
     names = []
     for link in links:
         with page.expect_download() as download_info:
@@ -117,4 +117,5 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
         assert Path(download.path()).stat().st_size > 0
         names.append(download.suggested_filename)
     assert any(n.endswith(".xlsx") for n in names)
+    assert sum(n.endswith(".svg") for n in names) == 2
     assert sum(n.endswith(".csv") for n in names) == 7
