@@ -1005,3 +1005,43 @@ def test_client_file_error_to_dict(tmp_path):
         parse_client_file(p, filename="e.csv")
     d = ei.value.to_dict()
     assert d["code"] == "empty" and d["where"] and "empty" in d["message"]
+
+
+# --------------------------------------------------------------------------- old .xls
+
+
+def test_old_xls_excel97(tmp_path):
+    """Does an Excel 97 .xls (as WPS and old Excel save) import, numbers and all?"""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("名单")
+    sheet.write(0, 0, "蔡甸区某单位服务对象名单")
+    for col, text in enumerate(["姓名", "联系电话", "办理事项", "类型"]):
+        sheet.write(1, col, text)
+    rows = [
+        ("张三", 13812345678, "户籍办理", "群众"),  # a number cell
+        ("李四", 13912345678.0, "社保", "群众"),  # a float cell
+        ("王五", "1.38123E+10", "登记", "企业"),  # text Excel mangled
+        ("赵六", "027-8888 6666", "排水许可", "企业"),
+        ("合计", "4人", "", ""),
+    ]
+    for r, values in enumerate(rows, start=2):
+        for col, value in enumerate(values):
+            sheet.write(r, col, value)
+    path = tmp_path / "名单.xls"
+    book.save(str(path))
+    pf = parse_client_file(path, filename="名单.xls")
+    with pf:
+        got = [
+            (r.row, r.status, r.reason, r.phone_e164, r.kind)
+            for r in pf.rows
+            if r.status != "skipped"
+        ]
+    assert pf.encoding == "xls" and pf.delimiter is None
+    assert got == [
+        (3, "accepted", None, "+8613812345678", "群众"),
+        (4, "accepted", None, "+8613912345678", "群众"),
+        (5, "rejected", "excel_mangled", None, "企业"),
+        (6, "accepted", None, "+862788886666", "企业"),
+    ]
