@@ -637,8 +637,10 @@ def domain_proportions(
         pe, ne = p[e], n_eff[e]
         centre = (pe + z * z / (2 * ne)) / (1 + z * z / ne)
         half = z / (1 + z * z / ne) * np.sqrt(pe * (1 - pe) / ne + z * z / (4 * ne * ne))
-        lo[e] = np.clip(centre - half, 0.0, 1.0)
-        hi[e] = np.clip(centre + half, 0.0, 1.0)
+        # Exact algebra puts the bounds on p at 0 and 1; rounding can leave them a hair
+        # beyond it (2.8e-17 above an estimate of 0), so they are held to [0, p] and [p, 1].
+        lo[e] = np.clip(centre - half, 0.0, pe)
+        hi[e] = np.clip(centre + half, pe, 1.0)
     lo = np.where(c.census, p, lo)
     hi = np.where(c.census, p, hi)
     meth = np.full(n_dom, method, dtype=object)

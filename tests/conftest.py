@@ -12,11 +12,18 @@ import os
 import uuid
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
 from survey_service import create_app
 from survey_service import migrations as migrations_module
+
+# CI runs the same hypothesis examples every time, so a red run is reproducible and a
+# green one is not luck; locally hypothesis keeps exploring new examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

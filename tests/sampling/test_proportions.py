@@ -85,3 +85,9 @@ def test_intervals_stay_in_unit_interval_and_cover_the_estimate(ys, extra, metho
     assert 0.0 <= p.ci_low[0] <= p.proportion[0] <= p.ci_high[0] <= 1.0
     if extra > 0:
         assert p.ci_high[0] > p.ci_low[0]  # never claims certainty without a census
+
+
+def test_wilson_bound_at_zero_is_exactly_zero():
+    """Rounding must not lift Wilson's lower bound above an estimate of 0 (found by hypothesis)."""
+    p = domain_proportions(np.zeros(7), ["u"] * 7, ["a"] * 7, {("u", "a"): 8}, method="wilson")
+    assert p.proportion[0] == 0.0 and p.ci_low[0] == 0.0 and p.ci_high[0] > 0.0
