@@ -21,7 +21,6 @@ from sqlmodel import Session, select
 
 from ..errors import Conflict, NotFound, ServiceError, Where
 from ..models import (
-    Client,
     ClientList,
     ListRowIssue,
     ListStatus,
@@ -116,6 +115,31 @@ def stored_file_chunks(session: Session, file_id: int) -> Iterator[bytes]:
             return
         yield chunk
         seq += 1
+
+
+CLIENT_COLUMNS = (
+    "list_id",
+    "row_number",
+    "name",
+    "phone_enc",
+    "phone_hash",
+    "phone_masked",
+    "service",
+    "service_date",
+    "kind",
+)
+
+
+def _insert_tuples(session: Session, table: str, columns: tuple[str, ...], rows: list) -> None:
+    """executemany straight to the driver: per-row parameter handling is the hot path here."""
+    if rows:
+        connection = session.connection()
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        marks = ", ".join([mark] * len(columns))
+        connection.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+        )
+        rows.clear()
 
 
 def _flush_batches(session: Session, model, rows: list[dict]) -> None:
@@ -245,20 +269,20 @@ def _store_rows(
             if phone.startswith("+861"):
                 mobiles.append(int(phone[3:]))
             clients.append(
-                {
-                    "list_id": list_id,
-                    "row_number": row.row,
-                    "name": _clip(row.name, 200),
-                    "phone_enc": encrypt(phone),
-                    "phone_hash": lookup(phone),
-                    "phone_masked": mask_phone(phone),
-                    "service": _clip(row.service, 500),
-                    "service_date": _clip(row.service_date, 32),
-                    "kind": row.kind,
-                }
+                (
+                    list_id,
+                    row.row,
+                    _clip(row.name, 200),
+                    encrypt(phone),
+                    lookup(phone),
+                    mask_phone(phone),
+                    _clip(row.service, 500),
+                    _clip(row.service_date, 32),
+                    row.kind,
+                )
             )
             if len(clients) >= BATCH:
-                _flush_batches(session, Client, clients)
+                _insert_tuples(session, "client", CLIENT_COLUMNS, clients)
         elif row.status == "rejected":
             rejected += 1
             issues.append(
@@ -274,7 +298,7 @@ def _store_rows(
                 _flush_batches(session, ListRowIssue, issues)
         else:
             skipped += 1
-    _flush_batches(session, Client, clients)
+    _insert_tuples(session, "client", CLIENT_COLUMNS, clients)
     _flush_batches(session, ListRowIssue, issues)
     return accepted, rejected, skipped
 
