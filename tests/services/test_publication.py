@@ -66,7 +66,7 @@ def test_publish_shows_units_their_own_page(app, client, session, wave_with_answ
     assert f"{row.mean:.2f}" in page
     assert "单位B" not in page and "后十名概率" not in page
     # Aspect 办事服务 for A: 100, 100, 80, 100, 80 points -> 9.20 on the 10-point scale.
-    aspects = page[page.index('id="aspects"'):page.index("</table>", page.index('id="aspects"'))]
+    aspects = page[page.index('id="aspects"') : page.index("</table>", page.index('id="aspects"'))]
     assert "办事服务" in aspects and "9.20" in aspects
     assert 'id="dispositions"' not in page  # case outcomes stay with the office
     assert client.get("/statistics/units/B").status_code == 403
