@@ -31,7 +31,32 @@ def release_idle_claims(app: Flask) -> int:
     return released
 
 
+def dial_ivr(app: Flask) -> int:
+    """Place the IVR calls due now (inside the calling windows); return how many."""
+    from sqlmodel import Session
+
+    from .services import ivr_calls
+    from .telephony import get_provider
+
+    provider = get_provider(app.config)
+    with app.app_context(), Session(app.extensions["engine"]) as session, transaction(session):
+        result = ivr_calls.dial_due_cases(
+            session,
+            provider=provider,
+            vault=app.extensions["phone_vault"],
+            limit=20,
+            webhook_base=app.config["PUBLIC_BASE_URL"],
+            token_key=app.config["SECRET_KEY"],
+            timezone=app.config["TIMEZONE"],
+            checkpoint=session.commit,
+        )
+    if result.placed:
+        log.info("placed %d IVR calls", len(result.placed))
+    return len(result.placed)
+
+
 def build_scheduler(app: Flask) -> BlockingScheduler:
+    """The worker's jobs: idle-claim release always; IVR dialling with a real provider."""
     scheduler = BlockingScheduler(timezone=app.config["TIMEZONE"])
     scheduler.add_job(
         release_idle_claims,
@@ -42,4 +67,14 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         max_instances=1,
         coalesce=True,
     )
+    if app.config.get("TELEPHONY_PROVIDER") != "simulated" and app.config.get("PUBLIC_BASE_URL"):
+        scheduler.add_job(
+            dial_ivr,
+            "interval",
+            minutes=5,
+            args=[app],
+            id="dial_ivr",
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler
