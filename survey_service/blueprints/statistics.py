@@ -16,12 +16,11 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func
 from sqlmodel import select
 
 from ..db import get_session, transaction
 from ..forms import DesignForm, ReleaseForm, SeedForm
-from ..models import Case, Role, SampleDraw, Unit
+from ..models import Case, Role, SampleDraw
 from ..security import requires_role
 from ..services import audit, charts, draws, frames, publication, reports, results, unit_report
 from ..services.waves import current_wave
@@ -111,22 +110,8 @@ def draw_detail(draw_id: int):
     """Show a draw's design, seed, frame hash, per-unit release and its verification."""
     session = get_session()
     record = draws.get_draw(session, draw_id)
-    released = dict(
-        session.exec(
-            select(Unit.code, func.count(Case.id))
-            .join(Unit, Unit.id == Case.unit_id)
-            .where(Case.draw_id == record.id, Case.released)
-            .group_by(Unit.code)
-        ).all()
-    )
-    completes = dict(
-        session.exec(
-            select(Unit.code, func.count(Case.id))
-            .join(Unit, Unit.id == Case.unit_id)
-            .where(Case.draw_id == record.id, Case.disposition == "1.1")
-            .group_by(Unit.code)
-        ).all()
-    )
+    released = results.cases_by_unit(session, record, Case.released)
+    completes = results.cases_by_unit(session, record, Case.disposition == "1.1")
     return render_template(
         "statistics/draw.html",
         draw=record,

@@ -94,6 +94,18 @@ def respondent_scores(session: Session, wave: SurveyWave, draw: SampleDraw) -> l
     return out
 
 
+def cases_by_unit(session: Session, draw: SampleDraw, *conditions) -> dict[str, int]:
+    """Count the draw's cases per unit code that meet ``conditions``."""
+    return dict(
+        session.exec(
+            select(Unit.code, func.count(Case.id))
+            .join(Unit, Unit.id == Case.unit_id)
+            .where(Case.draw_id == draw.id, *conditions)
+            .group_by(Unit.code)
+        ).all()
+    )
+
+
 def disposition_counts(session: Session, draw: SampleDraw) -> dict[str, dict[str, int]]:
     """AAPOR code counts per unit over released cases, as they stand now.
 
@@ -133,14 +145,7 @@ def unit_results(
         ]
     design_units = draw.design.get("units", {})
     strata = draw.design.get("strata", {})
-    released = dict(
-        session.exec(
-            select(Unit.code, func.count(Case.id))
-            .join(Unit, Unit.id == Case.unit_id)
-            .where(Case.draw_id == draw.id, Case.released)
-            .group_by(Unit.code)
-        ).all()
-    )
+    released = cases_by_unit(session, draw, Case.released)
     counts = disposition_counts(session, draw)
     estimates: dict[str, dict] = {}
     scores = respondent_scores(session, wave, draw)
