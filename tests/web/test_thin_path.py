@@ -199,3 +199,29 @@ def test_unit_maps_an_unknown_header_by_hand(client, auth, session):
     assert (stored.n_accepted, stored.n_rejected) == (2, 0)
     names = sorted(c.name for c in session.exec(select(Client)).all())
     assert names == ["张三", "李四"]
+
+
+def test_unit_uploads_its_staff_numbers(client, auth, session):
+    """Are a unit's staff numbers stored as keyed hashes only, replacing the last upload?"""
+    from survey_service.models import StaffNumber
+
+    with transaction(session):
+        unit = make_unit(session)
+        make_user(session, username="unit1", role="unit", unit=unit)
+        make_wave(session)
+    auth.login("unit1")
+    for content, expected in (
+        ("电话\n13800000001\n13800000002\n12345\n", 2),
+        ("电话\n13800000003\n", 1),
+    ):
+        response = client.post(
+            "/unit/staff",
+            content_type="multipart/form-data",
+            data={"file": (io.BytesIO(content.encode()), "staff.csv")},
+        )
+        assert response.status_code == 302
+        stored = session.exec(select(StaffNumber)).all()
+        assert len(stored) == expected
+    vault = client.application.extensions["phone_vault"]
+    assert [s.phone_hash for s in stored] == [vault.lookup_hash("+8613800000003")]
+    assert 'id="staff-count">1<' in client.get("/unit/").get_data(as_text=True)
