@@ -220,6 +220,7 @@ def test_unit_uploads_its_staff_numbers(client, auth, session):
             data={"file": (io.BytesIO(content.encode()), "staff.csv")},
         )
         assert response.status_code == 302
+        session.expire_all()  # SQLite reuses the deleted rows' ids: forget the old objects
         stored = session.exec(select(StaffNumber)).all()
         assert len(stored) == expected
     vault = client.application.extensions["phone_vault"]
