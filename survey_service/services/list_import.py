@@ -11,6 +11,7 @@ import hashlib
 import tempfile
 from array import array
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -34,7 +35,7 @@ from ..models import (
     utcnow,
 )
 from . import audit
-from .list_parser import ClientFileError, parse_client_file
+from .list_parser import ClientFileError, ParsedFile, parse_client_file
 from .privacy import PhoneVault, mask_phone
 from .waves import require_open
 
@@ -178,20 +179,26 @@ def import_client_list(
         stored = store_file(
             session, content, filename=filename, spool=spool, max_bytes=options.max_bytes
         )
-        try:
-            parsed = parse_client_file(
-                spool,
-                filename=filename,
-                area_code=options.area_code,
-                sheet=options.sheet,
-                delimiter=options.delimiter,
-                column_map=options.column_map,
-                max_bytes=options.max_bytes,
-            )
-            with parsed:
-                return _create_version(session, unit, wave, stored, parsed, vault, actor)
-        except ClientFileError as exc:
-            raise ServiceError(str(exc), where=Where(file=filename)) from exc
+        with _parsed(spool, filename, options) as parsed:
+            return _create_version(session, unit, wave, stored, parsed, vault, actor)
+
+
+@contextmanager
+def _parsed(spool: BinaryIO, filename: str, options: ImportOptions) -> Iterator[ParsedFile]:
+    """Parse a spooled upload; a file that cannot be a client list becomes a ServiceError."""
+    try:
+        with parse_client_file(
+            spool,
+            filename=filename,
+            area_code=options.area_code,
+            sheet=options.sheet,
+            delimiter=options.delimiter,
+            column_map=options.column_map,
+            max_bytes=options.max_bytes,
+        ) as parsed:
+            yield parsed
+    except ClientFileError as exc:
+        raise ServiceError(str(exc), where=Where(file=filename)) from exc
 
 
 def _create_version(session, unit, wave, stored, parsed, vault, actor) -> ClientList:
@@ -373,20 +380,10 @@ def import_staff_numbers(
         for chunk in _chunks(content):
             spool.write(chunk)
         spool.seek(0)
-        try:
-            parsed = parse_client_file(
-                spool,
-                filename=filename,
-                area_code=options.area_code,
-                sheet=options.sheet,
-                max_bytes=options.max_bytes,
-            )
-            with parsed:
-                hashes = {
-                    vault.lookup_hash(r.phone_e164) for r in parsed.rows if r.status == "accepted"
-                }
-        except ClientFileError as exc:
-            raise ServiceError(str(exc), where=Where(file=filename)) from exc
+        with _parsed(spool, filename, options) as parsed:
+            hashes = {
+                vault.lookup_hash(r.phone_e164) for r in parsed.rows if r.status == "accepted"
+            }
     session.execute(
         StaffNumber.__table__.delete().where(
             StaffNumber.unit_id == unit.id, StaffNumber.wave_id == wave.id
