@@ -374,8 +374,10 @@ def import_staff_numbers(
     Only the keyed hash is kept: enough to find staff on client lists.
 
     :raise ServiceError: if the file cannot be read as a list with phones.
+    :raise Conflict: if the wave's results are closed.
     """
     options = options or ImportOptions()
+    require_open(wave)
     with tempfile.TemporaryFile() as spool:
         for chunk in _chunks(content):
             spool.write(chunk)

@@ -199,3 +199,24 @@ def test_formula_names_are_data(app, client, session, setup):
         "-1",
         "'@SUM(A1)",
     ]
+
+
+def test_closed_wave_takes_no_lists(session, setup):
+    """After the office closes the wave, are client and staff uploads refused?"""
+    from survey_service.models import WaveStatus
+
+    unit, _other, _reviewer, staff_user, wave = setup
+    wave.status = WaveStatus.CLOSED
+    session.add(wave)
+    session.flush()
+    with pytest.raises(Conflict):
+        _upload(session, unit, wave, csv_content(3), staff_user)
+    with pytest.raises(Conflict):
+        list_import.import_staff_numbers(
+            session=session,
+            unit=unit,
+            wave=wave,
+            content=b"phone\n13800000001\n",
+            filename="staff.csv",
+            vault=current_app.extensions["phone_vault"],
+        )
