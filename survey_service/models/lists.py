@@ -91,7 +91,9 @@ class Client(SQLModel, table=True):
     row_number: int
     name: str | None = Field(default=None, sa_type=String(200))
     phone_enc: str = Field(sa_type=String(200))
-    phone_hash: str = Field(sa_type=String(64), index=True)
+    # Not indexed: the checks that match hashes read the other side whole, and
+    # a random-order index on it would halve the speed of importing a list.
+    phone_hash: str = Field(sa_type=String(64))
     phone_masked: str = Field(sa_type=String(32))
     service: str | None = Field(default=None, sa_type=String(500))
     service_date: str | None = Field(default=None, sa_type=String(32))

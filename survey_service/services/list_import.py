@@ -1,29 +1,27 @@
 """Client lists: store an uploaded file as a new version of a unit's list.
 
 The file is parsed by :mod:`list_parser` (shared with ``flask clients
-check``); accepted rows become clients, rejected rows become row issues,
-all inside the caller's transaction, so a refused file stores nothing.
+check``) and its rows sealed by :mod:`list_sealing` (in a helper process
+for big files); accepted rows become clients, rejected rows become row
+issues, all inside the caller's transaction, so a refused file stores
+nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
-from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
 from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
 from ..errors import Conflict, NotFound, ServiceError, Where
 from ..models import (
     ClientList,
-    ListRowIssue,
     ListStatus,
     Role,
     StaffNumber,
@@ -36,21 +34,21 @@ from ..models import (
 )
 from . import audit
 from .list_parser import ClientFileError, ParsedFile, parse_client_file
-from .privacy import PhoneVault, mask_phone
+from .list_sealing import (
+    CLIENT_COLUMNS,
+    ISSUE_COLUMNS,
+    ImportOptions,
+    SealedList,
+    client_rows,
+    consecutive_runs,
+    sealed_list,
+)
+from .privacy import PhoneVault
 from .waves import require_open
 
-BATCH = 5000
+__all__ = ["ImportOptions", "consecutive_runs", "import_client_list", "import_staff_numbers"]
+
 Source = bytes | BinaryIO | Path
-
-
-@dataclass
-class ImportOptions:
-    area_code: str = "027"
-    sheet: str | None = None
-    delimiter: str | None = None
-    column_map: dict[str, str] | None = None
-    max_bytes: int | None = None
-
 
 CHUNK = 1 << 20
 
@@ -118,19 +116,6 @@ def stored_file_chunks(session: Session, file_id: int) -> Iterator[bytes]:
         seq += 1
 
 
-CLIENT_COLUMNS = (
-    "list_id",
-    "row_number",
-    "name",
-    "phone_enc",
-    "phone_hash",
-    "phone_masked",
-    "service",
-    "service_date",
-    "kind",
-)
-
-
 def _insert_tuples(session: Session, table: str, columns: tuple[str, ...], rows: list) -> None:
     """executemany straight to the driver: per-row parameter handling is the hot path here."""
     if rows:
@@ -175,12 +160,40 @@ def import_client_list(
     ).first()
     if frozen is not None:
         raise Conflict("本轮样本已抽取，名单已冻结，不能再上传新版本")
-    with tempfile.TemporaryFile() as spool:
+    with tempfile.NamedTemporaryFile(prefix="clientlist-") as spool:
         stored = store_file(
             session, content, filename=filename, spool=spool, max_bytes=options.max_bytes
         )
-        with _parsed(spool, filename, options) as parsed:
-            return _create_version(session, unit, wave, stored, parsed, vault, actor)
+        spool.flush()
+        client_list = _new_version(session, unit, wave, stored, actor)
+        with _sealed(spool.name, filename, options, vault, client_list.id) as sealed:
+            _store_rows(session, client_list, sealed, vault)
+    audit.record(
+        session,
+        user=actor,
+        action="list.upload",
+        object_type="client_list",
+        object_id=client_list.id,
+        unit=unit.code,
+        version=client_list.version,
+        file=stored.file_name,
+        sha256=client_list.file_sha256,
+        accepted=client_list.n_accepted,
+        rejected=client_list.n_rejected,
+    )
+    return client_list
+
+
+@contextmanager
+def _sealed(path, filename, options, vault, list_id) -> Iterator[SealedList]:
+    """:func:`sealed_list`, a file that cannot be a client list becoming a ServiceError."""
+    try:
+        with sealed_list(
+            path, filename=filename, options=options, vault=vault, list_id=list_id
+        ) as sealed:
+            yield sealed
+    except ClientFileError as exc:
+        raise ServiceError(str(exc), where=Where(file=filename)) from exc
 
 
 @contextmanager
@@ -201,7 +214,7 @@ def _parsed(spool: BinaryIO, filename: str, options: ImportOptions) -> Iterator[
         raise ServiceError(str(exc), where=Where(file=filename)) from exc
 
 
-def _create_version(session, unit, wave, stored, parsed, vault, actor) -> ClientList:
+def _new_version(session, unit, wave, stored, actor) -> ClientList:
     version = (
         session.exec(
             select(func.max(ClientList.version)).where(
@@ -217,101 +230,28 @@ def _create_version(session, unit, wave, stored, parsed, vault, actor) -> Client
         file_name=stored.file_name,
         file_id=stored.id,
         file_sha256=stored.sha256,
-        encoding=parsed.encoding,
-        delimiter=parsed.delimiter,
         uploaded_by=actor.id if actor else None,
     )
     session.add(client_list)
     session.flush()
-    mobiles = array("q")
-    counts = _store_rows(session, client_list.id, parsed.rows, vault, mobiles)
-    client_list.n_accepted, client_list.n_rejected, client_list.n_skipped = counts
-    client_list.signals = consecutive_runs(mobiles)
-    session.add(client_list)
-    session.flush()
-    audit.record(
-        session,
-        user=actor,
-        action="list.upload",
-        object_type="client_list",
-        object_id=client_list.id,
-        unit=unit.code,
-        version=version,
-        file=stored.file_name,
-        sha256=client_list.file_sha256,
-        accepted=counts[0],
-        rejected=counts[1],
-    )
     return client_list
 
 
-def consecutive_runs(numbers: array, min_run: int = 3) -> dict[str, int]:
-    """Count runs of ``min_run`` or more consecutive numbers (13800000001, …02, …03).
-
-    A list padded from a block of SIM cards or an office's extension range
-    shows such runs; real clients almost never do.
-    """
-    values = np.unique(np.frombuffer(numbers, dtype=np.int64)) if len(numbers) else np.array([])
-    if values.size < min_run:
-        return {"consecutive_runs": 0, "numbers_in_runs": 0}
-    breaks = np.flatnonzero(np.diff(values) != 1)
-    starts = np.concatenate(([0], breaks + 1))
-    ends = np.concatenate((breaks + 1, [values.size]))
-    lengths = ends - starts
-    long_runs = lengths[lengths >= min_run]
-    return {"consecutive_runs": int(long_runs.size), "numbers_in_runs": int(long_runs.sum())}
-
-
 def _store_rows(
-    session: Session, list_id: int, rows: Iterable, vault: PhoneVault, mobiles: array
-) -> tuple[int, int, int]:
-    accepted = rejected = skipped = 0
-    clients: list[dict] = []
-    issues: list[dict] = []
-    encrypt, lookup = vault.encrypt, vault.lookup_hash
-    for row in rows:
-        if row.status == "accepted":
-            accepted += 1
-            phone = row.phone_e164
-            if phone.startswith("+861"):
-                mobiles.append(int(phone[3:]))
-            clients.append(
-                (
-                    list_id,
-                    row.row,
-                    _clip(row.name, 200),
-                    encrypt(phone),
-                    lookup(phone),
-                    mask_phone(phone),
-                    _clip(row.service, 500),
-                    _clip(row.service_date, 32),
-                    row.kind,
-                )
-            )
-            if len(clients) >= BATCH:
-                _insert_tuples(session, "client", CLIENT_COLUMNS, clients)
-        elif row.status == "rejected":
-            rejected += 1
-            issues.append(
-                {
-                    "list_id": list_id,
-                    "row_number": row.row,
-                    "field": "phone",
-                    "raw_value": _clip(row.raw_phone, 500),
-                    "reason": row.reason,
-                }
-            )
-            if len(issues) >= BATCH:
-                _flush_batches(session, ListRowIssue, issues)
-        else:
-            skipped += 1
-    _insert_tuples(session, "client", CLIENT_COLUMNS, clients)
-    _flush_batches(session, ListRowIssue, issues)
-    return accepted, rejected, skipped
-
-
-def _clip(value: str | None, size: int) -> str | None:
-    return None if value is None else value[:size]
+    session: Session, client_list: ClientList, sealed: SealedList, vault: PhoneVault
+) -> None:
+    client_list.encoding = sealed.encoding
+    client_list.delimiter = sealed.delimiter
+    for clients, issues in sealed.batches:
+        rows = client_rows(client_list.id, clients, vault)
+        _insert_tuples(session, "client", CLIENT_COLUMNS, rows)
+        _insert_tuples(session, "list_row_issue", ISSUE_COLUMNS, issues)
+    totals = sealed.totals
+    client_list.n_accepted, client_list.n_rejected = totals.accepted, totals.rejected
+    client_list.n_skipped = totals.skipped
+    client_list.signals = totals.signals
+    session.add(client_list)
+    session.flush()
 
 
 def submit_list(*, session: Session, client_list: ClientList, actor: User) -> ClientList:

@@ -796,6 +796,21 @@ class ParsedRow(NamedTuple):
 _new_row = tuple.__new__
 
 
+class AcceptedRows(NamedTuple):
+    """Accepted rows in columns, in file order (``accepted_batch`` mode)."""
+
+    rows: list[int]
+    phones_e164: list[str]
+    names: list[str | None]
+    services: list[str | None]
+    service_dates: list[str | None]
+    kinds: list[str | None]
+
+    @property
+    def status(self) -> str:
+        return "accepted"
+
+
 @dataclass
 class ParsedFile:
     """Result of :func:`parse_client_file`. Iterate ``rows`` once."""
@@ -1058,8 +1073,9 @@ _FOOTER_RX = re.compile(
 
 
 class _Parser:
-    def __init__(self, layout: _Layout, area_code: str, excel_serials: bool):
+    def __init__(self, layout: _Layout, area_code: str, excel_serials: bool, accepted_batch=None):
         self.layout = layout
+        self.accepted_batch = accepted_batch
         self.area_code = area_code
         self.excel_serials = excel_serials
         self.counts: dict[str, Any] = {}
@@ -1111,6 +1127,14 @@ class _Parser:
         reasons: dict[str, int] = {}
         complete = False
         empty: dict[str, str] = {}
+        batch = self.accepted_batch
+        # Accepted rows in columns (accepted_batch mode): row, phone, name, service, date, kind.
+        c_row: list[int] = []
+        c_phone: list[str] = []
+        c_name: list[str | None] = []
+        c_service: list[str | None] = []
+        c_date: list[str | None] = []
+        c_kind: list[str | None] = []
         try:
             for cells in records:
                 rownum += 1
@@ -1184,6 +1208,18 @@ class _Parser:
                     kind = None
                 if reason is None:
                     acc += 1
+                    if batch:
+                        c_row.append(rownum)
+                        c_phone.append(e164)
+                        c_name.append(name or None)
+                        c_service.append(service or None)
+                        c_date.append(sdate)
+                        c_kind.append(kind)
+                        if len(c_row) >= batch:
+                            yield AcceptedRows(c_row, c_phone, c_name, c_service, c_date, c_kind)
+                            c_row, c_phone, c_name = [], [], []
+                            c_service, c_date, c_kind = [], [], []
+                        continue
                     yield new(
                         PR,
                         (rownum, "accepted", None, raw, e164, name or None,
@@ -1197,6 +1233,8 @@ class _Parser:
                         (rownum, "rejected", reason, raw or None, None, name or None,
                          service or None, sdate, kind, dict(zip(keys, cells))),  # noqa: B905
                     )  # fmt: skip
+            if c_row:
+                yield AcceptedRows(c_row, c_phone, c_name, c_service, c_date, c_kind)
             complete = True
         except csv.Error as exc:
             where = f"第{rownum + 1}行附近 / near row {rownum + 1}"
@@ -1232,6 +1270,7 @@ def parse_client_file(
     delimiter: str | None = None,
     column_map: Mapping[str, Any] | None = None,
     max_bytes: int | None = None,
+    accepted_batch: int | None = None,
 ) -> ParsedFile:
     """Open and check a client list; rows stream from ``ParsedFile.rows``.
 
@@ -1241,7 +1280,11 @@ def parse_client_file(
     ``, \\t ; |``). ``column_map``: ``{"phone": "手机", "name": 2, "date": "E"}``
     (header text, 1-based column number, or Excel column letter); fields not
     given are still detected from the header. ``max_bytes``: refuse bigger
-    files. Raises :class:`ClientFileError` (see module docstring).
+    files. ``accepted_batch=N``: accepted rows come as :class:`AcceptedRows`,
+    N at a time, in columns and without ``fields`` (the importer's way: it
+    needs only the parsed values, and saves a tuple and a dict per row);
+    rejected and skipped rows still come one by one, as they are found.
+    Raises :class:`ClientFileError` (see module docstring).
     """
     _area_prefix(area_code)  # validate early
     if delimiter is not None and (len(delimiter) != 1 or delimiter in "\r\n\"'"):
@@ -1261,9 +1304,13 @@ def parse_client_file(
                 raise _fail("empty", "文件 / file")
             prefix += more  # 1 MB of blank space, then content: keep the byte read
         if prefix.startswith(_ZIP) or prefix.startswith(_OLE):
-            parsed = _parse_spreadsheet(prefix, rest, path, filename, sheet, column_map, area_code)
+            parsed = _parse_spreadsheet(
+                prefix, rest, path, filename, sheet, column_map, area_code, accepted_batch
+            )
         else:
-            parsed = _parse_text(prefix, rest, owned, filename, delimiter, column_map, area_code)
+            parsed = _parse_text(
+                prefix, rest, owned, filename, delimiter, column_map, area_code, accepted_batch
+            )
     except BaseException:
         for c in closers:
             c()
@@ -1279,7 +1326,9 @@ def _sniff_html(prefix: bytes) -> bool:
     )
 
 
-def _parse_text(prefix, rest, owned, filename, delimiter, column_map, area_code) -> ParsedFile:
+def _parse_text(
+    prefix, rest, owned, filename, delimiter, column_map, area_code, accepted_batch=None
+) -> ParsedFile:
     if _sniff_html(prefix):
         raise _fail("html_disguised", "文件 / file")
     at_eof = len(prefix) < SAMPLE_BYTES
@@ -1308,6 +1357,7 @@ def _parse_text(prefix, rest, owned, filename, delimiter, column_map, area_code)
             column_map=column_map,
             area_code=area_code,
             excel_serials=False,
+            accepted_batch=accepted_batch,
             where_file="文件 / file",
         )
     except BaseException:
@@ -1326,7 +1376,9 @@ def _spreadsheet_format(prefix: bytes, filename: str) -> str:
     return "xlsx"
 
 
-def _parse_spreadsheet(prefix, rest, path, filename, sheet, column_map, area_code) -> ParsedFile:
+def _parse_spreadsheet(
+    prefix, rest, path, filename, sheet, column_map, area_code, accepted_batch=None
+) -> ParsedFile:
     from python_calamine import CalamineWorkbook
 
     fmt = _spreadsheet_format(prefix, filename)
@@ -1378,6 +1430,7 @@ def _parse_spreadsheet(prefix, rest, path, filename, sheet, column_map, area_cod
                 column_map=column_map,
                 area_code=area_code,
                 excel_serials=True,
+                accepted_batch=accepted_batch,
                 where_file=f"工作表 {names[i]} / sheet {names[i]}",
             )
         except ClientFileError as exc:
@@ -1399,6 +1452,7 @@ def _assemble(
     area_code: str,
     excel_serials: bool,
     where_file: str,
+    accepted_batch: int | None = None,
 ) -> ParsedFile:
     head: list[list[str]] = []
     try:
@@ -1436,7 +1490,7 @@ def _assemble(
                 dict(zip(layout.keys, head[i], strict=False)),
             )
         )
-    parser = _Parser(layout, area_code, excel_serials)
+    parser = _Parser(layout, area_code, excel_serials, accepted_batch)
     gen = parser.run(itertools.chain(head[first_data:], records), first_data)
     # Read ahead until the first data row: "header only" is refused here.
     # Runs of blank rows are kept as (first, last) pairs, not row objects.
@@ -1502,7 +1556,7 @@ def _assemble(
 def _expand(buffered: list[Any]) -> Iterator[ParsedRow]:
     empty: dict[str, str] = {}
     for item in buffered:
-        if isinstance(item, ParsedRow):
+        if isinstance(item, ParsedRow | AcceptedRows):
             yield item
         else:
             for r in range(item[0], item[1] + 1):
