@@ -9,6 +9,7 @@ nothing.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import tempfile
 from collections.abc import Iterator
@@ -53,38 +54,41 @@ Source = bytes | BinaryIO | Path
 CHUNK = 1 << 20
 
 
-def store_file(
-    session: Session,
-    source: Source,
-    *,
-    filename: str,
-    spool: BinaryIO,
-    max_bytes: int | None = None,
-) -> StoredFile:
-    """Keep the raw file as sent, in chunks, hashing it; copy it to ``spool`` for parsing.
+def spool_upload(
+    source: Source, spool: BinaryIO, *, filename: str, max_bytes: int | None = None
+) -> tuple[str, int]:
+    """Copy an upload to ``spool``, chunk by chunk; return its SHA-256 and size.
 
     Memory stays flat whatever the file's size.
 
     :raise ServiceError: if the file is larger than ``max_bytes``.
     """
-    stored = StoredFile(sha256="", size=0, file_name=filename[:255])
-    session.add(stored)
-    session.flush()
     hasher = hashlib.sha256()
-    for seq, chunk in enumerate(_chunks(source)):
-        stored.size += len(chunk)
-        if max_bytes is not None and stored.size > max_bytes:
+    size = 0
+    for chunk in _chunks(source):
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
             limit = max_bytes / (1024 * 1024)
             raise ServiceError(f"文件超过大小上限（{limit:g} MB）", where=Where(file=filename))
         hasher.update(chunk)
         spool.write(chunk)
+    spool.flush()
+    return hasher.hexdigest(), size
+
+
+def store_spooled(
+    session: Session, spool: BinaryIO, *, sha256: str, size: int, filename: str
+) -> StoredFile:
+    """Keep the raw file as sent, in chunks of 1 MiB (read back from the spool)."""
+    stored = StoredFile(sha256=sha256, size=size, file_name=filename[:255])
+    session.add(stored)
+    session.flush()
+    spool.seek(0)
+    for seq, chunk in enumerate(_chunks(spool)):
         session.execute(
             insert(StoredFileChunk), [{"file_id": stored.id, "seq": seq, "data": chunk}]
         )
     spool.seek(0)
-    stored.sha256 = hasher.hexdigest()
-    session.add(stored)
-    session.flush()
     return stored
 
 
@@ -161,12 +165,12 @@ def import_client_list(
     if frozen is not None:
         raise Conflict("本轮样本已抽取，名单已冻结，不能再上传新版本")
     with tempfile.NamedTemporaryFile(prefix="clientlist-") as spool:
-        stored = store_file(
-            session, content, filename=filename, spool=spool, max_bytes=options.max_bytes
-        )
-        spool.flush()
-        client_list = _new_version(session, unit, wave, stored, actor)
-        with _sealed(spool.name, filename, options, vault, client_list.id) as sealed:
+        sha256, size = spool_upload(content, spool, filename=filename, max_bytes=options.max_bytes)
+        # Parsing starts first (in a helper process for a big file) and goes
+        # on while the raw file is stored.
+        with _sealed(spool.name, filename, options, vault) as sealed:
+            stored = store_spooled(session, spool, sha256=sha256, size=size, filename=filename)
+            client_list = _new_version(session, unit, wave, stored, actor)
             _store_rows(session, client_list, sealed, vault)
     audit.record(
         session,
@@ -185,12 +189,10 @@ def import_client_list(
 
 
 @contextmanager
-def _sealed(path, filename, options, vault, list_id) -> Iterator[SealedList]:
+def _sealed(path, filename, options, vault) -> Iterator[SealedList]:
     """:func:`sealed_list`, a file that cannot be a client list becoming a ServiceError."""
     try:
-        with sealed_list(
-            path, filename=filename, options=options, vault=vault, list_id=list_id
-        ) as sealed:
+        with sealed_list(path, filename=filename, options=options, hasher=vault.hasher) as sealed:
             yield sealed
     except ClientFileError as exc:
         raise ServiceError(str(exc), where=Where(file=filename)) from exc
@@ -242,16 +244,35 @@ def _store_rows(
 ) -> None:
     client_list.encoding = sealed.encoding
     client_list.delimiter = sealed.delimiter
-    for clients, issues in sealed.batches:
-        rows = client_rows(client_list.id, clients, vault)
-        _insert_tuples(session, "client", CLIENT_COLUMNS, rows)
-        _insert_tuples(session, "list_row_issue", ISSUE_COLUMNS, issues)
+    with _collector_paused():
+        for clients, issues in sealed.batches:
+            rows = client_rows(client_list.id, clients, vault)
+            _insert_tuples(session, "client", CLIENT_COLUMNS, rows)
+            issue_rows = [(client_list.id, *issue) for issue in issues]
+            _insert_tuples(session, "list_row_issue", ISSUE_COLUMNS, issue_rows)
     totals = sealed.totals
     client_list.n_accepted, client_list.n_rejected = totals.accepted, totals.rejected
     client_list.n_skipped = totals.skipped
     client_list.signals = totals.signals
     session.add(client_list)
     session.flush()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while rows stream through.
+
+    Each batch makes thousands of short-lived tuples, which set off the
+    collector about once per thousand rows, and its full passes walk the
+    whole application's heap; none of these rows can form a cycle.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def submit_list(*, session: Session, client_list: ClientList, actor: User) -> ClientList:

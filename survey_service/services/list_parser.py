@@ -796,15 +796,23 @@ class ParsedRow(NamedTuple):
 _new_row = tuple.__new__
 
 
-class AcceptedRows(NamedTuple):
-    """Accepted rows in columns, in file order (``accepted_batch`` mode)."""
+class PhoneRows(NamedTuple):
+    """Rows with a valid phone, in columns, in file order (``accepted_batch`` mode).
+
+    Not yet checked against each other: the reader decides which are
+    ``duplicate_in_file`` (a number accepted earlier) and which are
+    ``garbled_text`` (``garbled`` lists their positions in this batch), with
+    the same precedence as the row-by-row parser.
+    """
 
     rows: list[int]
+    raw_phones: list[str]
     phones_e164: list[str]
     names: list[str | None]
     services: list[str | None]
     service_dates: list[str | None]
     kinds: list[str | None]
+    garbled: list[int]
 
     @property
     def status(self) -> str:
@@ -1128,13 +1136,15 @@ class _Parser:
         complete = False
         empty: dict[str, str] = {}
         batch = self.accepted_batch
-        # Accepted rows in columns (accepted_batch mode): row, phone, name, service, date, kind.
+        # Rows with a valid phone in columns (accepted_batch mode), see PhoneRows.
         c_row: list[int] = []
+        c_raw: list[str] = []
         c_phone: list[str] = []
         c_name: list[str | None] = []
         c_service: list[str | None] = []
         c_date: list[str | None] = []
         c_kind: list[str | None] = []
+        c_garbled: list[int] = []
         try:
             for cells in records:
                 rownum += 1
@@ -1162,7 +1172,10 @@ class _Parser:
                 res = phone(raw)
                 name = cells[ni].strip() if ni >= 0 else ""
                 service = cells[si].strip() if si >= 0 else ""
-                if res[0] == "+":
+                if res[0] == "+" and batch:
+                    reason = None  # duplicates and garbled text: decided by the reader
+                    e164 = res
+                elif res[0] == "+":
                     key = int(res)
                     if key in seen:
                         reason = "duplicate_in_file"
@@ -1209,16 +1222,21 @@ class _Parser:
                 if reason is None:
                     acc += 1
                     if batch:
+                        if garbled in name or garbled in service:
+                            c_garbled.append(len(c_row))
                         c_row.append(rownum)
+                        c_raw.append(raw)
                         c_phone.append(e164)
                         c_name.append(name or None)
                         c_service.append(service or None)
                         c_date.append(sdate)
                         c_kind.append(kind)
                         if len(c_row) >= batch:
-                            yield AcceptedRows(c_row, c_phone, c_name, c_service, c_date, c_kind)
-                            c_row, c_phone, c_name = [], [], []
-                            c_service, c_date, c_kind = [], [], []
+                            yield PhoneRows(
+                                c_row, c_raw, c_phone, c_name, c_service, c_date, c_kind, c_garbled
+                            )
+                            c_row, c_raw, c_phone, c_name = [], [], [], []
+                            c_service, c_date, c_kind, c_garbled = [], [], [], []
                         continue
                     yield new(
                         PR,
@@ -1234,7 +1252,7 @@ class _Parser:
                          service or None, sdate, kind, dict(zip(keys, cells))),  # noqa: B905
                     )  # fmt: skip
             if c_row:
-                yield AcceptedRows(c_row, c_phone, c_name, c_service, c_date, c_kind)
+                yield PhoneRows(c_row, c_raw, c_phone, c_name, c_service, c_date, c_kind, c_garbled)
             complete = True
         except csv.Error as exc:
             where = f"第{rownum + 1}行附近 / near row {rownum + 1}"
@@ -1280,10 +1298,12 @@ def parse_client_file(
     ``, \\t ; |``). ``column_map``: ``{"phone": "手机", "name": 2, "date": "E"}``
     (header text, 1-based column number, or Excel column letter); fields not
     given are still detected from the header. ``max_bytes``: refuse bigger
-    files. ``accepted_batch=N``: accepted rows come as :class:`AcceptedRows`,
-    N at a time, in columns and without ``fields`` (the importer's way: it
-    needs only the parsed values, and saves a tuple and a dict per row);
-    rejected and skipped rows still come one by one, as they are found.
+    files. ``accepted_batch=N``: rows with a valid phone come as
+    :class:`PhoneRows`, N at a time, in columns and without ``fields``, and
+    the reader tells duplicates and garbled text apart (the importer's way:
+    it saves a tuple and a dict per row, and checks duplicates in bulk with
+    flat memory); other rejected rows and skipped rows still come one by
+    one, and ``summary()`` counts the rows with a valid phone as accepted.
     Raises :class:`ClientFileError` (see module docstring).
     """
     _area_prefix(area_code)  # validate early
@@ -1556,7 +1576,7 @@ def _assemble(
 def _expand(buffered: list[Any]) -> Iterator[ParsedRow]:
     empty: dict[str, str] = {}
     for item in buffered:
-        if isinstance(item, ParsedRow | AcceptedRows):
+        if isinstance(item, ParsedRow | PhoneRows):
             yield item
         else:
             for r in range(item[0], item[1] + 1):

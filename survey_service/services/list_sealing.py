@@ -1,17 +1,17 @@
 """Client-list rows made ready to store: phones sealed, rejected rows kept as issues.
 
-Between the parser (:mod:`list_parser`) and the database. Each accepted
-row's phone is encrypted, hashed with the keyed lookup hash and masked;
-each rejected row becomes a row issue; the mobile numbers feed the
-"consecutive numbers" padding signal.
+Between the parser (:mod:`list_parser`) and the database. :func:`seal_rows`
+finds the duplicate numbers, turns each rejected row into a row issue,
+hashes the accepted phones with the keyed lookup hash and collects the
+numbers for the "consecutive numbers" padding signal; :func:`client_rows`
+then encrypts and masks the phones, in the process that writes the rows.
 
 A big file is parsed and sealed in a helper process while the importing
-process writes the rows it sends: reading (decode, CSV, phone rules,
-duplicates, crypto) and writing (SQL inserts) cost about the same, and
-the service has two cores or more. Small files, the usual upload, stay in
-the importing process: a helper costs about half a second to start. Both
-ways run the same two functions, :func:`parse_client_file` and
-:func:`seal_rows`, so they store the same rows.
+process encrypts and writes the rows it sends: the two halves cost about
+the same, and the service has two cores or more. Small files, the usual
+upload, stay in the importing process: a helper costs about half a second
+to start. Both ways run the same functions, :func:`parse_client_file`,
+:func:`seal_rows` and :func:`client_rows`, so they store the same rows.
 
 This module imports neither the models nor Flask: the helper process
 loads only what parsing and sealing need.
@@ -28,17 +28,17 @@ import sys
 import threading
 import traceback
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, repeat
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from .list_parser import AcceptedRows, ClientFileError, parse_client_file
-from .privacy import PhoneVault, mask_phones
+from .list_parser import ClientFileError, PhoneRows, parse_client_file
+from .privacy import LookupHasher, PhoneVault, mask_phones
 
 BATCH = 5000
 # Files from this size on are parsed in a helper process (about 75,000 rows of CSV).
@@ -56,6 +56,7 @@ CLIENT_COLUMNS = (
     "kind",
 )
 ISSUE_COLUMNS = ("list_id", "row_number", "field", "raw_value", "reason")
+# Issue rows in a batch leave out the list_id: (row_number, field, raw_value, reason).
 
 
 @dataclass
@@ -80,109 +81,197 @@ class SealTotals:
     signals: dict[str, int] = field(default_factory=dict)
 
 
-# A batch: the client rows' columns after list_id, as CLIENT_COLUMNS but with
-# the phone in clear where phone_enc goes (see client_rows), and the issue
-# rows (as ISSUE_COLUMNS).
+# A batch: the client rows' columns (row_number, name, phone in clear,
+# phone_hash, service, service_date, kind; client_rows makes CLIENT_COLUMNS of
+# them), and the issue rows (row_number, field, raw_value, reason).
 Columns = tuple[Sequence[Any], ...]
 Batch = tuple[Columns, list[tuple]]
 
 
-@dataclass
 class SealedList:
-    """A parsed list: what the parser found, then its rows in batches, then the totals."""
+    """A list being parsed: what the parser found, then its rows in batches, then the totals.
 
-    encoding: str
-    delimiter: str | None
-    batches: Iterator[Batch]
-    totals: SealTotals
+    ``encoding`` and ``delimiter`` wait for the parser to get past the
+    header (the helper process may still be starting); read them first.
+    """
+
+    def __init__(self, header: Callable[[], Any], batches: Iterator[Batch], totals: SealTotals):
+        self._header = header
+        self._found: tuple[str, str | None] | None = None
+        self.batches = batches
+        self.totals = totals
+
+    def _found_header(self) -> tuple[str, str | None]:
+        if self._found is None:
+            encoding, delimiter = self._header()
+            self._found = (encoding, delimiter)
+        return self._found
+
+    @property
+    def encoding(self) -> str:
+        return self._found_header()[0]
+
+    @property
+    def delimiter(self) -> str | None:
+        return self._found_header()[1]
 
 
 def client_rows(list_id: int, columns: Columns, vault: PhoneVault) -> list[tuple]:
-    """The rows to insert, as CLIENT_COLUMNS, from a batch's columns: phones encrypted.
+    """The rows to insert, as CLIENT_COLUMNS, from a batch's columns: phones encrypted, masked.
 
-    Encryption is left to the process that writes the rows: with a helper
-    process parsing, this evens the work of the two.
+    Left to the process that writes the rows: the helper process never
+    holds the encryption key, and the work of the two evens out.
     """
-    rownum, names, phones, *rest = columns
-    encrypted = vault.encrypt_many(phones)
-    return list(zip(repeat(list_id), rownum, names, encrypted, *rest, strict=False))
+    rownum, names, phones, hashes, *rest = columns
+    encrypted, masked = vault.encrypt_many(phones), mask_phones(phones)
+    return list(zip(repeat(list_id), rownum, names, encrypted, hashes, masked, *rest, strict=False))
 
 
 def seal_rows(
-    rows: Iterable[Any], list_id: int, vault: PhoneVault, totals: SealTotals, batch: int = BATCH
+    rows: Iterable[Any], hasher: LookupHasher, totals: SealTotals, batch: int = BATCH
 ) -> Iterator[Batch]:
-    """Turn parsed rows into batches of client columns and issue rows for ``list_id``.
+    """Turn parsed rows into batches of client columns and issue rows.
 
     ``rows`` are what :func:`parse_client_file` gives, with or without
-    ``accepted_batch``. ``totals`` is filled as the batches go, and holds the
-    counts and the signals when the iteration ends.
+    ``accepted_batch``; with it, duplicates are found here (see
+    :class:`AcceptedNumbers`). ``totals`` is filled as the batches go, and
+    holds the counts and the signals when the iteration ends.
     """
     issues: list[tuple] = []
-    single: list[Any] = []  # accepted rows that came one by one
-    mobiles = array("q")
+    single: list[Any] = []  # accepted rows that came one by one (already checked)
+    numbers = AcceptedNumbers()
     for item in rows:
-        if type(item) is AcceptedRows:
-            yield _client_columns(item, vault, mobiles, totals), issues
+        if type(item) is PhoneRows:
+            yield (
+                _client_columns(_checked(item, numbers, issues, totals), hasher, totals),
+                issues,
+            )
             issues = []
             continue
         status = item.status
         if status == "accepted":
             single.append(item)
             if len(single) >= batch:
-                yield _client_columns(_as_columns(single), vault, mobiles, totals), issues
+                yield _client_columns(_as_columns(single, numbers), hasher, totals), issues
                 single, issues = [], []
         elif status == "rejected":
             totals.rejected += 1
-            issues.append((list_id, item.row, "phone", _clip1(item.raw_phone, 500), item.reason))
+            issues.append((item.row, "phone", _clip1(item.raw_phone, 500), item.reason))
             if len(issues) >= batch:
-                yield _client_columns(_as_columns(single), vault, mobiles, totals), issues
+                yield _client_columns(_as_columns(single, numbers), hasher, totals), issues
                 single, issues = [], []
         else:
             totals.skipped += 1
     if single or issues:
-        yield _client_columns(_as_columns(single), vault, mobiles, totals), issues
-    totals.signals = consecutive_runs(mobiles)
+        yield _client_columns(_as_columns(single, numbers), hasher, totals), issues
+    totals.signals = consecutive_runs(numbers.mobiles())
 
 
-def _as_columns(rows: list[Any]) -> AcceptedRows:
-    return AcceptedRows(
+class AcceptedNumbers:
+    """The numbers accepted so far in one file, as 64-bit integers (8 bytes each).
+
+    Checks a batch at once with numpy: memory stays near flat (a set of
+    Python integers costs about 70 bytes a number) and there is no Python
+    work per row. Kept as a large sorted array plus up to 8 small ones,
+    merged when there are more (so each number is copied a few times, not
+    once per batch).
+    """
+
+    def __init__(self) -> None:
+        self._sorted = np.empty(0, dtype=np.int64)
+        self._recent: list[np.ndarray] = []
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        order = np.argsort(keys)
+        needles = keys[order]  # sorted needles walk the arrays in order: far fewer cache misses
+        found = np.zeros(keys.size, dtype=bool)
+        for part in (self._sorted, *self._recent):
+            if part.size:
+                at = np.minimum(np.searchsorted(part, needles), part.size - 1)
+                found |= part[at] == needles
+        result = np.empty_like(found)
+        result[order] = found
+        return result
+
+    def add(self, keys: np.ndarray) -> None:
+        if keys.size:
+            self._recent.append(np.sort(keys))
+        if len(self._recent) > 8:
+            self._merge()
+
+    def _merge(self) -> None:
+        # Sorted runs: the stable sort (timsort) merges them in about linear time.
+        self._sorted = np.sort(np.concatenate([self._sorted, *self._recent]), kind="stable")
+        self._recent = []
+
+    def mobiles(self) -> np.ndarray:
+        """The +86 mobile numbers (11 digits from 1), as national numbers."""
+        self._merge()
+        low, high = 86 * 10**11 + 10**10, 86 * 10**11 + 2 * 10**10
+        keys = self._sorted
+        return keys[(keys >= low) & (keys < high)] - 86 * 10**11
+
+
+def _checked(
+    rows: PhoneRows, numbers: AcceptedNumbers, issues: list, totals: SealTotals
+) -> PhoneRows:
+    """The rows of a batch that stay accepted; the others become issues.
+
+    Same rule as the row-by-row parser: a number accepted earlier in the
+    file makes a row ``duplicate_in_file``; otherwise garbled text in its
+    name or service makes it ``garbled_text`` (and its number stays free).
+    """
+    keys = np.fromiter(map(int, rows.phones_e164), dtype=np.int64, count=len(rows.rows))
+    before = numbers.contains(keys)
+    clean = np.ones(keys.size, dtype=bool)
+    clean[rows.garbled] = False
+    candidates = np.flatnonzero(clean)
+    _, first = np.unique(keys[candidates], return_index=True)
+    accept = np.zeros(keys.size, dtype=bool)
+    accept[candidates[first]] = True
+    accept &= ~before
+    numbers.add(keys[accept])
+    if accept.all():
+        return rows
+    reasons = dict.fromkeys(np.flatnonzero(~accept & clean).tolist(), "duplicate_in_file")
+    for i in rows.garbled:
+        earlier = before[i] or bool((accept[:i] & (keys[:i] == keys[i])).any())
+        reasons[i] = "duplicate_in_file" if earlier else "garbled_text"
+    for i in sorted(reasons):
+        totals.rejected += 1
+        issues.append((rows.rows[i], "phone", _clip1(rows.raw_phones[i], 500), reasons[i]))
+    keep = accept.tolist()
+    return PhoneRows(*(list(compress(column, keep)) for column in rows[:7]), garbled=[])
+
+
+def _as_columns(rows: list[Any], numbers: AcceptedNumbers) -> PhoneRows:
+    """Accepted rows that came one by one (checked by the parser) as columns."""
+    columns = PhoneRows(
         [r.row for r in rows],
+        [r.raw_phone for r in rows],
         [r.phone_e164 for r in rows],
         [r.name for r in rows],
         [r.service for r in rows],
         [r.service_date for r in rows],
         [r.kind for r in rows],
+        [],
     )
+    numbers.add(np.fromiter(map(int, columns.phones_e164), dtype=np.int64, count=len(rows)))
+    return columns
 
 
-def _client_columns(
-    accepted: AcceptedRows, vault: PhoneVault, mobiles: array, totals: SealTotals
-) -> Columns:
-    rownum, phones, names, services, dates, kinds = accepted
+def _client_columns(accepted: PhoneRows, hasher: LookupHasher, totals: SealTotals) -> Columns:
+    rownum, _, phones, names, services, dates, kinds, _ = accepted
     totals.accepted += len(rownum)
-    if phones:
-        mobiles.frombytes(_mobile_numbers(phones).tobytes())
     return (
         rownum,
         _clip(names, 200),
         phones,
-        vault.lookup_hashes(phones),
-        mask_phones(phones),
+        hasher.lookup_hashes(phones),
         _clip(services, 500),
-        _clip(dates, 32),
+        dates,  # ISO dates or None: never longer than the column
         kinds,
     )
-
-
-def _mobile_numbers(phones: list[str]) -> np.ndarray:
-    """The national numbers of the +861… phones, as integers, computed on the batch at once."""
-    width = max(map(len, phones)) + 1  # room for one NUL: a longer number is not a mobile
-    chars = np.array(phones, dtype=f"U{width}").view(np.uint32).reshape(len(phones), width)
-    chars = np.pad(chars, ((0, 0), (0, max(0, 15 - width))))  # every number padded to 15+
-    mobile = (chars[:, 2] == ord("6")) & (chars[:, 3] == ord("1"))
-    mobile &= (chars[:, 13] != 0) & (chars[:, 14] == 0)  # "+861" and 11 digits: 14 characters
-    digits = chars[mobile, 3:14].astype(np.int64) - ord("0")
-    return digits @ (10 ** np.arange(10, -1, -1, dtype=np.int64))
 
 
 def _clip(values: tuple, size: int) -> tuple | list:
@@ -196,13 +285,13 @@ def _clip1(value: str | None, size: int) -> str | None:
     return None if value is None else value[:size]
 
 
-def consecutive_runs(numbers: array, min_run: int = 3) -> dict[str, int]:
+def consecutive_runs(numbers: array | np.ndarray, min_run: int = 3) -> dict[str, int]:
     """Count runs of ``min_run`` or more consecutive numbers (13800000001, …02, …03).
 
     A list padded from a block of SIM cards or an office's extension range
     shows such runs; real clients almost never do.
     """
-    values = np.sort(np.frombuffer(numbers, dtype=np.int64))
+    values = np.sort(np.asarray(numbers, dtype=np.int64))
     values = values[np.concatenate(([True], values[1:] != values[:-1]))] if values.size else values
     if values.size < min_run:
         return {"consecutive_runs": 0, "numbers_in_runs": 0}
@@ -233,8 +322,7 @@ def sealed_list(
     *,
     filename: str,
     options: ImportOptions,
-    vault: PhoneVault,
-    list_id: int,
+    hasher: LookupHasher,
 ) -> Iterator[SealedList]:
     """Parse the file at ``path`` and seal its rows, here or in a helper process.
 
@@ -247,12 +335,13 @@ def sealed_list(
     if not parallel:
         with _parse(path, filename, options) as parsed:
             totals = SealTotals()
-            batches = seal_rows(parsed.rows, list_id, vault, totals)
-            yield SealedList(parsed.encoding, parsed.delimiter, batches, totals)
+            batches = seal_rows(parsed.rows, hasher, totals)
+            yield SealedList(lambda: (parsed.encoding, parsed.delimiter), batches, totals)
         return
     # A plain child process running this module (``python -m``), not
-    # multiprocessing: nothing of the parent's ``__main__`` is run again, and
-    # the data key travels on the child's stdin, never on its command line.
+    # multiprocessing: nothing of the parent's ``__main__`` is run again. It
+    # reads its request (with the lookup-hash sub-key, never the data key) on
+    # stdin and answers on stdout.
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
@@ -265,13 +354,12 @@ def sealed_list(
     )
     inbox = _Inbox(helper.stdout)
     try:
-        request = (str(Path(path).resolve()), filename, options, vault.data_key, list_id)
+        request = (str(Path(path).resolve()), filename, options, hasher.key)
         helper.stdin.write(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
         helper.stdin.close()
         inbox.start()
-        encoding, delimiter = inbox.receive("file")
         totals = SealTotals()
-        yield SealedList(encoding, delimiter, _received_batches(inbox, totals), totals)
+        yield SealedList(lambda: inbox.receive("file"), _received_batches(inbox, totals), totals)
     finally:
         if helper.poll() is None:
             helper.kill()
@@ -382,13 +470,13 @@ def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
 
     try:
-        path, filename, options, data_key, list_id = pickle.load(stdin)
-        vault = PhoneVault(data_key)
+        path, filename, options, lookup_key = pickle.load(stdin)
+        hasher = LookupHasher(lookup_key)
         with _parse(path, filename, options) as parsed:
             send(("file", parsed.encoding, parsed.delimiter))
             out.flush()
             totals = SealTotals()
-            for clients, issues in seal_rows(parsed.rows, list_id, vault, totals):
+            for clients, issues in seal_rows(parsed.rows, hasher, totals):
                 send(("rows", [_pack(c) for c in clients], issues))
             # Plain values only: this module is __main__ here, its classes would not unpickle.
             send(("done", totals.accepted, totals.rejected, totals.skipped, totals.signals))

@@ -27,6 +27,35 @@ def _derive(master: bytes, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
 
 
+class LookupHasher:
+    """The keyed lookup hash alone: HMAC-SHA256 of a number under the lookup sub-key.
+
+    A process that must hash numbers but has nothing to decrypt (the helper
+    that parses big lists) gets this sub-key, never the data key.
+    """
+
+    def __init__(self, key: bytes):
+        # HMAC-SHA256 (RFC 2104) with the padded key's two blocks hashed once:
+        # a number then costs two copies of a hash state, not a new HMAC.
+        self.key = key
+        padded = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+
+    def lookup_hashes(self, phones: list[str]) -> list[str]:
+        """Hex HMAC-SHA256 of each number: equal numbers, equal hashes."""
+        inner, outer = self._inner.copy, self._outer.copy
+        out = []
+        append = out.append
+        for phone in phones:
+            digest = inner()
+            digest.update(phone.encode())
+            final = outer()
+            final.update(digest.digest())
+            append(final.hexdigest())
+        return out
+
+
 class PhoneVault:
     """Encrypts, decrypts and hashes E.164 phone numbers with the data key."""
 
@@ -37,18 +66,8 @@ class PhoneVault:
             raise ValueError("SURVEY_DATA_KEY is not valid base64") from exc
         if len(master) != 32:
             raise ValueError("SURVEY_DATA_KEY must decode to 32 bytes")
-        self._data_key = data_key
         self._aead = AESGCM(_derive(master, b"phone-encryption-v1"))
-        # HMAC-SHA256 (RFC 2104) with the padded key's two blocks hashed once:
-        # a number then costs two copies of a hash state, not a new HMAC.
-        hmac_key = _derive(master, b"phone-lookup-hash-v1").ljust(64, b"\0")
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in hmac_key))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in hmac_key))
-
-    @property
-    def data_key(self) -> str:
-        """The data key itself, to hand to a helper process of the same service."""
-        return self._data_key
+        self.hasher = LookupHasher(_derive(master, b"phone-lookup-hash-v1"))
 
     def encrypt(self, phone: str) -> str:
         return self.encrypt_many([phone])[0]
@@ -73,19 +92,10 @@ class PhoneVault:
 
     def lookup_hash(self, phone: str) -> str:
         """HMAC-SHA256 of the number, hex: equal numbers, equal hashes."""
-        return self.lookup_hashes([phone])[0]
+        return self.hasher.lookup_hashes([phone])[0]
 
     def lookup_hashes(self, phones: list[str]) -> list[str]:
-        inner, outer = self._inner.copy, self._outer.copy
-        out = []
-        append = out.append
-        for phone in phones:
-            digest = inner()
-            digest.update(phone.encode())
-            final = outer()
-            final.update(digest.digest())
-            append(final.hexdigest())
-        return out
+        return self.hasher.lookup_hashes(phones)
 
 
 def mask_phones(phones: list[str]) -> list[str]:
