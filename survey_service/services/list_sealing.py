@@ -359,7 +359,7 @@ def sealed_list(
         helper.stdin.close()
         inbox.start()
         totals = SealTotals()
-        yield SealedList(lambda: inbox.receive("file"), _received_batches(inbox, totals), totals)
+        yield SealedList(inbox.header, _received_batches(inbox, totals), totals)
     finally:
         if helper.poll() is None:
             helper.kill()
@@ -380,10 +380,18 @@ class _Inbox:
         self._stream = stream
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._closed = threading.Event()
+        self._header: tuple[str, str | None] | None = None
         self._thread = threading.Thread(target=self._pump, name="client-list-inbox", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+
+    def header(self) -> tuple[str, str | None]:
+        """The encoding and delimiter found: the helper's first message."""
+        if self._header is None:
+            encoding, delimiter = self.receive("file")
+            self._header = (encoding, delimiter)
+        return self._header
 
     def _pump(self) -> None:
         while not self._closed.is_set():
@@ -426,6 +434,7 @@ class _Inbox:
 
 
 def _received_batches(inbox: _Inbox, totals: SealTotals) -> Iterator[Batch]:
+    inbox.header()  # the first message, whether or not the caller asked for it
     while True:
         kind, *payload = inbox.receive()
         if kind == "done":

@@ -1,0 +1,299 @@
+"""Sealing parsed rows, in bulk and in a helper process: the same rows as one by one."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from flask import current_app
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlmodel import func, select
+
+from survey_service.db import transaction
+from survey_service.errors import ServiceError
+from survey_service.models import Client, ClientList, ListRowIssue, StoredFile
+from survey_service.services import list_import, list_sealing
+from survey_service.services.list_parser import ClientFileError, PhoneRows, parse_client_file
+from survey_service.services.list_sealing import (
+    AcceptedNumbers,
+    ImportOptions,
+    SealTotals,
+    _pack,
+    _unpack,
+    sealed_list,
+)
+from survey_service.services.privacy import LookupHasher
+from tests.factories import make_unit, make_user, make_wave
+
+HASHER = LookupHasher(b"k" * 32)
+GARBLED = "\ufffd"
+
+# One data row: (phone index into a small pool, or a bad phone), and whether the name is garbled.
+row_strategy = st.tuples(
+    st.one_of(st.integers(0, 7), st.sampled_from(["", "12345", "1.38E+10", "无"])),
+    st.booleans(),
+    st.sampled_from(["", " ", "-"]),  # how the phone is dressed
+)
+
+
+def _csv(rows) -> bytes:
+    lines = ["姓名,联系电话,办理事项"]
+    for i, (phone, garbled, dress) in enumerate(rows):
+        if isinstance(phone, int):
+            digits = f"1391234567{phone}"
+            phone = digits[:3] + dress + digits[3:7] + dress + digits[7:]
+        name = f"客户{i}{GARBLED if garbled else ''}"
+        lines.append(f"{name},{phone},户籍")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _row_by_row(content: bytes) -> tuple[list[int], list[tuple[int, str]]]:
+    with parse_client_file(content, filename="x.csv") as parsed:
+        rows = list(parsed.rows)
+    accepted = [r.row for r in rows if r.status == "accepted"]
+    rejected = [(r.row, r.reason) for r in rows if r.status == "rejected"]
+    return accepted, rejected
+
+
+def _in_batches(content: bytes, size: int) -> tuple[list[int], list[tuple[int, str]], SealTotals]:
+    totals = SealTotals()
+    accepted: list[int] = []
+    rejected: list[tuple[int, str]] = []
+    with parse_client_file(content, filename="x.csv", accepted_batch=size) as parsed:
+        for columns, issues in list_sealing.seal_rows(parsed.rows, HASHER, totals, batch=size):
+            accepted += list(columns[0])
+            rejected += [(row, reason) for row, _field, _raw, reason in issues]
+    return sorted(accepted), sorted(rejected), totals
+
+
+@settings(max_examples=150)
+@given(st.lists(row_strategy, min_size=1, max_size=40), st.integers(1, 7))
+def test_bulk_duplicates_match_the_row_by_row_parser(rows, size):
+    """Do batches find the same duplicates and garbled rows, with the same precedence?"""
+    content = _csv(rows)
+    expected_accepted, expected_rejected = _row_by_row(content)
+    accepted, rejected, totals = _in_batches(content, size)
+    assert accepted == expected_accepted
+    assert rejected == sorted(expected_rejected)
+    assert (totals.accepted, totals.rejected) == (len(accepted), len(rejected))
+
+
+def test_garbled_row_precedence():
+    """A garbled row is a duplicate if its number was accepted before, else garbled text."""
+    rows = [(1, True, ""), (1, False, ""), (1, True, ""), (2, False, ""), (2, False, " ")]
+    accepted, rejected, _ = _in_batches(_csv(rows), size=2)
+    # rows are numbered from 2 (the header is row 1)
+    assert accepted == [3, 5]
+    assert rejected == [
+        (2, "garbled_text"),
+        (4, "duplicate_in_file"),
+        (6, "duplicate_in_file"),
+    ]
+
+
+def test_batch_columns_carry_hashes_not_keys():
+    """Does a batch hold the lookup hashes, and no encrypted or masked phone yet?"""
+    content = _csv([(3, False, "-")])
+    with parse_client_file(content, filename="x.csv", accepted_batch=10) as parsed:
+        (columns, issues), *_ = list_sealing.seal_rows(parsed.rows, HASHER, SealTotals())
+    rownum, names, phones, hashes, services, dates, kinds = columns
+    assert (list(rownum), list(names), list(phones)) == ([2], ["客户0"], ["+8613912345673"])
+    assert list(hashes) == HASHER.lookup_hashes(["+8613912345673"])
+    assert (list(services), list(dates), list(kinds), issues) == (["户籍"], [None], [None], [])
+
+
+def test_accepted_rows_come_in_columns():
+    """Does accepted_batch mode give PhoneRows of at most N rows, other rows one by one?"""
+    content = _csv([(0, False, ""), (1, False, ""), ("12345", False, ""), (2, False, "")])
+    with parse_client_file(content, filename="x.csv", accepted_batch=2) as parsed:
+        items = list(parsed.rows)
+    kinds = [type(i).__name__ if isinstance(i, PhoneRows) else i.status for i in items]
+    assert kinds == ["skipped", "PhoneRows", "rejected", "PhoneRows"]
+    assert [list(i.rows) for i in items if isinstance(i, PhoneRows)] == [[2, 3], [5]]
+
+
+@given(st.lists(st.lists(st.integers(0, 60), max_size=12), max_size=30))
+def test_accepted_numbers_is_a_set(batches):
+    """Does the sorted-array store answer membership like a set, across its merges?"""
+    store, seen = AcceptedNumbers(), set()
+    for batch in batches:
+        keys = np.array(batch, dtype=np.int64)
+        assert store.contains(keys).tolist() == [k in seen for k in batch]
+        fresh = np.array(sorted(set(batch) - seen), dtype=np.int64)
+        store.add(fresh)
+        seen |= set(fresh.tolist())
+    assert sorted(store._sorted.tolist() + [k for p in store._recent for k in p.tolist()]) == (
+        sorted(seen)
+    )
+
+
+def test_mobiles_are_national_numbers_of_mobiles_only():
+    store = AcceptedNumbers()
+    store.add(np.array([8613812345678, 862788886666, 861012345678, 8619912345678]))
+    assert store.mobiles().tolist() == [13812345678, 19912345678]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        ["a", "b", "c"],
+        ["a", None, "c"],
+        [None, None],
+        ["a\x1fb", "c"],  # the separator itself: sent as it is
+        ["", "x"],  # an empty string is not None
+        ["", None],
+        [1, 2, 3],
+        ["a", 2],
+        [],
+    ],
+)
+def test_columns_cross_the_pipe_unchanged(column):
+    assert list(_unpack(_pack(column))) == column
+
+
+def _bundle(rows: int, seed: int) -> bytes:
+    """A GBK list with every kind of row the importer meets."""
+    rng = random.Random(seed)
+    lines = ["蔡甸区某单位服务对象名单,,,,", "序号,姓名,联系电话,办理事项,办理日期,类型"]
+    pool = [f"13{rng.randrange(10**9):09d}" for _ in range(rows // 3)]
+    for i in range(rows):
+        pick = rng.random()
+        if pick < 0.05:
+            phone = rng.choice(["", "1.38E+10", "12345", "无"])
+        elif pick < 0.5:
+            phone = rng.choice(pool)  # duplicates across batches
+        elif pick < 0.6:
+            phone = f"027-{rng.randrange(2, 9)}{rng.randrange(10**7):07d}"
+        else:
+            phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
+        name = rng.choice(["张伟", '=HYPERLINK("x")', "李娜", "", "武汉某某有限公司"])
+        kind = rng.choice(["群众", "企业", ""])
+        lines.append(
+            f"{i + 1},{name},{phone},户籍办理,2017-0{rng.randrange(1, 10)}-1{i % 10},{kind}"
+        )
+    lines.append("合计,,,,,")
+    return ("\r\n".join(lines) + "\r\n").encode("gbk")
+
+
+def _stored(session, client_list):
+    vault = current_app.extensions["phone_vault"]
+    clients = session.exec(
+        select(Client).where(Client.list_id == client_list.id).order_by(Client.row_number)
+    ).all()
+    issues = session.exec(
+        select(ListRowIssue)
+        .where(ListRowIssue.list_id == client_list.id)
+        .order_by(ListRowIssue.row_number)
+    ).all()
+    return (
+        [
+            (
+                c.row_number,
+                c.name,
+                vault.decrypt(c.phone_enc),
+                c.phone_hash,
+                c.phone_masked,
+                c.service,
+                c.service_date,
+                c.kind,
+            )
+            for c in clients
+        ],
+        [(i.row_number, i.field, i.raw_value, i.reason) for i in issues],
+        (client_list.n_accepted, client_list.n_rejected, client_list.n_skipped),
+        client_list.signals,
+        (client_list.encoding, client_list.delimiter),
+    )
+
+
+@pytest.fixture
+def units(session):
+    with transaction(session):
+        first = make_unit(session)
+        second = make_unit(session, code="U002", name="区排水中心")
+        staff = make_user(session, username="staff", role="unit", unit=first)
+        wave = make_wave(session)
+    return first, second, staff, wave
+
+
+def _import(session, unit, wave, content, parallel, actor=None):
+    with transaction(session):
+        return list_import.import_client_list(
+            session=session,
+            unit=unit,
+            wave=wave,
+            content=content,
+            filename="名单.csv",
+            vault=current_app.extensions["phone_vault"],
+            options=ImportOptions(parallel=parallel),
+            actor=actor,
+        )
+
+
+def test_helper_process_stores_what_the_importer_alone_stores(session, units, monkeypatch):
+    """Does a list parsed in the helper process store the same rows, issues and signals?"""
+    first, second, staff, wave = units
+    started = []
+    popen = list_sealing.subprocess.Popen
+
+    def spy(*args, **kwargs):
+        started.append(args[0])
+        return popen(*args, **kwargs)
+
+    monkeypatch.setattr(list_sealing.subprocess, "Popen", spy)
+    content = _bundle(12_000, seed=7)  # several batches, duplicates across them
+    alone = _stored(session, _import(session, first, wave, content, parallel=False, actor=staff))
+    assert started == []
+    helped = _stored(session, _import(session, second, wave, content, parallel=True))
+    assert len(started) == 1 and started[0][1:] == ["-m", "survey_service.services.list_sealing"]
+    assert helped == alone
+    rows, issues, counts, _signals, found = alone
+    assert counts[0] == len(rows) and counts[1] == len(issues) and counts[2] == 3
+    assert {reason for *_, reason in issues} >= {"duplicate_in_file", "invalid_phone"}
+    assert found == ("gb18030", ",")
+    assert '=HYPERLINK("x")' in {row[1] for row in rows}  # stored as given
+    assert {row[7] for row in rows} == {"群众", "企业", None}
+
+
+def test_helper_process_refusal_stores_nothing(session, units):
+    """Is a file the helper refuses refused with the parser's message, nothing stored?"""
+    first, _second, _staff, wave = units
+    header_only = "姓名,联系电话\n".encode()
+    with pytest.raises(ServiceError) as in_helper:
+        _import(session, first, wave, header_only, parallel=True)
+    with pytest.raises(ServiceError) as alone:
+        _import(session, first, wave, header_only, parallel=False)
+    assert str(in_helper.value) == str(alone.value)
+    assert "header" in str(in_helper.value).lower()
+    for model in (ClientList, Client, StoredFile):
+        assert session.exec(select(func.count()).select_from(model)).one() == 0
+
+
+def test_helper_process_failure_is_an_error_not_a_hang(tmp_path):
+    """Does a helper that dies on an unexpected error raise, with its traceback?"""
+    missing = tmp_path / "gone.csv"
+    options = ImportOptions(parallel=True)
+    with (
+        pytest.raises(RuntimeError, match="helper process failed"),
+        sealed_list(missing, filename="gone.csv", options=options, hasher=HASHER) as sealed,
+    ):
+        sealed.encoding  # noqa: B018 - reading the header waits for the helper
+
+
+def test_helper_process_malformed_csv_midway(tmp_path):
+    """Is a CSV error found deep in the file raised from the batches, as a refusal?"""
+    path = tmp_path / "bad.csv"
+    good = "".join(f"张三,139{i:08d}\n" for i in range(20_000))
+    runaway = '李四,"13900000001' + "x" * 200_000  # a quote never closed: a field too long
+    path.write_bytes(("姓名,电话\n" + good + runaway + "\n").encode())
+    options = ImportOptions(parallel=True)
+    with (
+        pytest.raises(ClientFileError, match="CSV") as refused,
+        sealed_list(path, filename="bad.csv", options=options, hasher=HASHER) as sealed,
+    ):
+        for _batch in sealed.batches:
+            pass
+    assert refused.value.code == "malformed_csv"
+    assert refused.value.where == "第20002行附近 / near row 20002"
