@@ -2,9 +2,9 @@
 
 Between the parser (:mod:`list_parser`) and the database. :func:`seal_rows`
 finds the duplicate numbers, turns each rejected row into a row issue,
-hashes the accepted phones with the keyed lookup hash and collects the
-numbers for the "consecutive numbers" padding signal; :func:`client_rows`
-then encrypts and masks the phones, in the process that writes the rows.
+hashes and masks the accepted phones and collects the numbers for the
+"consecutive numbers" padding signal; :func:`client_rows` then encrypts the
+phones, in the process that writes the rows.
 
 A big file is parsed and sealed in a helper process while the importing
 process encrypts and writes the rows it sends: the two halves cost about
@@ -82,8 +82,8 @@ class SealTotals:
 
 
 # A batch: the client rows' columns (row_number, name, phone in clear,
-# phone_hash, service, service_date, kind; client_rows makes CLIENT_COLUMNS of
-# them), and the issue rows (row_number, field, raw_value, reason).
+# phone_hash, phone_masked, service, service_date, kind; client_rows makes
+# CLIENT_COLUMNS of them), and the issue rows (row_number, field, raw_value, reason).
 Columns = tuple[Sequence[Any], ...]
 Batch = tuple[Columns, list[tuple]]
 
@@ -117,14 +117,14 @@ class SealedList:
 
 
 def client_rows(list_id: int, columns: Columns, vault: PhoneVault) -> list[tuple]:
-    """The rows to insert, as CLIENT_COLUMNS, from a batch's columns: phones encrypted, masked.
+    """The rows to insert, as CLIENT_COLUMNS, from a batch's columns: phones encrypted.
 
     Left to the process that writes the rows: the helper process never
     holds the encryption key, and the work of the two evens out.
     """
-    rownum, names, phones, hashes, *rest = columns
-    encrypted, masked = vault.encrypt_many(phones), mask_phones(phones)
-    return list(zip(repeat(list_id), rownum, names, encrypted, hashes, masked, *rest, strict=False))
+    rownum, names, phones, *rest = columns
+    encrypted = vault.encrypt_many(phones)
+    return list(zip(repeat(list_id), rownum, names, encrypted, *rest, strict=False))
 
 
 def seal_rows(
@@ -268,6 +268,7 @@ def _client_columns(accepted: PhoneRows, hasher: LookupHasher, totals: SealTotal
         _clip(names, 200),
         phones,
         hasher.lookup_hashes(phones),
+        mask_phones(phones),
         _clip(services, 500),
         dates,  # ISO dates or None: never longer than the column
         kinds,

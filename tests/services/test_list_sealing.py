@@ -94,13 +94,14 @@ def test_garbled_row_precedence():
 
 
 def test_batch_columns_carry_hashes_not_keys():
-    """Does a batch hold the lookup hashes, and no encrypted or masked phone yet?"""
+    """Does a batch hold the lookup hashes and masks, and no encrypted phone yet?"""
     content = _csv([(3, False, "-")])
     with parse_client_file(content, filename="x.csv", accepted_batch=10) as parsed:
         (columns, issues), *_ = list_sealing.seal_rows(parsed.rows, HASHER, SealTotals())
-    rownum, names, phones, hashes, services, dates, kinds = columns
+    rownum, names, phones, hashes, masks, services, dates, kinds = columns
     assert (list(rownum), list(names), list(phones)) == ([2], ["客户0"], ["+8613912345673"])
     assert list(hashes) == HASHER.lookup_hashes(["+8613912345673"])
+    assert list(masks) == ["139****5673"]
     assert (list(services), list(dates), list(kinds), issues) == (["户籍"], [None], [None], [])
 
 
