@@ -34,7 +34,7 @@ from ..models import (
     utcnow,
 )
 from . import audit
-from .list_parser import ClientFileError, ParsedFile, parse_client_file
+from .list_parser import ClientFileError, ParsedFile
 from .list_sealing import (
     CLIENT_COLUMNS,
     ISSUE_COLUMNS,
@@ -42,6 +42,7 @@ from .list_sealing import (
     SealedList,
     client_rows,
     consecutive_runs,
+    parse_with,
     sealed_list,
 )
 from .privacy import PhoneVault
@@ -202,15 +203,7 @@ def _sealed(path, filename, options, vault) -> Iterator[SealedList]:
 def _parsed(spool: BinaryIO, filename: str, options: ImportOptions) -> Iterator[ParsedFile]:
     """Parse a spooled upload; a file that cannot be a client list becomes a ServiceError."""
     try:
-        with parse_client_file(
-            spool,
-            filename=filename,
-            area_code=options.area_code,
-            sheet=options.sheet,
-            delimiter=options.delimiter,
-            column_map=options.column_map,
-            max_bytes=options.max_bytes,
-        ) as parsed:
+        with parse_with(spool, filename, options) as parsed:
             yield parsed
     except ClientFileError as exc:
         raise ServiceError(str(exc), where=Where(file=filename)) from exc

@@ -304,16 +304,17 @@ def consecutive_runs(numbers: array | np.ndarray, min_run: int = 3) -> dict[str,
     return {"consecutive_runs": int(long_runs.size), "numbers_in_runs": int(long_runs.sum())}
 
 
-def _parse(path: str | Path, filename: str, options: ImportOptions):
+def parse_with(source: Any, filename: str, options: ImportOptions, accepted_batch=None):
+    """:func:`parse_client_file` with an upload's options."""
     return parse_client_file(
-        path,
+        source,
         filename=filename,
         area_code=options.area_code,
         sheet=options.sheet,
         delimiter=options.delimiter,
         column_map=options.column_map,
         max_bytes=options.max_bytes,
-        accepted_batch=BATCH,
+        accepted_batch=accepted_batch,
     )
 
 
@@ -334,7 +335,7 @@ def sealed_list(
     if parallel is None:
         parallel = os.path.getsize(path) >= PARALLEL_MIN_BYTES
     if not parallel:
-        with _parse(path, filename, options) as parsed:
+        with parse_with(path, filename, options, BATCH) as parsed:
             totals = SealTotals()
             batches = seal_rows(parsed.rows, hasher, totals)
             yield SealedList(lambda: (parsed.encoding, parsed.delimiter), batches, totals)
@@ -482,7 +483,7 @@ def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
     try:
         path, filename, options, lookup_key = pickle.load(stdin)
         hasher = LookupHasher(lookup_key)
-        with _parse(path, filename, options) as parsed:
+        with parse_with(path, filename, options, BATCH) as parsed:
             send(("file", parsed.encoding, parsed.delimiter))
             out.flush()
             totals = SealTotals()
