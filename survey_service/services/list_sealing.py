@@ -27,7 +27,6 @@ import subprocess
 import sys
 import threading
 import traceback
-from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -95,25 +94,23 @@ class SealedList:
     header (the helper process may still be starting); read them first.
     """
 
-    def __init__(self, header: Callable[[], Any], batches: Iterator[Batch], totals: SealTotals):
+    def __init__(
+        self,
+        header: Callable[[], tuple[str, str | None]],
+        batches: Iterator[Batch],
+        totals: SealTotals,
+    ):
         self._header = header
-        self._found: tuple[str, str | None] | None = None
         self.batches = batches
         self.totals = totals
 
-    def _found_header(self) -> tuple[str, str | None]:
-        if self._found is None:
-            encoding, delimiter = self._header()
-            self._found = (encoding, delimiter)
-        return self._found
-
     @property
     def encoding(self) -> str:
-        return self._found_header()[0]
+        return self._header()[0]
 
     @property
     def delimiter(self) -> str | None:
-        return self._found_header()[1]
+        return self._header()[1]
 
 
 def client_rows(list_id: int, columns: Columns, vault: PhoneVault) -> list[tuple]:
@@ -132,38 +129,30 @@ def seal_rows(
 ) -> Iterator[Batch]:
     """Turn parsed rows into batches of client columns and issue rows.
 
-    ``rows`` are what :func:`parse_client_file` gives, with or without
-    ``accepted_batch``; with it, duplicates are found here (see
-    :class:`AcceptedNumbers`). ``totals`` is filled as the batches go, and
-    holds the counts and the signals when the iteration ends.
+    ``rows`` are what :func:`parse_client_file` gives with ``accepted_batch``:
+    duplicates are found here (see :class:`AcceptedNumbers`). ``totals`` is
+    filled as the batches go, and holds the counts and the signals when the
+    iteration ends.
     """
     issues: list[tuple] = []
-    single: list[Any] = []  # accepted rows that came one by one (already checked)
     numbers = AcceptedNumbers()
     for item in rows:
         if type(item) is PhoneRows:
-            yield (
-                _client_columns(_checked(item, numbers, issues, totals), hasher, totals),
-                issues,
-            )
+            accepted = _checked(item, numbers, issues, totals)
+            yield _client_columns(accepted, hasher, totals), issues
             issues = []
-            continue
-        status = item.status
-        if status == "accepted":
-            single.append(item)
-            if len(single) >= batch:
-                yield _client_columns(_as_columns(single, numbers), hasher, totals), issues
-                single, issues = [], []
-        elif status == "rejected":
+        elif item.status == "rejected":
             totals.rejected += 1
             issues.append((item.row, "phone", _clip1(item.raw_phone, 500), item.reason))
             if len(issues) >= batch:
-                yield _client_columns(_as_columns(single, numbers), hasher, totals), issues
-                single, issues = [], []
-        else:
+                yield _client_columns(_NO_ROWS, hasher, totals), issues
+                issues = []
+        elif item.status == "skipped":
             totals.skipped += 1
-    if single or issues:
-        yield _client_columns(_as_columns(single, numbers), hasher, totals), issues
+        else:
+            raise ValueError("seal_rows needs the parser's accepted_batch mode")
+    if issues:
+        yield _client_columns(_NO_ROWS, hasher, totals), issues
     totals.signals = consecutive_runs(numbers.mobiles())
 
 
@@ -244,20 +233,7 @@ def _checked(
     return PhoneRows(*(list(compress(column, keep)) for column in rows[:7]), garbled=[])
 
 
-def _as_columns(rows: list[Any], numbers: AcceptedNumbers) -> PhoneRows:
-    """Accepted rows that came one by one (checked by the parser) as columns."""
-    columns = PhoneRows(
-        [r.row for r in rows],
-        [r.raw_phone for r in rows],
-        [r.phone_e164 for r in rows],
-        [r.name for r in rows],
-        [r.service for r in rows],
-        [r.service_date for r in rows],
-        [r.kind for r in rows],
-        [],
-    )
-    numbers.add(np.fromiter(map(int, columns.phones_e164), dtype=np.int64, count=len(rows)))
-    return columns
+_NO_ROWS = PhoneRows([], [], [], [], [], [], [], [])
 
 
 def _client_columns(accepted: PhoneRows, hasher: LookupHasher, totals: SealTotals) -> Columns:
@@ -275,7 +251,7 @@ def _client_columns(accepted: PhoneRows, hasher: LookupHasher, totals: SealTotal
     )
 
 
-def _clip(values: tuple, size: int) -> tuple | list:
+def _clip(values: Sequence[str | None], size: int) -> Sequence[str | None]:
     """Cut text to its column's size; a batch without long values is returned as it is."""
     if max(map(len, filter(None, values)), default=0) <= size:
         return values
@@ -286,7 +262,7 @@ def _clip1(value: str | None, size: int) -> str | None:
     return None if value is None else value[:size]
 
 
-def consecutive_runs(numbers: array | np.ndarray, min_run: int = 3) -> dict[str, int]:
+def consecutive_runs(numbers: np.ndarray | Sequence[int], min_run: int = 3) -> dict[str, int]:
     """Count runs of ``min_run`` or more consecutive numbers (13800000001, …02, …03).
 
     A list padded from a block of SIM cards or an office's extension range
