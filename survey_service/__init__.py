@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from . import config as config_module
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def _instance_secret(app: Flask, filename: str, make) -> str:
@@ -27,6 +28,10 @@ def _instance_secret(app: Flask, filename: str, make) -> str:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the Flask app from the environment, then ``config`` on top (tests)."""
+    # Flask is imported here, not at the top: the helper process that parses
+    # big lists imports this package and has no use for it.
+    from flask import Flask
+
     app = Flask(__name__, instance_path=os.environ.get("SURVEY_INSTANCE_PATH"))
     app.config.from_mapping(config_module.from_environment())
     if config:

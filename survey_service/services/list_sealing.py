@@ -1,14 +1,15 @@
 """Client-list rows made ready to store: phones sealed, rejected rows kept as issues.
 
 Between the parser (:mod:`list_parser`) and the database. :func:`seal_rows`
-finds the duplicate numbers, turns each rejected row into a row issue,
-hashes and masks the accepted phones and collects the numbers for the
-"consecutive numbers" padding signal; :func:`client_rows` then encrypts the
-phones, in the process that writes the rows.
+finds the duplicate numbers, turns each rejected row into a row issue and
+masks the accepted phones and collects the numbers for the "consecutive
+numbers" padding signal; :func:`client_rows` then encrypts and hashes them,
+in the process that writes the rows.
 
 A big file is parsed and sealed in a helper process while the importing
-process encrypts and writes the rows it sends: the two halves cost about
-the same, and the service has two cores or more. Small files, the usual
+process encrypts, hashes and writes the rows it sends: the two halves cost
+about the same, and the service has two cores or more. The helper holds no
+key. Small files, the usual
 upload, stay in the importing process: a helper costs about half a second
 to start. Both ways run the same functions, :func:`parse_client_file`,
 :func:`seal_rows` and :func:`client_rows`, so they store the same rows.
@@ -37,7 +38,7 @@ from typing import IO, Any
 import numpy as np
 
 from .list_parser import ClientFileError, PhoneRows, parse_client_file
-from .privacy import LookupHasher, PhoneVault, mask_phones
+from .privacy import PhoneVault, mask_phones
 
 BATCH = 5000
 # Files from this size on are parsed in a helper process (about 75,000 rows of CSV).
@@ -81,8 +82,8 @@ class SealTotals:
 
 
 # A batch: the client rows' columns (row_number, name, phone in clear,
-# phone_hash, phone_masked, service, service_date, kind; client_rows makes
-# CLIENT_COLUMNS of them), and the issue rows (row_number, field, raw_value, reason).
+# phone_masked, service, service_date, kind; client_rows makes CLIENT_COLUMNS of them), and
+# the issue rows (row_number, field, raw_value, reason).
 Columns = tuple[Sequence[Any], ...]
 Batch = tuple[Columns, list[tuple]]
 
@@ -114,19 +115,31 @@ class SealedList:
 
 
 def client_rows(list_id: int, columns: Columns, vault: PhoneVault) -> list[tuple]:
-    """The rows to insert, as CLIENT_COLUMNS, from a batch's columns: phones encrypted.
+    """The rows to insert, as CLIENT_COLUMNS, from a batch's columns: phones
+    encrypted and hashed.
 
-    Left to the process that writes the rows: the helper process never
-    holds the encryption key, and the work of the two evens out.
+    Left to the process that writes the rows: the helper process holds no
+    key at all, and the work of the two evens out (the writer's inserts cost
+    about what the helper's parsing does).
     """
-    rownum, names, phones, *rest = columns
-    encrypted = vault.encrypt_many(phones)
-    return list(zip(repeat(list_id), rownum, names, encrypted, *rest, strict=False))
+    rownum, names, phones, masked, services, dates, kinds = columns
+    return list(
+        zip(
+            repeat(list_id),
+            rownum,
+            names,
+            vault.encrypt_many(phones),
+            vault.lookup_hashes(phones),
+            masked,
+            services,
+            dates,
+            kinds,
+            strict=False,
+        )
+    )
 
 
-def seal_rows(
-    rows: Iterable[Any], hasher: LookupHasher, totals: SealTotals, batch: int = BATCH
-) -> Iterator[Batch]:
+def seal_rows(rows: Iterable[Any], totals: SealTotals, batch: int = BATCH) -> Iterator[Batch]:
     """Turn parsed rows into batches of client columns and issue rows.
 
     ``rows`` are what :func:`parse_client_file` gives with ``accepted_batch``:
@@ -139,20 +152,20 @@ def seal_rows(
     for item in rows:
         if type(item) is PhoneRows:
             accepted = _checked(item, numbers, issues, totals)
-            yield _client_columns(accepted, hasher, totals), issues
+            yield _client_columns(accepted, totals), issues
             issues = []
         elif item.status == "rejected":
             totals.rejected += 1
             issues.append((item.row, "phone", _clip1(item.raw_phone, 500), item.reason))
             if len(issues) >= batch:
-                yield _client_columns(_NO_ROWS, hasher, totals), issues
+                yield _client_columns(_NO_ROWS, totals), issues
                 issues = []
         elif item.status == "skipped":
             totals.skipped += 1
         else:
             raise ValueError("seal_rows needs the parser's accepted_batch mode")
     if issues:
-        yield _client_columns(_NO_ROWS, hasher, totals), issues
+        yield _client_columns(_NO_ROWS, totals), issues
     totals.signals = consecutive_runs(numbers.mobiles())
 
 
@@ -236,14 +249,13 @@ def _checked(
 _NO_ROWS = PhoneRows([], [], [], [], [], [], [], [])
 
 
-def _client_columns(accepted: PhoneRows, hasher: LookupHasher, totals: SealTotals) -> Columns:
+def _client_columns(accepted: PhoneRows, totals: SealTotals) -> Columns:
     rownum, _, phones, names, services, dates, kinds, _ = accepted
     totals.accepted += len(rownum)
     return (
         rownum,
         _clip(names, 200),
         phones,
-        hasher.lookup_hashes(phones),
         mask_phones(phones),
         _clip(services, 500),
         dates,  # ISO dates or None: never longer than the column
@@ -300,7 +312,6 @@ def sealed_list(
     *,
     filename: str,
     options: ImportOptions,
-    hasher: LookupHasher,
 ) -> Iterator[SealedList]:
     """Parse the file at ``path`` and seal its rows, here or in a helper process.
 
@@ -313,13 +324,13 @@ def sealed_list(
     if not parallel:
         with parse_with(path, filename, options, BATCH) as parsed:
             totals = SealTotals()
-            batches = seal_rows(parsed.rows, hasher, totals)
+            batches = seal_rows(parsed.rows, totals)
             yield SealedList(lambda: (parsed.encoding, parsed.delimiter), batches, totals)
         return
     # A plain child process running this module (``python -m``), not
     # multiprocessing: nothing of the parent's ``__main__`` is run again. It
-    # reads its request (with the lookup-hash sub-key, never the data key) on
-    # stdin and answers on stdout.
+    # reads its request (the file's path and the options; no key: the
+    # phones are hashed and encrypted here) on stdin and answers on stdout.
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
@@ -332,7 +343,7 @@ def sealed_list(
     )
     inbox = _Inbox(helper.stdout)
     try:
-        request = (str(Path(path).resolve()), filename, options, hasher.key)
+        request = (str(Path(path).resolve()), filename, options)
         helper.stdin.write(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
         helper.stdin.close()
         inbox.start()
@@ -457,13 +468,12 @@ def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
 
     try:
-        path, filename, options, lookup_key = pickle.load(stdin)
-        hasher = LookupHasher(lookup_key)
+        path, filename, options = pickle.load(stdin)
         with parse_with(path, filename, options, BATCH) as parsed:
             send(("file", parsed.encoding, parsed.delimiter))
             out.flush()
             totals = SealTotals()
-            for clients, issues in seal_rows(parsed.rows, hasher, totals):
+            for clients, issues in seal_rows(parsed.rows, totals):
                 send(("rows", [_pack(c) for c in clients], issues))
             # Plain values only: this module is __main__ here, its classes would not unpickle.
             send(("done", totals.accepted, totals.rejected, totals.skipped, totals.signals))

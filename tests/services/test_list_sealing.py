@@ -17,17 +17,19 @@ from survey_service.models import Client, ClientList, ListRowIssue, StoredFile
 from survey_service.services import list_import, list_sealing
 from survey_service.services.list_parser import ClientFileError, PhoneRows, parse_client_file
 from survey_service.services.list_sealing import (
+    CLIENT_COLUMNS,
     AcceptedNumbers,
     ImportOptions,
     SealTotals,
     _pack,
     _unpack,
+    client_rows,
     sealed_list,
 )
-from survey_service.services.privacy import LookupHasher
+from survey_service.services.privacy import PhoneVault, new_data_key
 from tests.factories import make_unit, make_user, make_wave
 
-HASHER = LookupHasher(b"k" * 32)
+VAULT = PhoneVault(new_data_key())
 GARBLED = "\ufffd"
 
 # One data row: (phone index into a small pool, or a bad phone), and whether the name is garbled.
@@ -62,7 +64,7 @@ def _in_batches(content: bytes, size: int) -> tuple[list[int], list[tuple[int, s
     accepted: list[int] = []
     rejected: list[tuple[int, str]] = []
     with parse_client_file(content, filename="x.csv", accepted_batch=size) as parsed:
-        for columns, issues in list_sealing.seal_rows(parsed.rows, HASHER, totals, batch=size):
+        for columns, issues in list_sealing.seal_rows(parsed.rows, totals, batch=size):
             accepted += list(columns[0])
             rejected += [(row, reason) for row, _field, _raw, reason in issues]
     return sorted(accepted), sorted(rejected), totals
@@ -93,16 +95,28 @@ def test_garbled_row_precedence():
     ]
 
 
-def test_batch_columns_carry_hashes_not_keys():
-    """Does a batch hold the lookup hashes and masks, and no encrypted phone yet?"""
+def test_batch_columns_hold_no_key_work_client_rows_seal_them():
+    """A batch (what the keyless helper sends) holds the phone in clear and
+    its mask, nothing made with a key; client_rows encrypts and hashes it."""
     content = _csv([(3, False, "-")])
     with parse_client_file(content, filename="x.csv", accepted_batch=10) as parsed:
-        (columns, issues), *_ = list_sealing.seal_rows(parsed.rows, HASHER, SealTotals())
-    rownum, names, phones, hashes, masks, services, dates, kinds = columns
+        (columns, issues), *_ = list_sealing.seal_rows(parsed.rows, SealTotals())
+    rownum, names, phones, masks, services, dates, kinds = columns
     assert (list(rownum), list(names), list(phones)) == ([2], ["客户0"], ["+8613912345673"])
-    assert list(hashes) == HASHER.lookup_hashes(["+8613912345673"])
     assert list(masks) == ["139****5673"]
     assert (list(services), list(dates), list(kinds), issues) == (["户籍"], [None], [None], [])
+    [row] = client_rows(7, columns, VAULT)
+    list_id, row_number, name, phone_enc, phone_hash, phone_masked, *rest = row
+    assert (list_id, row_number, name, phone_masked, rest) == (
+        7,
+        2,
+        "客户0",
+        "139****5673",
+        ["户籍", None, None],
+    )
+    assert phone_enc.startswith("v1:") and VAULT.decrypt(phone_enc) == "+8613912345673"
+    assert phone_hash == VAULT.lookup_hash("+8613912345673")
+    assert len(row) == len(CLIENT_COLUMNS)
 
 
 def test_accepted_rows_come_in_columns():
@@ -278,7 +292,7 @@ def test_helper_process_failure_is_an_error_not_a_hang(tmp_path):
     options = ImportOptions(parallel=True)
     with (
         pytest.raises(RuntimeError, match="helper process failed"),
-        sealed_list(missing, filename="gone.csv", options=options, hasher=HASHER) as sealed,
+        sealed_list(missing, filename="gone.csv", options=options) as sealed,
     ):
         sealed.encoding  # noqa: B018 - reading the header waits for the helper
 
@@ -292,7 +306,7 @@ def test_helper_process_malformed_csv_midway(tmp_path):
     options = ImportOptions(parallel=True)
     with (
         pytest.raises(ClientFileError, match="CSV") as refused,
-        sealed_list(path, filename="bad.csv", options=options, hasher=HASHER) as sealed,
+        sealed_list(path, filename="bad.csv", options=options) as sealed,
     ):
         for _batch in sealed.batches:
             pass
