@@ -11,7 +11,7 @@ RSS) is its own, and that of the helper process it starts to parse the
 file is reported beside it; a 10x smaller file shows that memory does not
 grow with the file. ``sqlite3 .import`` of the same file (no validation at
 all) is the yardstick. This machine's speed wanders by 20% or more from
-one minute to the next, so the two run in turns, ``--repeat`` times (3):
+one minute to the next, so the two run in turns, ``--repeat`` times (5):
 each import is compared with the ``.import`` just before it, and the
 median of those ratios is the figure.
 """
@@ -127,7 +127,7 @@ def run_child(path: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
