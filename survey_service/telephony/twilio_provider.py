@@ -140,6 +140,9 @@ class TwilioProvider(TwilioWebhooks):
                 status_callback=status_callback_url,
                 status_callback_method="POST",
                 status_callback_event=STATUS_CALLBACK_EVENTS,
+                # The scripts' introduction tells the respondent the call is
+                # recorded; Twilio keeps the recording with the call.
+                record=True,
             )
         except TwilioRestException as exc:
             raise CallRejected(

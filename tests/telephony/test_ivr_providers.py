@@ -73,7 +73,8 @@ def test_misconfigured_provider_is_refused(config, error, words):
 
 
 def test_twilio_places_a_call_with_the_exact_form_fields():
-    """Does calls.create send To, From, Url, StatusCallback to Twilio's Calls endpoint?"""
+    """Does calls.create send To, From, Url, StatusCallback and Record (the
+    introduction says the call is recorded) to Twilio's Calls endpoint?"""
     holodeck = Holodeck()
     holodeck.mock_json(
         201,
@@ -96,6 +97,7 @@ def test_twilio_places_a_call_with_the_exact_form_fields():
         "StatusCallback": f"{BASE}/ivr/call/1/tok/status",
         "StatusCallbackMethod": "POST",
         "StatusCallbackEvent": ["completed"],
+        "Record": "true",
     }
 
 
