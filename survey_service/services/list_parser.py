@@ -232,13 +232,49 @@ _PREFIX_STATE: dict[int, dict[str, int]] = {}
 _PROBE_DIGITS = "0123456789"
 
 
+def _probe_state(prefix: str, n: int) -> int:
+    answers = {_nsn_valid(prefix + d * (n - 5)) for d in _PROBE_DIGITS}
+    return (1 if answers.pop() else 0) if len(answers) == 1 else 2
+
+
 def _prefix_state(nsn: str) -> int:
     n = len(nsn)
     p = nsn[:5]
-    answers = {_nsn_valid(p + d * (n - 5)) for d in _PROBE_DIGITS}
-    state = (1 if answers.pop() else 0) if len(answers) == 1 else 2
+    state = _probe_state(p, n)
     _PREFIX_STATE.setdefault(n, {})[p] = state
     return state
+
+
+def mobile_prefix_module() -> str:
+    """The source of :mod:`cn_mobile_prefixes` for the installed phonenumbers."""
+    states = "".join(str(_probe_state(str(p), 11)) for p in range(10000, 20000))
+    lines = "\n".join(f'    "{states[i : i + 80]}"' for i in range(0, len(states), 80))
+    return (
+        '"""The states of the 11-digit +86 numbers by first five digits, 10000…19999\n'
+        "(0 invalid, 1 valid, 2 undecided: see list_parser._prefix_state), worked out\n"
+        "ahead because the first batch of a list would otherwise wait for them.\n\n"
+        "Generated: after upgrading phonenumbers, regenerate it (a test says when) with\n"
+        "    python -m survey_service.services.cn_mobile_prefixes\n"
+        '"""\n\n'
+        f'PHONENUMBERS_VERSION = "{phonenumbers.__version__}"\n'
+        f"STATES = (\n{lines}\n)\n\n"
+        'if __name__ == "__main__":  # rewrite this file\n'
+        "    from pathlib import Path\n\n"
+        "    from survey_service.services.list_parser import mobile_prefix_module\n\n"
+        "    Path(__file__).write_text(mobile_prefix_module())\n"
+    )
+
+
+def _preload_mobile_prefixes() -> None:
+    from . import cn_mobile_prefixes as table
+
+    if phonenumbers.__version__ == table.PHONENUMBERS_VERSION:  # else: worked out as met
+        states = _PREFIX_STATE.setdefault(11, {})
+        for i, state in enumerate(table.STATES):
+            states.setdefault(str(10000 + i), int(state))
+
+
+_preload_mobile_prefixes()
 
 
 def _cached_valid(nsn: str) -> bool:

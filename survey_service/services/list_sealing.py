@@ -180,14 +180,31 @@ class AcceptedNumbers:
     Python integers costs about 70 bytes a number) and there is no Python
     work per row. Kept as a large sorted array plus up to 8 small ones,
     merged when there are more (so each number is copied a few times, not
-    once per batch).
+    once per batch). In front of them a table of ``2**bits`` flags (16 MiB,
+    allocated lazily by the system), one per hash slot, answers "certainly
+    not seen" for most numbers, so only the few whose slot is taken are
+    looked up in the sorted arrays.
     """
 
-    def __init__(self) -> None:
+    _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads nearby numbers
+
+    def __init__(self, bits: int = 24) -> None:
         self._sorted = np.empty(0, dtype=np.int64)
         self._recent: list[np.ndarray] = []
+        self._shift = np.uint64(64 - bits)
+        self._taken = np.zeros(1 << bits, dtype=bool)
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        return (keys.astype(np.uint64) * self._GOLDEN) >> self._shift
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
+        found = self._taken[self._slots(keys)]
+        maybe = np.flatnonzero(found)
+        if maybe.size:
+            found[maybe] = self._look_up(keys[maybe])
+        return found
+
+    def _look_up(self, keys: np.ndarray) -> np.ndarray:
         order = np.argsort(keys)
         needles = keys[order]  # sorted needles walk the arrays in order: far fewer cache misses
         found = np.zeros(keys.size, dtype=bool)
@@ -201,6 +218,7 @@ class AcceptedNumbers:
 
     def add(self, keys: np.ndarray) -> None:
         if keys.size:
+            self._taken[self._slots(keys)] = True
             self._recent.append(np.sort(keys))
         if len(self._recent) > 8:
             self._merge()
@@ -247,7 +265,10 @@ def _checked(
         totals.rejected += 1
         issues.append((rows.rows[i], "phone", _clip1(rows.raw_phones[i], 500), reasons[i]))
     keep = accept.tolist()
-    return PhoneRows(*(list(compress(column, keep)) for column in rows[:7]), garbled=[])
+    row, _raw, phone, name, service, date, kind = (
+        list(compress(column, keep)) if i != 1 else [] for i, column in enumerate(rows[:7])
+    )  # the raw phones are done with: the issues above hold what they need
+    return PhoneRows(row, [], phone, name, service, date, kind, garbled=[])
 
 
 _NO_ROWS = PhoneRows([], [], [], [], [], [], [], [])

@@ -1045,3 +1045,16 @@ def test_old_xls_excel97(tmp_path):
         (5, "rejected", "excel_mangled", None, "企业"),
         (6, "accepted", None, "+862788886666", "企业"),
     ]
+
+
+def test_shipped_mobile_prefix_table_is_current():
+    """Is the table worked out ahead what the installed phonenumbers gives?
+
+    If not, regenerate it: ``python -m survey_service.services.cn_mobile_prefixes``.
+    """
+    from survey_service.services import cn_mobile_prefixes, list_parser
+
+    assert phonenumbers.__version__ == cn_mobile_prefixes.PHONENUMBERS_VERSION
+    source = Path(cn_mobile_prefixes.__file__).read_text(encoding="utf-8")
+    assert source == list_parser.mobile_prefix_module()
+    assert len(cn_mobile_prefixes.STATES) == 10000

@@ -129,10 +129,14 @@ def test_accepted_rows_come_in_columns():
     assert [list(i.rows) for i in items if isinstance(i, PhoneRows)] == [[2, 3], [5]]
 
 
-@given(st.lists(st.lists(st.integers(0, 60), max_size=12), max_size=30))
-def test_accepted_numbers_is_a_set(batches):
-    """Does the sorted-array store answer membership like a set, across its merges?"""
-    store, seen = AcceptedNumbers(), set()
+@given(
+    st.lists(st.lists(st.integers(0, 60), max_size=12), max_size=30),
+    st.sampled_from([2, 24]),
+)
+def test_accepted_numbers_is_a_set(batches, bits):
+    """Does the store answer membership like a set, across its merges, whether
+    its hash slots are nearly all distinct (24 bits) or shared (2 bits)?"""
+    store, seen = AcceptedNumbers(bits=bits), set()
     for batch in batches:
         keys = np.array(batch, dtype=np.int64)
         assert store.contains(keys).tolist() == [k in seen for k in batch]
