@@ -9,7 +9,9 @@ in the process that writes the rows.
 A big file is parsed and sealed in a helper process while the importing
 process encrypts, hashes and writes the rows it sends: the two halves cost
 about the same, and the service has two cores or more. The helper holds no
-key. Small files, the usual
+key. The masks go with whichever process has time: the helper makes them
+while its earlier batches still wait unread in the pipe, and leaves them to
+the writer when the writer has read everything and waits. Small files, the usual
 upload, stay in the importing process: a helper costs about half a second
 to start. Both ways run the same functions, :func:`parse_client_file`,
 :func:`seal_rows` and :func:`client_rows`, so they store the same rows.
@@ -127,6 +129,8 @@ def client_rows(list_id: int, columns: Columns, vault: PhoneVault) -> list[tuple
     about what the helper's parsing does).
     """
     rownum, names, phones, masked, services, dates, kinds = columns
+    if masked is None:  # the helper was ahead and left them to this process
+        masked = mask_phones(phones)
     return list(
         zip(
             repeat(list_id),
@@ -143,20 +147,26 @@ def client_rows(list_id: int, columns: Columns, vault: PhoneVault) -> list[tuple
     )
 
 
-def seal_rows(rows: Iterable[Any], totals: SealTotals, batch: int = BATCH) -> Iterator[Batch]:
+def seal_rows(
+    rows: Iterable[Any],
+    totals: SealTotals,
+    batch: int = BATCH,
+    mask_here: Callable[[], bool] | None = None,
+) -> Iterator[Batch]:
     """Turn parsed rows into batches of client columns and issue rows.
 
     ``rows`` are what :func:`parse_client_file` gives with ``accepted_batch``:
     duplicates are found here (see :class:`AcceptedNumbers`). ``totals`` is
     filled as the batches go, and holds the counts and the signals when the
-    iteration ends.
+    iteration ends. A batch's masks column is None, left to
+    :func:`client_rows`, when ``mask_here`` says so.
     """
     issues: list[tuple] = []
     numbers = AcceptedNumbers()
     for item in rows:
         if type(item) is PhoneRows:
             accepted = _checked(item, numbers, issues, totals)
-            yield _client_columns(accepted, totals), issues
+            yield _client_columns(accepted, totals, mask_here is None or mask_here()), issues
             issues = []
         elif item.status == "rejected":
             totals.rejected += 1
@@ -274,14 +284,14 @@ def _checked(
 _NO_ROWS = PhoneRows([], [], [], [], [], [], [], [])
 
 
-def _client_columns(accepted: PhoneRows, totals: SealTotals) -> Columns:
+def _client_columns(accepted: PhoneRows, totals: SealTotals, masks: bool = True) -> Columns:
     rownum, _, phones, names, services, dates, kinds, _ = accepted
     totals.accepted += len(rownum)
     return (
         rownum,
         _clip(names, 200),
         phones,
-        mask_phones(phones),
+        mask_phones(phones) if masks else None,
         _clip(services, 500),
         dates,  # ISO dates or None: never longer than the column
         kinds,
@@ -484,19 +494,36 @@ def _unpack(packed: tuple[str, Any]) -> Sequence[Any]:
     return [v or None for v in values] if kind == "joined_none" else values
 
 
+def _unread_bytes(pipe: IO[bytes]) -> int:
+    """Bytes written to ``pipe`` and not yet read (1, "busy", where unknown)."""
+    try:
+        import termios
+
+        answer = fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except (AttributeError, ImportError, OSError, ValueError):
+        return 1
+    return int.from_bytes(answer, sys.byteorder)
+
+
 def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
     """The helper process: parse, seal, send batches; errors go back as messages."""
 
     def send(message: tuple) -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()  # into the pipe now: what is unread there tells who is waiting
+
+    def writer_is_busy() -> bool:
+        """True while batches wait unread in the pipe: this process is ahead,
+        so it masks; when the writer has read everything (it waits for this
+        process), the masks are left to it."""
+        return _unread_bytes(out) > 0
 
     try:
         path, filename, options = pickle.load(stdin)
         with parse_with(path, filename, options, BATCH) as parsed:
             send(("file", parsed.encoding, parsed.delimiter))
-            out.flush()
             totals = SealTotals()
-            for clients, issues in seal_rows(parsed.rows, totals):
+            for clients, issues in seal_rows(parsed.rows, totals, mask_here=writer_is_busy):
                 send(("rows", [_pack(c) for c in clients], issues))
             # Plain values only: this module is __main__ here, its classes would not unpickle.
             send(("done", totals.accepted, totals.rejected, totals.skipped, totals.signals))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -316,3 +317,40 @@ def test_helper_process_malformed_csv_midway(tmp_path):
             pass
     assert refused.value.code == "malformed_csv"
     assert refused.value.where == "第20002行附近 / near row 20002"
+
+
+def test_masks_left_to_the_writer_give_the_same_rows():
+    """When the helper is behind it leaves the masks to client_rows: same rows either way."""
+    content = _csv([(i % 8, False, "-") for i in range(6)] + [("12345", False, "")])
+    asked = []
+
+    def masks_here() -> bool:
+        asked.append(True)
+        return len(asked) % 2 == 0  # every other batch without masks
+
+    stored = []
+    for mask_here in (None, masks_here):
+        with parse_client_file(content, filename="x.csv", accepted_batch=2) as parsed:
+            batches = list(list_sealing.seal_rows(parsed.rows, SealTotals(), mask_here=mask_here))
+        masks = [columns[3] for columns, _ in batches if columns[0]]
+        rows = [r for columns, _ in batches for r in client_rows(1, columns, VAULT)]
+        stored.append([(r[1], r[2], VAULT.decrypt(r[3]), r[4], r[5], *r[6:]) for r in rows])
+        if mask_here is None:
+            assert None not in masks
+        else:
+            assert [m is None for m in masks] == [True, False, True]
+    assert stored[0] == stored[1]
+    assert [r[4] for r in stored[0]] == ["139****5670", "139****5671", "139****5672",
+                                         "139****5673", "139****5674", "139****5675"]  # fmt: skip
+
+
+def test_unread_bytes_of_a_pipe():
+    """Does the helper see how much of what it sent the writer has not read yet?"""
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb", buffering=0) as reader, os.fdopen(write_end, "wb") as writer:
+        assert list_sealing._unread_bytes(writer) == 0
+        writer.write(b"12345")
+        writer.flush()
+        assert list_sealing._unread_bytes(writer) == 5
+        assert reader.read(3) == b"123"
+        assert list_sealing._unread_bytes(writer) == 2
