@@ -193,7 +193,7 @@ def import_client_list(
 def _sealed(path, filename, options, vault) -> Iterator[SealedList]:
     """:func:`sealed_list`, a file that cannot be a client list becoming a ServiceError."""
     try:
-        with sealed_list(path, filename=filename, options=options) as sealed:
+        with sealed_list(path, filename=filename, options=options, hasher=vault.hasher) as sealed:
             yield sealed
     except ClientFileError as exc:
         raise ServiceError(str(exc), where=Where(file=filename)) from exc

@@ -1,20 +1,21 @@
 """Client-list rows made ready to store: phones sealed, rejected rows kept as issues.
 
 Between the parser (:mod:`list_parser`) and the database. :func:`seal_rows`
-finds the duplicate numbers, turns each rejected row into a row issue and
-masks the accepted phones and collects the numbers for the "consecutive
-numbers" padding signal; :func:`client_rows` then encrypts and hashes them,
-in the process that writes the rows.
+finds the duplicate numbers, turns each rejected row into a row issue,
+collects the numbers for the "consecutive numbers" padding signal and may
+mask and hash the accepted phones; :func:`client_rows` encrypts them (and
+masks and hashes what is left), in the process that writes the rows.
 
 A big file is parsed and sealed in a helper process while the importing
-process encrypts, hashes and writes the rows it sends: the two halves cost
-about the same, and the service has two cores or more. The helper holds no
-key. The masks go with whichever process has time: the helper makes them
-while its earlier batches still wait unread in the pipe, and leaves them to
-the writer when the writer has read everything and waits. Small files, the usual
-upload, stay in the importing process: a helper costs about half a second
-to start. Both ways run the same functions, :func:`parse_client_file`,
-:func:`seal_rows` and :func:`client_rows`, so they store the same rows.
+process encrypts and writes the rows it sends, on a second core. The helper
+gets the lookup-hash sub-key, never the data key: it cannot decrypt. The
+masks and hashes go with whichever process has time: the helper makes them
+while its earlier batches still wait unread in the pipe (the writer is
+behind), and leaves them to the writer when the writer has read everything
+and waits. Small files, the usual upload, stay in the importing process: a
+helper costs about a quarter of a second to start. Both ways run the same
+functions, :func:`parse_client_file`, :func:`seal_rows` and
+:func:`client_rows`, so they store the same rows.
 
 This module imports neither the models nor Flask: the helper process
 loads only what parsing and sealing need.
@@ -39,7 +40,7 @@ from typing import IO, Any
 import numpy as np
 
 from .list_parser import ClientFileError, PhoneRows, parse_client_file
-from .privacy import PhoneVault, mask_phones
+from .privacy import LookupHasher, PhoneVault, mask_phones
 
 try:
     import fcntl
@@ -88,8 +89,9 @@ class SealTotals:
 
 
 # A batch: the client rows' columns (row_number, name, phone in clear,
-# phone_masked, service, service_date, kind; client_rows makes CLIENT_COLUMNS of them), and
-# the issue rows (row_number, field, raw_value, reason).
+# phone_masked or None, phone_hash or None, service, service_date, kind;
+# client_rows makes CLIENT_COLUMNS of them), and the issue rows (row_number,
+# field, raw_value, reason).
 Columns = tuple[Sequence[Any], ...]
 Batch = tuple[Columns, list[tuple]]
 
@@ -122,22 +124,23 @@ class SealedList:
 
 def client_rows(list_id: int, columns: Columns, vault: PhoneVault) -> list[tuple]:
     """The rows to insert, as CLIENT_COLUMNS, from a batch's columns: phones
-    encrypted and hashed.
+    encrypted, and masked and hashed where the batch came without.
 
-    Left to the process that writes the rows: the helper process holds no
-    key at all, and the work of the two evens out (the writer's inserts cost
-    about what the helper's parsing does).
+    Encryption is left to the process that writes the rows: only it holds
+    the data key.
     """
-    rownum, names, phones, masked, services, dates, kinds = columns
-    if masked is None:  # the helper was ahead and left them to this process
+    rownum, names, phones, masked, hashes, services, dates, kinds = columns
+    if masked is None:  # the helper was behind and left them to this process
         masked = mask_phones(phones)
+    if hashes is None:
+        hashes = vault.lookup_hashes(phones)
     return list(
         zip(
             repeat(list_id),
             rownum,
             names,
             vault.encrypt_many(phones),
-            vault.lookup_hashes(phones),
+            hashes,
             masked,
             services,
             dates,
@@ -151,22 +154,25 @@ def seal_rows(
     rows: Iterable[Any],
     totals: SealTotals,
     batch: int = BATCH,
-    mask_here: Callable[[], bool] | None = None,
+    hasher: LookupHasher | None = None,
+    help_writer: Callable[[], bool] | None = None,
 ) -> Iterator[Batch]:
     """Turn parsed rows into batches of client columns and issue rows.
 
     ``rows`` are what :func:`parse_client_file` gives with ``accepted_batch``:
     duplicates are found here (see :class:`AcceptedNumbers`). ``totals`` is
     filled as the batches go, and holds the counts and the signals when the
-    iteration ends. A batch's masks column is None, left to
-    :func:`client_rows`, when ``mask_here`` says so.
+    iteration ends. Each batch is masked, and hashed with ``hasher``, unless
+    ``help_writer`` says no for it: those columns are then None, left to
+    :func:`client_rows`.
     """
     issues: list[tuple] = []
     numbers = AcceptedNumbers()
     for item in rows:
         if type(item) is PhoneRows:
             accepted = _checked(item, numbers, issues, totals)
-            yield _client_columns(accepted, totals, mask_here is None or mask_here()), issues
+            extra = help_writer is None or help_writer()
+            yield _client_columns(accepted, totals, extra, hasher if extra else None), issues
             issues = []
         elif item.status == "rejected":
             totals.rejected += 1
@@ -284,7 +290,12 @@ def _checked(
 _NO_ROWS = PhoneRows([], [], [], [], [], [], [], [])
 
 
-def _client_columns(accepted: PhoneRows, totals: SealTotals, masks: bool = True) -> Columns:
+def _client_columns(
+    accepted: PhoneRows,
+    totals: SealTotals,
+    masks: bool = True,
+    hasher: LookupHasher | None = None,
+) -> Columns:
     rownum, _, phones, names, services, dates, kinds, _ = accepted
     totals.accepted += len(rownum)
     return (
@@ -292,6 +303,7 @@ def _client_columns(accepted: PhoneRows, totals: SealTotals, masks: bool = True)
         _clip(names, 200),
         phones,
         mask_phones(phones) if masks else None,
+        hasher.lookup_hashes(phones) if hasher is not None else None,
         _clip(services, 500),
         dates,  # ISO dates or None: never longer than the column
         kinds,
@@ -347,8 +359,12 @@ def sealed_list(
     *,
     filename: str,
     options: ImportOptions,
+    hasher: LookupHasher | None = None,
 ) -> Iterator[SealedList]:
     """Parse the file at ``path`` and seal its rows, here or in a helper process.
+
+    ``hasher`` lets a helper process hash phones when it is ahead of the
+    writer (without it, :func:`client_rows` hashes them all).
 
     :raise ClientFileError: if the file cannot be a client list (raised on
         entry, or while the batches are read for an error found further on).
@@ -364,8 +380,8 @@ def sealed_list(
         return
     # A plain child process running this module (``python -m``), not
     # multiprocessing: nothing of the parent's ``__main__`` is run again. It
-    # reads its request (the file's path and the options; no key: the
-    # phones are hashed and encrypted here) on stdin and answers on stdout.
+    # reads its request (the file's path, the options and the lookup-hash
+    # sub-key, never the data key) on stdin and answers on stdout.
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
@@ -379,7 +395,7 @@ def sealed_list(
     inbox = _Inbox(helper.stdout)
     try:
         inbox.start()
-        request = (str(Path(path).resolve()), filename, options)
+        request = (str(Path(path).resolve()), filename, options, hasher and hasher.key)
         helper.stdin.write(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
         helper.stdin.close()
         totals = SealTotals()
@@ -514,16 +530,19 @@ def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
 
     def writer_is_busy() -> bool:
         """True while batches wait unread in the pipe: this process is ahead,
-        so it masks; when the writer has read everything (it waits for this
-        process), the masks are left to it."""
+        so it masks and hashes; when the writer has read everything (it waits
+        for this process), both are left to it."""
         return _unread_bytes(out) > 0
 
     try:
-        path, filename, options = pickle.load(stdin)
+        path, filename, options, lookup_key = pickle.load(stdin)
+        hasher = LookupHasher(lookup_key) if lookup_key else None
         with parse_with(path, filename, options, BATCH) as parsed:
             send(("file", parsed.encoding, parsed.delimiter))
             totals = SealTotals()
-            for clients, issues in seal_rows(parsed.rows, totals, mask_here=writer_is_busy):
+            for clients, issues in seal_rows(
+                parsed.rows, totals, hasher=hasher, help_writer=writer_is_busy
+            ):
                 send(("rows", [_pack(c) for c in clients], issues))
             # Plain values only: this module is __main__ here, its classes would not unpickle.
             send(("done", totals.accepted, totals.rejected, totals.skipped, totals.signals))

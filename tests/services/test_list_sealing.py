@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import pickle
 import random
 
 import numpy as np
@@ -96,28 +98,31 @@ def test_garbled_row_precedence():
     ]
 
 
-def test_batch_columns_hold_no_key_work_client_rows_seal_them():
-    """A batch (what the keyless helper sends) holds the phone in clear and
-    its mask, nothing made with a key; client_rows encrypts and hashes it."""
+def test_batch_columns_hold_no_encryption_client_rows_seal_them():
+    """A batch holds the phone in clear, its mask and (with a hasher) its
+    lookup hash, never anything encrypted; client_rows encrypts it, and
+    hashes it when the batch came without."""
     content = _csv([(3, False, "-")])
-    with parse_client_file(content, filename="x.csv", accepted_batch=10) as parsed:
-        (columns, issues), *_ = list_sealing.seal_rows(parsed.rows, SealTotals())
-    rownum, names, phones, masks, services, dates, kinds = columns
-    assert (list(rownum), list(names), list(phones)) == ([2], ["客户0"], ["+8613912345673"])
-    assert list(masks) == ["139****5673"]
-    assert (list(services), list(dates), list(kinds), issues) == (["户籍"], [None], [None], [])
-    [row] = client_rows(7, columns, VAULT)
-    list_id, row_number, name, phone_enc, phone_hash, phone_masked, *rest = row
-    assert (list_id, row_number, name, phone_masked, rest) == (
-        7,
-        2,
-        "客户0",
-        "139****5673",
-        ["户籍", None, None],
-    )
-    assert phone_enc.startswith("v1:") and VAULT.decrypt(phone_enc) == "+8613912345673"
-    assert phone_hash == VAULT.lookup_hash("+8613912345673")
-    assert len(row) == len(CLIENT_COLUMNS)
+    for hasher in (VAULT.hasher, None):
+        with parse_client_file(content, filename="x.csv", accepted_batch=10) as parsed:
+            (columns, issues), *_ = list_sealing.seal_rows(parsed.rows, SealTotals(), hasher=hasher)
+        rownum, names, phones, masks, hashes, services, dates, kinds = columns
+        assert (list(rownum), list(names), list(phones)) == ([2], ["客户0"], ["+8613912345673"])
+        assert list(masks) == ["139****5673"]
+        assert hashes == (None if hasher is None else [VAULT.lookup_hash("+8613912345673")])
+        assert (list(services), list(dates), list(kinds), issues) == (["户籍"], [None], [None], [])
+        [row] = client_rows(7, columns, VAULT)
+        list_id, row_number, name, phone_enc, phone_hash, phone_masked, *rest = row
+        assert (list_id, row_number, name, phone_masked, rest) == (
+            7,
+            2,
+            "客户0",
+            "139****5673",
+            ["户籍", None, None],
+        )
+        assert phone_hash == VAULT.lookup_hash("+8613912345673")
+        assert phone_enc.startswith("v1:") and VAULT.decrypt(phone_enc) == "+8613912345673"
+        assert len(row) == len(CLIENT_COLUMNS)
 
 
 def test_accepted_rows_come_in_columns():
@@ -253,14 +258,28 @@ def _import(session, unit, wave, content, parallel, actor=None):
 
 
 def test_helper_process_stores_what_the_importer_alone_stores(session, units, monkeypatch):
-    """Does a list parsed in the helper process store the same rows, issues and signals?"""
+    """Does a list parsed in the helper process store the same rows, issues and
+    signals? And does the helper get the lookup-hash sub-key, never the data key?"""
     first, second, staff, wave = units
-    started = []
+    started, requests = [], []
     popen = list_sealing.subprocess.Popen
+
+    class Recorder:
+        def __init__(self, stream):
+            self._stream = stream
+
+        def write(self, data: bytes) -> int:
+            requests.append(data)
+            return self._stream.write(data)
+
+        def close(self) -> None:
+            self._stream.close()
 
     def spy(*args, **kwargs):
         started.append(args[0])
-        return popen(*args, **kwargs)
+        process = popen(*args, **kwargs)
+        process.stdin = Recorder(process.stdin)
+        return process
 
     monkeypatch.setattr(list_sealing.subprocess, "Popen", spy)
     content = _bundle(12_000, seed=7)  # several batches, duplicates across them
@@ -269,6 +288,11 @@ def test_helper_process_stores_what_the_importer_alone_stores(session, units, mo
     helped = _stored(session, _import(session, second, wave, content, parallel=True))
     assert len(started) == 1 and started[0][1:] == ["-m", "survey_service.services.list_sealing"]
     assert helped == alone
+    (request,) = requests
+    vault = current_app.extensions["phone_vault"]
+    assert pickle.loads(request)[3] == vault.hasher.key
+    data_key = base64.urlsafe_b64decode(current_app.config["SURVEY_DATA_KEY"])
+    assert data_key not in request and current_app.config["SURVEY_DATA_KEY"].encode() not in request
     rows, issues, counts, _signals, found = alone
     assert counts[0] == len(rows) and counts[1] == len(issues) and counts[2] == 3
     assert {reason for *_, reason in issues} >= {"duplicate_in_file", "invalid_phone"}
@@ -319,29 +343,35 @@ def test_helper_process_malformed_csv_midway(tmp_path):
     assert refused.value.where == "第20002行附近 / near row 20002"
 
 
-def test_masks_left_to_the_writer_give_the_same_rows():
-    """When the helper is behind it leaves the masks to client_rows: same rows either way."""
+def test_masks_and_hashes_left_to_the_writer_give_the_same_rows():
+    """When the helper is behind it leaves masks and hashes to client_rows:
+    the same rows either way."""
     content = _csv([(i % 8, False, "-") for i in range(6)] + [("12345", False, "")])
     asked = []
 
-    def masks_here() -> bool:
+    def every_other() -> bool:
         asked.append(True)
-        return len(asked) % 2 == 0  # every other batch without masks
+        return len(asked) % 2 == 0  # every other batch left to the writer
 
     stored = []
-    for mask_here in (None, masks_here):
+    for help_writer in (None, every_other):
         with parse_client_file(content, filename="x.csv", accepted_batch=2) as parsed:
-            batches = list(list_sealing.seal_rows(parsed.rows, SealTotals(), mask_here=mask_here))
-        masks = [columns[3] for columns, _ in batches if columns[0]]
+            batches = list(
+                list_sealing.seal_rows(
+                    parsed.rows, SealTotals(), hasher=VAULT.hasher, help_writer=help_writer
+                )
+            )
+        made = [(c[3] is not None, c[4] is not None) for c, _ in batches if c[0]]
         rows = [r for columns, _ in batches for r in client_rows(1, columns, VAULT)]
         stored.append([(r[1], r[2], VAULT.decrypt(r[3]), r[4], r[5], *r[6:]) for r in rows])
-        if mask_here is None:
-            assert None not in masks
+        if help_writer is None:
+            assert made == [(True, True)] * 3
         else:
-            assert [m is None for m in masks] == [True, False, True]
+            assert made == [(False, False), (True, True), (False, False)]
     assert stored[0] == stored[1]
     assert [r[4] for r in stored[0]] == ["139****5670", "139****5671", "139****5672",
                                          "139****5673", "139****5674", "139****5675"]  # fmt: skip
+    assert [r[3] for r in stored[0]] == VAULT.lookup_hashes([r[2] for r in stored[0]])
 
 
 def test_unread_bytes_of_a_pipe():
