@@ -167,6 +167,16 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]],
     (re.compile(rf"(?:{_SURNAMES})({_OFFICIAL})"), lambda m: "某" + m.group(1)),
     # 老王 / 小李
     (re.compile(rf"([老小])(?:{_COMMON})"), lambda m: m.group(1) + "某"),
+    # house and flat numbers: 江汉路88号之3, 3栋2单元501室, 2号楼, 501室
+    (re.compile(r"(?<=[路街巷道里])\s*\d+\s*号(?:\s*[之\-－]\s*\d+)?"), "[门牌]"),
+    (
+        re.compile(
+            r"\d+\s*(?:栋|幢|号楼|单元)(?:\s*\d+\s*单元)?(?:\s*\d+\s*(?:室|号|户))?"
+            r"|\d{3,4}\s*[室户]"
+        ),
+        "[门牌]",
+    ),
+    (re.compile(r"(?:\[门牌\]\s*)+\[门牌\]"), "[门牌]"),
 )
 
 
@@ -201,11 +211,16 @@ def redact(text: str) -> str:
     7. a common surname directly followed by an official title (科长, 主任,
        局长, 所长, 站长, 队长, 处长, 院长, 经理, 书记, 民警, 警官, ...) →
        ``某`` + the title: ``王科长`` → ``某科长`` (``车管所所长`` stays);
-    8. ``老``/``小`` before one of the 14 commonest surnames → ``老某``/``小某``.
+    8. ``老``/``小`` before one of the 14 commonest surnames → ``老某``/``小某``;
+    9. house and flat numbers → ``[门牌]``: a number with 号 right after a
+       street (``江汉路88号``, ``民主街12号之3``), numbered buildings, units
+       and flats (``3栋2单元501室``, ``2号楼``), and 3-4 digit rooms
+       (``501室``); the street's name stays, a floor or a service window
+       (``3楼窗口``, ``12号窗口``) too.
 
-    Full names without a title ("张建国说") are not recognised, nor addresses:
-    agents are told not to write such things down (the script's notes), and a
-    list should still be read before it goes to a unit. Where a rule is in
+    Full names without a title ("张建国说") are not recognised, nor addresses
+    without numbers: agents are told not to write such things down (the
+    script's notes), and a list should still be read before it goes to a unit. Where a rule is in
     doubt it masks: over-masking is preferred to a leak.
     """
     out = text

@@ -285,6 +285,12 @@ def test_comments_of_small_units_are_marked(session, wave, monkeypatch):
             "车管所所长不在，单位主任很好，公司经理也在",
         ),
         ("花钱总是很多", "花钱总是很多"),
+        # house and flat numbers; the street, floors and service windows stay
+        ("我住江汉路88号3栋2单元501室，没人来过", "我住江汉路[门牌]，没人来过"),
+        ("民主街12号之3，中山大道1号", "民主街[门牌]，中山大道[门牌]"),
+        ("在2号楼 1201户", "在[门牌]"),
+        ("去501室交的材料", "去[门牌]交的材料"),
+        ("3楼窗口和12号窗口都要排队，跑了3次", "3楼窗口和12号窗口都要排队，跑了3次"),
     ],
 )
 def test_redact(raw, expected):
