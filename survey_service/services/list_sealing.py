@@ -281,9 +281,9 @@ def _checked(
         totals.rejected += 1
         issues.append((rows.rows[i], "phone", _clip1(rows.raw_phones[i], 500), reasons[i]))
     keep = accept.tolist()
-    row, _raw, phone, name, service, date, kind = (
-        list(compress(column, keep)) if i != 1 else [] for i, column in enumerate(rows[:7])
-    )  # the raw phones are done with: the issues above hold what they need
+    # The raw phones are done with: the issues above hold what they need.
+    kept = (rows.rows, rows.phones_e164, rows.names, rows.services, rows.service_dates, rows.kinds)
+    row, phone, name, service, date, kind = (list(compress(column, keep)) for column in kept)
     return PhoneRows(row, [], phone, name, service, date, kind, garbled=[])
 
 
