@@ -140,4 +140,4 @@ if __name__ == "__main__":  # rewrite this file
 
     from survey_service.services.list_parser import mobile_prefix_module
 
-    Path(__file__).write_text(mobile_prefix_module())
+    Path(__file__).write_text(mobile_prefix_module(), encoding="utf-8")

@@ -261,7 +261,7 @@ def mobile_prefix_module() -> str:
         'if __name__ == "__main__":  # rewrite this file\n'
         "    from pathlib import Path\n\n"
         "    from survey_service.services.list_parser import mobile_prefix_module\n\n"
-        "    Path(__file__).write_text(mobile_prefix_module())\n"
+        '    Path(__file__).write_text(mobile_prefix_module(), encoding="utf-8")\n'
     )
 
 
