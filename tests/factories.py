@@ -56,6 +56,29 @@ def csv_content(n: int, *, start: int = 13800000000, kind: str = "群众") -> by
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def upload_list(
+    session: Session,
+    unit: Unit,
+    wave: SurveyWave,
+    content: bytes,
+    *,
+    filename: str = "名单.csv",
+    actor: User | None = None,
+    **options,
+) -> ClientList:
+    """Import ``content`` as the unit's next list version, with the app's vault."""
+    return list_import.import_client_list(
+        session=session,
+        unit=unit,
+        wave=wave,
+        content=content,
+        filename=filename,
+        vault=current_app.extensions["phone_vault"],
+        actor=actor,
+        **options,
+    )
+
+
 def make_list(
     session: Session,
     *,
@@ -68,13 +91,12 @@ def make_list(
     actor: User | None = None,
 ) -> ClientList:
     """Import a generated UTF-8 CSV for ``unit`` and bring it to ``status``."""
-    client_list = list_import.import_client_list(
-        session=session,
-        unit=unit,
-        wave=wave,
-        content=content or csv_content(n, start=start),
+    client_list = upload_list(
+        session,
+        unit,
+        wave,
+        content or csv_content(n, start=start),
         filename=f"{unit.code}.csv",
-        vault=current_app.extensions["phone_vault"],
         actor=actor,
     )
     if status in (ListStatus.SUBMITTED, ListStatus.APPROVED, ListStatus.REJECTED):

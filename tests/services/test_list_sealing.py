@@ -17,7 +17,7 @@ from sqlmodel import func, select
 from survey_service.db import transaction
 from survey_service.errors import ServiceError
 from survey_service.models import Client, ClientList, ListRowIssue, StoredFile
-from survey_service.services import list_import, list_sealing
+from survey_service.services import list_sealing
 from survey_service.services.list_parser import ClientFileError, PhoneRows, parse_client_file
 from survey_service.services.list_sealing import (
     CLIENT_COLUMNS,
@@ -30,7 +30,7 @@ from survey_service.services.list_sealing import (
     sealed_list,
 )
 from survey_service.services.privacy import PhoneVault, new_data_key
-from tests.factories import make_unit, make_user, make_wave
+from tests.factories import make_unit, make_user, make_wave, upload_list
 
 VAULT = PhoneVault(new_data_key())
 GARBLED = "\ufffd"
@@ -245,15 +245,8 @@ def units(session):
 
 def _import(session, unit, wave, content, parallel, actor=None):
     with transaction(session):
-        return list_import.import_client_list(
-            session=session,
-            unit=unit,
-            wave=wave,
-            content=content,
-            filename="名单.csv",
-            vault=current_app.extensions["phone_vault"],
-            options=ImportOptions(parallel=parallel),
-            actor=actor,
+        return upload_list(
+            session, unit, wave, content, actor=actor, options=ImportOptions(parallel=parallel)
         )
 
 

@@ -19,7 +19,7 @@ from survey_service.models import (
     StoredFileChunk,
 )
 from survey_service.services import draws, list_import, review
-from tests.factories import csv_content, make_list, make_unit, make_user, make_wave
+from tests.factories import csv_content, make_list, make_unit, make_user, make_wave, upload_list
 
 
 @pytest.fixture
@@ -34,16 +34,7 @@ def setup(session):
 
 
 def _upload(session, unit, wave, content, actor=None, **kw):
-    return list_import.import_client_list(
-        session=session,
-        unit=unit,
-        wave=wave,
-        content=content,
-        filename="名单.csv",
-        vault=current_app.extensions["phone_vault"],
-        actor=actor,
-        **kw,
-    )
+    return upload_list(session, unit, wave, content, actor=actor, **kw)
 
 
 def test_versions_count_up_and_keep_the_file(session, setup):
