@@ -69,11 +69,11 @@ def child(path: str) -> None:
     sys.path.insert(0, str(ROOT))
     from survey_service import create_app
     from survey_service.db import get_session, transaction
+    from survey_service.lists.importing import import_client_list
     from survey_service.migrations import upgrade
     from survey_service.models import Unit
-    from survey_service.services.list_import import import_client_list
-    from survey_service.services.privacy import new_data_key
-    from survey_service.services.waves import open_wave
+    from survey_service.privacy.vault import new_data_key
+    from survey_service.setup.waves import open_wave
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["SURVEY_INSTANCE_PATH"] = tmp

@@ -52,7 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SURVEY_DATA_KEY"):
         if production:
             raise RuntimeError("SURVEY_DATA_KEY must be set when SURVEY_ENV=production")
-        from .services.privacy import new_data_key
+        from survey_service.privacy.vault import new_data_key
 
         app.config["SURVEY_DATA_KEY"] = _instance_secret(app, "data.key", new_data_key)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"]) * 1024 * 1024 + 65536
@@ -60,8 +60,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("SESSION_COOKIE_SECURE", production)
 
+    from survey_service.privacy.vault import PhoneVault
+
     from . import blueprints, cli, db, errors_web, security
-    from .services.privacy import PhoneVault
 
     db.init_app(app)
     app.extensions["phone_vault"] = PhoneVault(app.config["SURVEY_DATA_KEY"])

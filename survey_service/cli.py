@@ -77,7 +77,7 @@ def units_import(file: Path) -> None:
 
     Re-running with the same file changes nothing; units are matched by code.
     """
-    from .services.units import import_units
+    from survey_service.setup.units import import_units
 
     if not file.is_file():
         raise BadInput(f"文件不存在: {file}")
@@ -110,7 +110,7 @@ def users_add(
     username: str, role: str, unit_code: str | None, display_name: str | None, password: str
 ) -> None:
     """Create a login USERNAME with a role."""
-    from .services.users import create_user
+    from survey_service.setup.users import create_user
 
     user = _run(
         lambda s: create_user(
@@ -140,7 +140,7 @@ waves_cli = AppGroup("waves", help="Survey waves.")
 @click.option("--year", type=int, help="Year (default: the digits of NAME).")
 def waves_open(name: str, script_id: str, year: int | None) -> None:
     """Open the survey wave NAME (e.g. 2017) under a questionnaire script."""
-    from .services.waves import open_wave
+    from survey_service.setup.waves import open_wave
 
     wave = _run(lambda s: open_wave(session=s, name=name, script_id=script_id, year=year))
     click.echo(f"wave {wave.name} opened (script {wave.script_id} v{wave.script_version})")
@@ -156,7 +156,7 @@ clients_cli = AppGroup("clients", help="Client lists (服务对象名单).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def clients_check(file: Path, area_code: str | None, sheet: str | None, as_json: bool) -> None:
     """Check FILE as a client list without a database; print the outcome of every row."""
-    from .services.list_parser import ClientFileError, check_file
+    from survey_service.lists.parsing import ClientFileError, check_file
 
     if not file.is_file():
         raise BadInput(f"文件不存在: {file}")
@@ -190,9 +190,10 @@ def clients_import(file: Path, unit_code: str, wave_name: str | None, sheet: str
     """Store FILE as a new version of a unit's client list and print the counts."""
     from sqlmodel import select
 
+    from survey_service.lists.importing import ImportOptions, import_client_list
+    from survey_service.setup.waves import current_wave
+
     from .models import Unit
-    from .services.list_import import ImportOptions, import_client_list
-    from .services.waves import current_wave
 
     if not file.is_file():
         raise BadInput(f"文件不存在: {file}")
@@ -318,8 +319,9 @@ def sample_draw(
     """
     import secrets
 
-    from .services import draws
-    from .services.waves import current_wave
+    from survey_service.results import estimates
+    from survey_service.sample import draws
+    from survey_service.setup.waves import current_wave
 
     seed = secrets.randbelow(2**63) if seed is None else seed
 
@@ -328,7 +330,7 @@ def sample_draw(
         design = draws.DrawDesign(
             per_unit=per_unit,
             margin=margin,
-            sd=sd if sd is not None else draws.default_sd(s, wave),
+            sd=sd if sd is not None else estimates.default_sd(s, wave),
             minimum=minimum,
             response_rate=response_rate,
             eligibility_rate=eligibility_rate,
@@ -349,7 +351,7 @@ def sample_draw(
 @click.argument("units", nargs=-1, required=True)
 def sample_release(draw_id: int, units: tuple[str, ...]) -> None:
     """Release the next reserve replicate of draw DRAW_ID for the given unit codes."""
-    from .services import draws
+    from survey_service.sample import draws
 
     count = _run(
         lambda s: draws.release_next_replicate(
@@ -363,7 +365,7 @@ def sample_release(draw_id: int, units: tuple[str, ...]) -> None:
 @click.argument("draw_id", type=int)
 def sample_verify(draw_id: int) -> None:
     """Re-run draw DRAW_ID from the stored frame and seed; exit 1 on any difference."""
-    from .services import draws
+    from survey_service.sample import draws
 
     session = get_session()
     try:
@@ -430,8 +432,8 @@ ivr_cli = AppGroup("ivr", help="Automated IVR calls through the telephony provid
 @click.option("--limit", default=20, show_default=True, help="Most calls to place this round.")
 def ivr_dial(limit: int) -> None:
     """Dial the cases due for an IVR call now (inside the calling windows) and print them."""
-    from .services import ivr_calls
-    from .telephony import ProviderError, get_provider
+    from survey_service.calls import ivr as ivr_calls
+    from survey_service.calls.telephony import ProviderError, get_provider
 
     base = current_app.config.get("PUBLIC_BASE_URL")
     if not base:
@@ -470,8 +472,12 @@ def ivr_simulate(limit: int, keys: str, at: str | None) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from .services import ivr_calls
-    from .telephony.simulated import FlaskClientTransport, SimulatedProvider, SimulatedRespondent
+    from survey_service.calls import ivr as ivr_calls
+    from survey_service.calls.telephony.simulated import (
+        FlaskClientTransport,
+        SimulatedProvider,
+        SimulatedRespondent,
+    )
 
     provider = SimulatedProvider.from_config(current_app.config)
     current_app.extensions["telephony"] = provider

@@ -16,14 +16,15 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 import call_scripts
+from survey_service.lists import importing as list_import
+from survey_service.lists import review
+from survey_service.privacy.vault import PhoneVault
+from survey_service.sample import draws
+from survey_service.setup.users import create_user
+from survey_service.setup.waves import open_wave, script_for_wave
 
 from .demo_names import demo_units
 from .models import Answer, CallAttempt, Case, CaseStatus, ListStatus, Role, Unit, User
-from .services import draws, list_import, review
-from .services.interviews import script_for_wave
-from .services.privacy import PhoneVault
-from .services.users import create_user
-from .services.waves import open_wave
 
 WAVE_NAME = "2017"
 DRAW_SEED = 20170601

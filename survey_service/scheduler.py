@@ -12,8 +12,9 @@ import logging
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from survey_service.calls import queue
+
 from .db import transaction
-from .services import queue
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,8 @@ def dial_ivr(app: Flask) -> int:
     """Place the IVR calls due now (inside the calling windows); return how many."""
     from sqlmodel import Session
 
-    from .services import ivr_calls
-    from .telephony import get_provider
+    from survey_service.calls import ivr as ivr_calls
+    from survey_service.calls.telephony import get_provider
 
     provider = get_provider(app.config)
     with app.app_context(), Session(app.extensions["engine"]) as session, transaction(session):

@@ -10,8 +10,9 @@ from flask import Flask, abort
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
+from survey_service.privacy.vault import mask_phone
+
 from .models import ROLE_LABELS, Role, User
-from .services.privacy import mask_phone
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import current_app
 from sqlmodel import Session, select
 
+from survey_service.lists import importing as list_import
+from survey_service.lists import review
 from survey_service.models import ClientList, ListStatus, SurveyWave, Unit, User
-from survey_service.services import list_import, review
-from survey_service.services.users import create_user
-from survey_service.services.waves import open_wave
+from survey_service.setup.users import create_user
+from survey_service.setup.waves import open_wave
 
 PASSWORD = "password123"
 

@@ -151,7 +151,7 @@ def test_clients_check_json(runner):
     """Does clients check print one JSON object with every row's outcome, no database needed?"""
     import json
 
-    from tests.services.test_list_parser import SAMPLES
+    from tests.lists.test_parser import SAMPLES
 
     sample = SAMPLES / "b_shenpiju_utf8bom.csv"
     result = runner.invoke(args=["clients", "check", str(sample), "--json"])
@@ -204,7 +204,7 @@ def test_ivr_commands(runner, session):
     """Does ivr dial refuse without PUBLIC_BASE_URL, and ivr simulate complete an interview?"""
     from survey_service.db import transaction
     from survey_service.models import Case
-    from survey_service.services import draws
+    from survey_service.sample import draws
     from tests.factories import make_list, make_unit, make_user, make_wave
 
     with transaction(session):

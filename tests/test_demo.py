@@ -6,8 +6,8 @@ import pytest
 from sqlmodel import func, select
 
 from survey_service.models import Case, ClientList, ListStatus, SampleDraw, Unit, User
-from survey_service.services.results import unit_results
-from survey_service.services.waves import current_wave
+from survey_service.results.estimates import unit_results
+from survey_service.setup.waves import current_wave
 
 
 def test_demo_builds_the_district(runner, session, backend):

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from survey_service.calls import queue
 from survey_service.db import transaction
 from survey_service.models import Case, CaseStatus, utcnow
+from survey_service.sample import draws
 from survey_service.scheduler import build_scheduler, release_idle_claims
-from survey_service.services import draws, queue
 from tests.factories import make_list, make_unit, make_user, make_wave
 
 

@@ -6,12 +6,13 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlmodel import select
 
+from survey_service.setup.users import create_user
+
 from ..db import get_session, transaction
 from ..errors import ServiceError
 from ..forms import UserForm
 from ..models import AuditEvent, Role, Unit, User
 from ..security import requires_role
-from ..services.users import create_user
 
 bp = Blueprint("admin", __name__)
 

@@ -7,10 +7,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
+from survey_service import audit
+from survey_service.setup.users import authenticate
+
 from ..db import get_session, transaction
 from ..forms import LoginForm
-from ..services import audit
-from ..services.users import authenticate
 
 bp = Blueprint("auth", __name__)
 

@@ -8,10 +8,13 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func
 from sqlmodel import select
 
+from survey_service import audit
+from survey_service.calls import attempts as calling
+from survey_service.calls import interviews, queue
+
 from ..db import get_session, transaction
 from ..models import DISPOSITIONS, CallAttempt, Case, CaseStatus, Client, Role, Unit, User
 from ..security import requires_role
-from ..services import audit, calling, interviews, queue
 
 bp = Blueprint("calls", __name__)
 

@@ -12,12 +12,14 @@ import io
 from flask import Blueprint, render_template, send_file
 from flask_login import current_user
 
+from survey_service import audit
+from survey_service.results import exports
+from survey_service.results.exports import ExportFile
+from survey_service.setup.waves import current_wave
+
 from ..db import get_session, transaction
 from ..models import Role
 from ..security import requires_role
-from ..services import audit, exports
-from ..services.exports import ExportFile
-from ..services.waves import current_wave
 
 bp = Blueprint("exports", __name__)
 

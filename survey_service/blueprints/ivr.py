@@ -22,13 +22,14 @@ from functools import wraps
 from flask import Blueprint, Response, abort, current_app, request, url_for
 
 import call_scripts
+from survey_service.calls import interviews
+from survey_service.calls import ivr as ivr_calls
+from survey_service.calls.telephony import Provider, get_provider
 
 from ..db import get_session, transaction
 from ..errors import Conflict, NotFound
 from ..models import CallAttempt, Case, CaseStatus
 from ..security import csrf
-from ..services import interviews, ivr_calls
-from ..telephony import Provider, get_provider
 
 bp = Blueprint("ivr", __name__)
 csrf.exempt(bp)

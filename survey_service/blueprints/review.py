@@ -6,13 +6,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
+from survey_service.lists import review
+from survey_service.lists.importing import get_list_for
+from survey_service.setup.waves import current_wave
+
 from ..db import get_session, transaction
 from ..forms import ReviewForm
 from ..models import LIST_STATUS_LABELS, ClientList, ListStatus, Role, Unit
 from ..security import requires_role
-from ..services import review
-from ..services.list_import import get_list_for
-from ..services.waves import current_wave
 
 bp = Blueprint("review", __name__)
 

@@ -18,12 +18,18 @@ from flask import (
 from flask_login import current_user
 from sqlmodel import select
 
+from survey_service import audit
+from survey_service.results import estimates as results
+from survey_service.results import publication, unit_report
+from survey_service.results.render import charts
+from survey_service.results.render import csvfile as reports
+from survey_service.sample import draws, frames
+from survey_service.setup.waves import current_wave
+
 from ..db import get_session, transaction
 from ..forms import DesignForm, ReleaseForm, SeedForm
 from ..models import Case, Role, SampleDraw
 from ..security import requires_role
-from ..services import audit, charts, draws, frames, publication, reports, results, unit_report
-from ..services.waves import current_wave
 
 bp = Blueprint("statistics", __name__)
 
@@ -38,7 +44,7 @@ def index():
     record = session.exec(select(SampleDraw).where(SampleDraw.wave_id == wave.id)).first()
     form = DesignForm()
     if not form.is_submitted():
-        form.sd.data = draws.default_sd(session, wave)
+        form.sd.data = results.default_sd(session, wave)
     return render_template(
         "statistics/index.html",
         wave=wave,

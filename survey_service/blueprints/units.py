@@ -7,6 +7,12 @@ from flask_login import current_user
 from sqlalchemy import func
 from sqlmodel import select
 
+from survey_service.lists import importing as list_import
+from survey_service.lists.parsing import REASONS
+from survey_service.results import unit_report
+from survey_service.results.render import csvfile as reports
+from survey_service.setup.waves import current_wave
+
 from ..db import get_session, transaction
 from ..errors import ServiceError
 from ..forms import StaffUploadForm, UploadForm
@@ -20,9 +26,6 @@ from ..models import (
     WaveStatus,
 )
 from ..security import requires_role
-from ..services import list_import, reports, unit_report
-from ..services.list_parser import REASONS
-from ..services.waves import current_wave
 
 bp = Blueprint("units", __name__)
 

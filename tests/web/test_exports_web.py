@@ -11,9 +11,9 @@ from sqlmodel import func, select
 from survey_service.blueprints import exports as exports_blueprint
 from survey_service.db import transaction
 from survey_service.models import AuditEvent, Unit
-from survey_service.services import exports
+from survey_service.results import exports
 from tests.factories import make_unit, make_user, make_wave
-from tests.services.test_exports import build_wave, parse_csv
+from tests.results.test_exports import build_wave, parse_csv
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PREFIX = "/statistics/exports"
@@ -37,7 +37,7 @@ def _user(session, role: str) -> None:
 
 @pytest.fixture
 def world(app, session):
-    """The blueprint and a wave with interviews (tests/services/test_exports.py)."""
+    """The blueprint and a wave with interviews (tests/results/test_exports.py)."""
     _register(app)
     return build_wave(session)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from survey_service.calls import queue
 from survey_service.db import transaction
 from survey_service.models import Role
-from survey_service.services import draws, queue
+from survey_service.sample import draws
 from tests.factories import make_list, make_unit, make_user, make_wave
 
 ALL = {r.value for r in Role}

@@ -154,7 +154,7 @@ def test_phones_are_encrypted_and_masked(app, session):
     """Is a phone stored encrypted, hashed and masked, and nowhere in clear?"""
     from flask import current_app
 
-    from survey_service.services import list_import
+    from survey_service.lists import importing as list_import
 
     with transaction(session):
         unit = make_unit(session)

@@ -1,0 +1,362 @@
+"""Client lists: store an uploaded file as a new version of a unit's list.
+
+The file is parsed by :mod:`list_parser` (shared with ``flask clients
+check``) and its rows sealed by :mod:`list_sealing` (in a helper process
+for big files); accepted rows become clients, rejected rows become row
+issues, all inside the caller's transaction, so a refused file stores
+nothing.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import func, insert
+from sqlmodel import Session, select
+
+from survey_service import audit
+from survey_service.errors import Conflict, NotFound, ServiceError, Where
+from survey_service.lists.parsing import ClientFileError, ParsedFile
+from survey_service.lists.sealing import (
+    CLIENT_COLUMNS,
+    ISSUE_COLUMNS,
+    ImportOptions,
+    SealedList,
+    client_rows,
+    consecutive_runs,
+    parse_with,
+    sealed_list,
+)
+from survey_service.models import (
+    ClientList,
+    ListStatus,
+    Role,
+    StaffNumber,
+    StoredFile,
+    StoredFileChunk,
+    SurveyWave,
+    Unit,
+    User,
+    utcnow,
+)
+from survey_service.privacy.vault import PhoneVault
+from survey_service.setup.waves import require_open
+
+__all__ = ["ImportOptions", "consecutive_runs", "import_client_list", "import_staff_numbers"]
+
+Source = bytes | BinaryIO | Path
+
+CHUNK = 1 << 20
+
+
+def spool_upload(
+    source: Source, spool: BinaryIO, *, filename: str, max_bytes: int | None = None
+) -> tuple[str, int]:
+    """Copy an upload to ``spool``, chunk by chunk; return its SHA-256 and size.
+
+    Memory stays flat whatever the file's size.
+
+    :raise ServiceError: if the file is larger than ``max_bytes``.
+    """
+    hasher = hashlib.sha256()
+    size = 0
+    for chunk in _chunks(source):
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
+            limit = max_bytes / (1024 * 1024)
+            raise ServiceError(f"文件超过大小上限（{limit:g} MB）", where=Where(file=filename))
+        hasher.update(chunk)
+        spool.write(chunk)
+    spool.flush()
+    return hasher.hexdigest(), size
+
+
+def store_spooled(
+    session: Session, spool: BinaryIO, *, sha256: str, size: int, filename: str
+) -> StoredFile:
+    """Keep the raw file as sent, in chunks of 1 MiB (read back from the spool)."""
+    stored = StoredFile(sha256=sha256, size=size, file_name=filename[:255])
+    session.add(stored)
+    session.flush()
+    spool.seek(0)
+    for seq, chunk in enumerate(_chunks(spool)):
+        session.execute(
+            insert(StoredFileChunk), [{"file_id": stored.id, "seq": seq, "data": chunk}]
+        )
+    spool.seek(0)
+    return stored
+
+
+def _chunks(source: Source) -> Iterator[bytes]:
+    if isinstance(source, bytes | bytearray):
+        for start in range(0, len(source), CHUNK):
+            yield bytes(source[start : start + CHUNK])
+        return
+    if isinstance(source, str | Path):
+        with open(source, "rb") as handle:
+            yield from _chunks(handle)
+        return
+    while chunk := source.read(CHUNK):
+        yield chunk
+
+
+def stored_file_chunks(session: Session, file_id: int) -> Iterator[bytes]:
+    """Stream a stored file's bytes back, chunk by chunk."""
+    seq = 0
+    while True:
+        chunk = session.exec(
+            select(StoredFileChunk.data).where(
+                StoredFileChunk.file_id == file_id, StoredFileChunk.seq == seq
+            )
+        ).first()
+        if chunk is None:
+            return
+        yield chunk
+        seq += 1
+
+
+def _insert_tuples(session: Session, table: str, columns: tuple[str, ...], rows: list) -> None:
+    """executemany straight to the driver: per-row parameter handling is the hot path here."""
+    if rows:
+        connection = session.connection()
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        marks = ", ".join([mark] * len(columns))
+        connection.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+        )
+        rows.clear()
+
+
+def _flush_batches(session: Session, model, rows: list[dict]) -> None:
+    if rows:
+        # Core executemany: the ORM's bulk path costs more than the insert itself here.
+        session.connection().execute(model.__table__.insert(), rows)
+        rows.clear()
+
+
+def import_client_list(
+    *,
+    session: Session,
+    unit: Unit,
+    wave: SurveyWave,
+    content: Source,
+    filename: str,
+    vault: PhoneVault,
+    options: ImportOptions | None = None,
+    actor: User | None = None,
+) -> ClientList:
+    """Parse ``content`` and store it as the unit's next list version (a draft).
+
+    :raise ServiceError: if the file cannot be a client list (nothing is stored).
+    :raise Conflict: if the unit's list is frozen by a drawn sample.
+    """
+    options = options or ImportOptions()
+    require_open(wave)
+    frozen = session.exec(
+        select(ClientList.id).where(
+            ClientList.unit_id == unit.id, ClientList.wave_id == wave.id, ClientList.frozen
+        )
+    ).first()
+    if frozen is not None:
+        raise Conflict("本轮样本已抽取，名单已冻结，不能再上传新版本")
+    with tempfile.NamedTemporaryFile(prefix="clientlist-") as spool:
+        sha256, size = spool_upload(content, spool, filename=filename, max_bytes=options.max_bytes)
+        # Parsing starts first (in a helper process for a big file) and goes
+        # on while the raw file is stored.
+        with _sealed(spool.name, filename, options, vault) as sealed:
+            stored = store_spooled(session, spool, sha256=sha256, size=size, filename=filename)
+            client_list = _new_version(session, unit, wave, stored, actor)
+            _store_rows(session, client_list, sealed, vault)
+    audit.record(
+        session,
+        user=actor,
+        action="list.upload",
+        object_type="client_list",
+        object_id=client_list.id,
+        unit=unit.code,
+        version=client_list.version,
+        file=stored.file_name,
+        sha256=client_list.file_sha256,
+        accepted=client_list.n_accepted,
+        rejected=client_list.n_rejected,
+    )
+    return client_list
+
+
+@contextmanager
+def _sealed(path, filename, options, vault) -> Iterator[SealedList]:
+    """:func:`sealed_list`, a file that cannot be a client list becoming a ServiceError."""
+    try:
+        with sealed_list(path, filename=filename, options=options, hasher=vault.hasher) as sealed:
+            yield sealed
+    except ClientFileError as exc:
+        raise ServiceError(str(exc), where=Where(file=filename)) from exc
+
+
+@contextmanager
+def _parsed(spool: BinaryIO, filename: str, options: ImportOptions) -> Iterator[ParsedFile]:
+    """Parse a spooled upload; a file that cannot be a client list becomes a ServiceError."""
+    try:
+        with parse_with(spool, filename, options) as parsed:
+            yield parsed
+    except ClientFileError as exc:
+        raise ServiceError(str(exc), where=Where(file=filename)) from exc
+
+
+def _new_version(session, unit, wave, stored, actor) -> ClientList:
+    version = (
+        session.exec(
+            select(func.max(ClientList.version)).where(
+                ClientList.unit_id == unit.id, ClientList.wave_id == wave.id
+            )
+        ).one()
+        or 0
+    ) + 1
+    client_list = ClientList(
+        unit_id=unit.id,
+        wave_id=wave.id,
+        version=version,
+        file_name=stored.file_name,
+        file_id=stored.id,
+        file_sha256=stored.sha256,
+        uploaded_by=actor.id if actor else None,
+    )
+    session.add(client_list)
+    session.flush()
+    return client_list
+
+
+def _store_rows(
+    session: Session, client_list: ClientList, sealed: SealedList, vault: PhoneVault
+) -> None:
+    client_list.encoding = sealed.encoding
+    client_list.delimiter = sealed.delimiter
+    with _collector_paused():
+        for clients, issues in sealed.batches:
+            rows = client_rows(client_list.id, clients, vault)
+            _insert_tuples(session, "client", CLIENT_COLUMNS, rows)
+            issue_rows = [(client_list.id, *issue) for issue in issues]
+            _insert_tuples(session, "list_row_issue", ISSUE_COLUMNS, issue_rows)
+    totals = sealed.totals
+    client_list.n_accepted, client_list.n_rejected = totals.accepted, totals.rejected
+    client_list.n_skipped = totals.skipped
+    client_list.signals = totals.signals
+    session.add(client_list)
+    session.flush()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while rows stream through.
+
+    Each batch makes thousands of short-lived tuples, which set off the
+    collector about once per thousand rows, and its full passes walk the
+    whole application's heap; none of these rows can form a cycle.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def submit_list(*, session: Session, client_list: ClientList, actor: User) -> ClientList:
+    """Send a draft (or a rejected list, again) to the office for review.
+
+    :raise Conflict: if the list is not a draft or has no accepted rows.
+    """
+    if client_list.status not in (ListStatus.DRAFT,):
+        raise Conflict("只有草稿状态的名单可以提交审核")
+    if client_list.n_accepted == 0:
+        raise Conflict("名单没有有效行，不能提交")
+    others = session.exec(
+        select(ClientList).where(
+            ClientList.unit_id == client_list.unit_id,
+            ClientList.wave_id == client_list.wave_id,
+            ClientList.status == ListStatus.SUBMITTED,
+            ClientList.id != client_list.id,
+        )
+    ).all()
+    for other in others:  # a newer submission replaces a pending one
+        other.status = ListStatus.DRAFT
+        session.add(other)
+    client_list.status = ListStatus.SUBMITTED
+    client_list.submitted_at = utcnow()
+    session.add(client_list)
+    audit.record(
+        session,
+        user=actor,
+        action="list.submit",
+        object_type="client_list",
+        object_id=client_list.id,
+    )
+    return client_list
+
+
+def get_list_for(session: Session, list_id: int, user: User) -> ClientList:
+    """Load a list the user may see: unit staff only their own unit's.
+
+    :raise NotFound: for a missing list or another unit's list (never reveal which).
+    """
+    client_list = session.get(ClientList, list_id)
+    if client_list is None or (user.role == Role.UNIT and client_list.unit_id != user.unit_id):
+        raise NotFound("名单不存在")
+    return client_list
+
+
+def import_staff_numbers(
+    *,
+    session: Session,
+    unit: Unit,
+    wave: SurveyWave,
+    content: Source,
+    filename: str,
+    vault: PhoneVault,
+    options: ImportOptions | None = None,
+    actor: User | None = None,
+) -> int:
+    """Replace the unit's staff numbers for the wave with a file's valid phones.
+
+    Only the keyed hash is kept: enough to find staff on client lists.
+
+    :raise ServiceError: if the file cannot be read as a list with phones.
+    :raise Conflict: if the wave's results are closed.
+    """
+    options = options or ImportOptions()
+    require_open(wave)
+    with tempfile.TemporaryFile() as spool:
+        for chunk in _chunks(content):
+            spool.write(chunk)
+        spool.seek(0)
+        with _parsed(spool, filename, options) as parsed:
+            hashes = {
+                vault.lookup_hash(r.phone_e164) for r in parsed.rows if r.status == "accepted"
+            }
+    session.execute(
+        StaffNumber.__table__.delete().where(
+            StaffNumber.unit_id == unit.id, StaffNumber.wave_id == wave.id
+        )
+    )
+    _flush_batches(
+        session,
+        StaffNumber,
+        [{"unit_id": unit.id, "wave_id": wave.id, "phone_hash": h} for h in sorted(hashes)],
+    )
+    audit.record(
+        session,
+        user=actor,
+        action="staff.upload",
+        object_type="unit",
+        object_id=unit.id,
+        count=len(hashes),
+        file=filename,
+    )
+    return len(hashes)

@@ -1,0 +1,349 @@
+"""Estimates: each unit's 10-point score with its interval, response rates and rank odds.
+
+Respondents' scores come from the script's own scoring
+(:func:`call_scripts.respondent_score`); the estimates from
+:func:`sampling.domain_means` (one domain per unit, sub-strata by client
+kind, weights N_h / r_h), the response rates from :func:`sampling.aapor_rates`
+and the chance of a place among the bottom or top ten from
+:func:`sampling.rank_probabilities`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+import call_scripts
+import sampling
+from survey_service.models import (
+    Answer,
+    CallAttempt,
+    Case,
+    CaseStatus,
+    SampleDraw,
+    SurveyWave,
+    Unit,
+)
+from survey_service.sample.draws import latest_draw
+from survey_service.setup.waves import script_for_wave
+
+RESPONDENT_DISPOSITIONS = ("1.1", "1.2")
+MIN_VALID = 30  # the design's minimum of valid answers before a unit can be ranked
+SMALL_GROUP = 5  # below this many respondents no distribution or comment goes to a unit
+RANK_K = 10
+RANK_SEED = 20170601  # fixed: the rank probabilities are reproducible
+
+METHOD_NOTES = {
+    "census": "普查：全部服务对象均被抽中并回答，无抽样误差",
+    "zero-variance-bound": "回答完全相同：区间按未受访者可能不同的精确界限给出（小样本方法）",
+    "no-respondents": "尚无有效回答",
+}
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    code: str
+    name: str
+    category: str
+    frame_size: int
+    target: int  # completes the design aims for
+    released: int
+    completes: int
+    n: int  # respondents with a score
+    mean: float
+    se: float
+    ci_low: float
+    ci_high: float
+    deff: float
+    method: str
+    note: str
+    rr3: float = math.nan
+    coop1: float = math.nan
+    ref1: float = math.nan
+    con1: float = math.nan
+    bottom: float = math.nan  # probability of a place among the bottom RANK_K
+    top: float = math.nan
+    flags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def respondent_scores(session: Session, wave: SurveyWave, draw: SampleDraw) -> list[tuple]:
+    """(case id, unit code, sub-stratum, score 0-10) for every respondent with a score."""
+    script = script_for_wave(wave)
+    answers: dict[int, dict[str, str]] = defaultdict(dict)
+    where: dict[int, tuple[str, str]] = {}
+    rows = session.exec(
+        select(Answer.case_id, Answer.item_id, Answer.value, Unit.code, Case.stratum)
+        .join(Case, Case.id == Answer.case_id)
+        .join(Unit, Unit.id == Case.unit_id)
+        .where(Case.draw_id == draw.id, Case.disposition.in_(RESPONDENT_DISPOSITIONS))
+        .order_by(Unit.code, Case.id)
+    ).all()
+    for case_id, item_id, value, code, stratum in rows:
+        answers[case_id][item_id] = value
+        where[case_id] = (code, stratum)
+    out = []
+    for case_id, given in answers.items():
+        score = call_scripts.respondent_score(script, given)
+        if score is not None:
+            out.append((case_id, *where[case_id], float(score)))
+    return out
+
+
+def cases_by_unit(session: Session, draw: SampleDraw, *conditions) -> dict[str, int]:
+    """Count the draw's cases per unit code that meet ``conditions``."""
+    return dict(
+        session.exec(
+            select(Unit.code, func.count(Case.id))
+            .join(Unit, Unit.id == Case.unit_id)
+            .where(Case.draw_id == draw.id, *conditions)
+            .group_by(Unit.code)
+        ).all()
+    )
+
+
+def disposition_counts(session: Session, draw: SampleDraw) -> dict[str, dict[str, int]]:
+    """AAPOR code counts per unit over released cases, as they stand now.
+
+    A final case counts its disposition; an open case its last attempt's
+    outcome; a released case never dialled counts as unknown (UH).
+    """
+    last_outcome = (
+        select(CallAttempt.case_id, func.max(CallAttempt.id).label("last_id"))
+        .where(CallAttempt.outcome.is_not(None))
+        .group_by(CallAttempt.case_id)
+        .subquery()
+    )
+    rows = session.exec(
+        select(Unit.code, Case.status, Case.disposition, CallAttempt.outcome)
+        .join(Unit, Unit.id == Case.unit_id)
+        .join(last_outcome, last_outcome.c.case_id == Case.id, isouter=True)
+        .join(CallAttempt, CallAttempt.id == last_outcome.c.last_id, isouter=True)
+        .where(Case.draw_id == draw.id, Case.released)
+    ).all()
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for code, status, disposition, last in rows:
+        key = disposition if status == CaseStatus.FINAL else (last or "UH")
+        counts[code][key] += 1
+    return counts
+
+
+def unit_results(
+    session: Session, wave: SurveyWave, *, min_valid: int = MIN_VALID
+) -> list[UnitResult]:
+    """One row per active unit, in code order; units without respondents say why."""
+    units = session.exec(select(Unit).where(Unit.active).order_by(Unit.code)).all()
+    draw = latest_draw(session, wave)
+    if draw is None:
+        return [
+            UnitResult(u.code, u.name, u.category, 0, 0, 0, 0, 0, *[math.nan] * 5, "none", "未抽样")
+            for u in units
+        ]
+    design_units = draw.design.get("units", {})
+    strata = draw.design.get("strata", {})
+    released = cases_by_unit(session, draw, Case.released)
+    counts = disposition_counts(session, draw)
+    estimates: dict[str, dict] = {}
+    scores = respondent_scores(session, wave, draw)
+    if scores:
+        population = {(spec["unit"], label): spec["N"] for label, spec in strata.items()}
+        table = sampling.domain_means(
+            np.array([s[3] for s in scores]),
+            np.array([s[1] for s in scores]),
+            np.array([s[2] for s in scores]),
+            population,
+        ).to_records()
+        estimates = {str(row["domain"]): row for row in table}
+    rates = _rates(counts, [u.code for u in units])
+    ranks = _rank(estimates, min_valid)
+    results = []
+    for unit in units:
+        spec = design_units.get(unit.code)
+        row = estimates.get(unit.code)
+        unit_counts = counts.get(unit.code, {})
+        completes = unit_counts.get("1.1", 0)
+        base = dict(
+            code=unit.code,
+            name=unit.name,
+            category=unit.category,
+            frame_size=spec["N"] if spec else 0,
+            target=spec["completes"] if spec else 0,
+            released=int(released.get(unit.code, 0)),
+            completes=completes,
+            **rates.get(unit.code, {}),
+        )
+        if row is None or int(row["n"]) == 0:
+            results.append(
+                UnitResult(
+                    **base,
+                    n=0,
+                    mean=math.nan,
+                    se=math.nan,
+                    ci_low=math.nan,
+                    ci_high=math.nan,
+                    deff=math.nan,
+                    method="none",
+                    note="未抽样" if spec is None else "尚无有效回答",
+                    flags=("no_estimate",),
+                )
+            )
+            continue
+        n = int(row["n"])
+        flags = []
+        if n < min_valid:
+            flags.append("too_few")
+        if str(row["method"]) == "zero-variance-bound":
+            flags.append("small_sample_interval")
+        if str(row["method"]) == "census":
+            flags.append("census")
+        bottom, top = ranks.get(unit.code, (math.nan, math.nan))
+        results.append(
+            UnitResult(
+                **base,
+                n=n,
+                mean=float(row["mean"]),
+                se=float(row["se"]),
+                ci_low=float(row["ci_low"]),
+                ci_high=float(row["ci_high"]),
+                deff=float(row["deff"]),
+                method=str(row["method"]),
+                note=_note(row, min_valid),
+                bottom=bottom,
+                top=top,
+                flags=tuple(flags),
+            )
+        )
+    return results
+
+
+def _rates(counts: dict, codes: list[str]) -> dict[str, dict[str, float]]:
+    if not counts:
+        return {}
+    keys = sorted({k for c in counts.values() for k in c})
+    arrays = {k: np.array([counts.get(code, {}).get(k, 0) for code in codes]) for k in keys}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = sampling.aapor_rates(arrays)
+    return {
+        code: {
+            "rr3": float(r.rr3[i]),
+            "coop1": float(r.coop1[i]),
+            "ref1": float(r.ref1[i]),
+            "con1": float(r.con1[i]),
+        }
+        for i, code in enumerate(codes)
+    }
+
+
+def _rank(estimates: dict[str, dict], min_valid: int) -> dict[str, tuple[float, float]]:
+    """Bottom/top-10 probabilities among units with at least ``min_valid`` valid answers.
+
+    A unit whose interval came from the zero-variance bound has SE 0; its
+    simulated spread is taken from the bound (half-width / t) so that it is
+    not treated as known exactly.
+    """
+    pool = [
+        (code, row)
+        for code, row in estimates.items()
+        if int(row["n"]) >= min_valid and not math.isnan(float(row["mean"]))
+    ]
+    if len(pool) < 2:
+        return {}
+    mean = np.array([float(row["mean"]) for _, row in pool])
+    se = np.array([float(row["se"]) for _, row in pool])
+    df = np.array([float(row["df"]) for _, row in pool])
+    for i, (_, row) in enumerate(pool):
+        if not se[i] > 0 and str(row["method"]) != "census":
+            se[i] = (float(row["ci_high"]) - float(row["ci_low"])) / (2 * 1.96)
+    k = min(RANK_K, len(pool) - 1)
+    odds = sampling.rank_probabilities(mean, se, df=df, k=(k,), n_sim=10000, seed=RANK_SEED)
+    return {
+        code: (float(odds.bottom[i, 0]), float(odds.top[i, 0])) for i, (code, _) in enumerate(pool)
+    }
+
+
+def _note(row, min_valid: int) -> str:
+    notes = [METHOD_NOTES[str(row["method"])]] if str(row["method"]) in METHOD_NOTES else []
+    if bool(row["collapsed"]):
+        notes.append("只有一个受访者的子层已与相邻子层合并计算方差")
+    if int(row["n"]) < min_valid:
+        notes.append(f"有效回答少于 {min_valid}，不参与排名")
+    return "；".join(notes)
+
+
+RESULT_HEADER = [
+    "单位代码",
+    "单位名称",
+    "类别",
+    "抽样框规模",
+    "目标完成数",
+    "已发放样本",
+    "完成访问",
+    "有效回答",
+    "得分(10分制)",
+    "标准误",
+    "95%区间下限",
+    "95%区间上限",
+    "设计效应",
+    "应答率RR3",
+    "合作率COOP1",
+    "拒访率REF1",
+    "接触率CON1",
+    "后十名概率",
+    "前十名概率",
+    "方法",
+    "说明",
+]
+
+
+def results_table(rows: list[UnitResult]) -> tuple[list[str], list[list]]:
+    """The CSV/XLSX table of :func:`unit_results` (numbers rounded to 4 places)."""
+
+    def r(value: float):
+        return "" if value is None or math.isnan(value) else round(value, 4)
+
+    return RESULT_HEADER, [
+        [
+            u.code,
+            u.name,
+            u.category,
+            u.frame_size,
+            u.target,
+            u.released,
+            u.completes,
+            u.n,
+            r(u.mean),
+            r(u.se),
+            r(u.ci_low),
+            r(u.ci_high),
+            r(u.deff),
+            r(u.rr3),
+            r(u.coop1),
+            r(u.ref1),
+            r(u.con1),
+            r(u.bottom),
+            r(u.top),
+            u.method,
+            u.note,
+        ]
+        for u in rows
+    ]
+
+
+def default_sd(session: Session, wave: SurveyWave, fallback: float = 2.0) -> float:
+    """The assumed SD for sizing: last wave's pooled within-unit SD of scores, if any."""
+    previous = session.exec(
+        select(SurveyWave).where(SurveyWave.year < wave.year).order_by(SurveyWave.year.desc())
+    ).first()
+    record = latest_draw(session, previous) if previous is not None else None
+    if record is None:
+        return fallback
+    by_unit: dict[str, list[float]] = {}
+    for _case, unit, _stratum, score in respondent_scores(session, previous, record):
+        by_unit.setdefault(unit, []).append(score)
+    squares = sum(float(np.sum((np.array(v) - np.mean(v)) ** 2)) for v in by_unit.values())
+    dof = sum(len(v) - 1 for v in by_unit.values())
+    return round(math.sqrt(squares / dof), 2) if dof > 0 and squares > 0 else fallback

@@ -1,1 +1,0 @@
-"""Workflow rules. Each function takes a Session, never commits, raises ServiceError."""

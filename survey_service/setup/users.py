@@ -1,0 +1,83 @@
+"""Users: creation with hashed passwords, and authentication."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from survey_service import audit
+from survey_service.errors import Conflict, NotFound, ServiceError, Where
+from survey_service.models import Role, Unit, User
+
+
+def create_user(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str | None = None,
+    unit_code: str | None = None,
+    actor: User | None = None,
+) -> User:
+    """Create a login; unit staff must name their unit, other roles must not.
+
+    :raise ServiceError: on a bad role, a short password or a unit mismatch.
+    :raise Conflict: if the username is taken.
+    """
+    username = username.strip()
+    if not username:
+        raise ServiceError("用户名不能为空", where=Where(field="username"))
+    try:
+        role = Role(role)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise ServiceError(
+            f"未知角色 {role!r}（可选：{allowed}）", where=Where(field="role")
+        ) from None
+    if len(password) < 8:
+        raise ServiceError("密码至少 8 位", where=Where(field="password"))
+    unit_id = None
+    if role == Role.UNIT:
+        if not unit_code:
+            raise ServiceError("单位填报员必须指定所属单位", where=Where(field="unit"))
+        unit = session.exec(select(Unit).where(Unit.code == unit_code)).first()
+        if unit is None:
+            raise NotFound(f"单位代码 {unit_code} 不存在", where=Where(field="unit"))
+        unit_id = unit.id
+    elif unit_code:
+        raise ServiceError("只有单位填报员属于某个单位", where=Where(field="unit"))
+    if session.exec(select(User).where(User.username == username)).first() is not None:
+        raise Conflict(f"用户名 {username} 已存在", where=Where(field="username"))
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=generate_password_hash(password),
+        role=role,
+        unit_id=unit_id,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        username=username,
+        role=role.value,
+    )
+    return user
+
+
+def authenticate(*, session: Session, username: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None."""
+    user = session.exec(select(User).where(User.username == username.strip())).first()
+    if user is None or not user.active:
+        # Compare anyway so that a missing user takes as long as a wrong password.
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+_DUMMY_HASH = generate_password_hash("timing-equaliser")
