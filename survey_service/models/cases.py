@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from ..dispositions import DISPOSITIONS, FINAL_ON_FIRST  # noqa: F401 (re-exported)
 from .base import UTCDateTime, utcnow
 
 
@@ -15,34 +16,6 @@ class CaseStatus(StrEnum):
     PENDING = "pending"  # released, waiting for a call
     IN_PROGRESS = "in_progress"  # held by an agent or an IVR call
     FINAL = "final"  # has its final disposition
-
-
-# AAPOR Standard Definitions (9th ed., 2016), telephone: code -> (group, zh-CN label).
-# Groups: I complete, P partial, R refusal/break-off, NC non-contact, O other,
-# UH/UO unknown eligibility, NE not eligible.
-DISPOSITIONS: dict[str, tuple[str, str]] = {
-    "1.1": ("I", "完成访问"),
-    "1.2": ("P", "部分完成"),
-    "2.11": ("R", "拒访"),
-    "2.12": ("R", "中途挂断"),
-    "2.21": ("NC", "受访者始终不在"),
-    "2.22": ("NC", "受访者本人的语音信箱"),
-    "2.32": ("O", "无法受访（身体等原因）"),
-    "2.33": ("O", "语言障碍"),
-    "3.12": ("UH", "始终占线"),
-    "3.13": ("UH", "无人接听"),
-    "3.14": ("UH", "语音信箱（不确定本人）"),
-    "3.16": ("UH", "技术故障"),
-    "3.90": ("UO", "其他未知情况"),
-    "4.20": ("NE", "传真/数据线路"),
-    "4.31": ("NE", "空号"),
-    "4.32": ("NE", "停机"),
-    "4.41": ("NE", "号码已易主（非本人）"),
-    "4.70": ("NE", "甄别不符（未在该单位办事）"),
-}
-
-# Outcomes that end a case at once, whatever the attempt count.
-FINAL_ON_FIRST = {"1.1", "2.11", "2.32", "2.33", "4.20", "4.31", "4.32", "4.41", "4.70"}
 
 
 class Case(SQLModel, table=True):
