@@ -43,7 +43,6 @@ SETTINGS: tuple[Setting, ...] = (
         "AREA_CODE", "027", "Area code completing 7-8 digit local landline numbers (Wuhan: 027)."
     ),
     Setting("MAX_UPLOAD_MB", 64, "Largest client-list file accepted, in MiB."),
-    Setting("SAMPLE_PER_UNIT", 30, "Default number of cases drawn per unit (thin design)."),
     Setting(
         "CLAIM_TIMEOUT_MINUTES", 30, "A claimed case is released after this many idle minutes."
     ),
@@ -70,7 +69,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
-_INT_SETTINGS = {"MAX_UPLOAD_MB", "SAMPLE_PER_UNIT", "CLAIM_TIMEOUT_MINUTES"}
+_INT_SETTINGS = {"MAX_UPLOAD_MB", "CLAIM_TIMEOUT_MINUTES"}
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
