@@ -19,6 +19,7 @@ HEADERS = {
     "category": ("category", "类别", "类型", "单位类别"),
     "department": ("department", "主管部门", "部门", "所属部门"),
 }
+FIELD_LABELS = {"code": "单位代码", "name": "单位名称", "category": "类别", "department": "主管部门"}
 CATEGORY_ALIASES = {
     "机关科室": UnitCategory.SECTION,
     "section": UnitCategory.SECTION,
@@ -75,7 +76,7 @@ def import_units(*, session: Session, path: Path, actor: User | None = None) -> 
     for field in ("code", "name", "category"):
         if field not in columns:
             raise ServiceError(
-                f"缺少列 {field}（可用列名：{'/'.join(HEADERS[field])}）",
+                f"缺少{FIELD_LABELS[field]}列（可用列名：{'/'.join(HEADERS[field])}）",
                 where=Where(file=path.name, row=1),
             )
     result = UnitImportResult()
