@@ -1,10 +1,10 @@
 """Client lists: store an uploaded file as a new version of a unit's list.
 
-The file is parsed by :mod:`list_parser` (shared with ``flask clients
-check``) and its rows sealed by :mod:`list_sealing` (in a helper process
-for big files); accepted rows become clients, rejected rows become row
-issues, all inside the caller's transaction, so a refused file stores
-nothing.
+The file is parsed by :mod:`survey_service.lists.parsing` (shared with
+``flask clients check``) and its rows sealed by :mod:`survey_service.lists.sealing`
+(in the helper process of :mod:`survey_service.lists.pipeline` for big
+files); accepted rows become clients, rejected rows become row issues, all
+inside the caller's transaction, so a refused file stores nothing.
 """
 
 from __future__ import annotations
@@ -23,15 +23,14 @@ from sqlmodel import Session, select
 from survey_service import audit
 from survey_service.errors import Conflict, NotFound, ServiceError, Where
 from survey_service.lists.parsing import ClientFileError, ParsedFile
+from survey_service.lists.pipeline import SealedList, sealed_list
 from survey_service.lists.sealing import (
     CLIENT_COLUMNS,
     ISSUE_COLUMNS,
     ImportOptions,
-    SealedList,
     client_rows,
     consecutive_runs,
     parse_with,
-    sealed_list,
 )
 from survey_service.models import (
     ClientList,

@@ -16,17 +16,16 @@ from sqlmodel import func, select
 
 from survey_service.db import transaction
 from survey_service.errors import ServiceError
+from survey_service.lists import pipeline
 from survey_service.lists import sealing as list_sealing
 from survey_service.lists.parsing import ClientFileError, PhoneRows, parse_client_file
+from survey_service.lists.pipeline import _pack, _unpack, sealed_list
 from survey_service.lists.sealing import (
     CLIENT_COLUMNS,
     AcceptedNumbers,
     ImportOptions,
     SealTotals,
-    _pack,
-    _unpack,
     client_rows,
-    sealed_list,
 )
 from survey_service.models import Client, ClientList, ListRowIssue, StoredFile
 from survey_service.privacy.vault import PhoneVault, new_data_key
@@ -255,7 +254,7 @@ def test_helper_process_stores_what_the_importer_alone_stores(session, units, mo
     signals? And does the helper get the lookup-hash sub-key, never the data key?"""
     first, second, staff, wave = units
     started, requests = [], []
-    popen = list_sealing.subprocess.Popen
+    popen = pipeline.subprocess.Popen
 
     class Recorder:
         def __init__(self, stream):
@@ -274,12 +273,12 @@ def test_helper_process_stores_what_the_importer_alone_stores(session, units, mo
         process.stdin = Recorder(process.stdin)
         return process
 
-    monkeypatch.setattr(list_sealing.subprocess, "Popen", spy)
+    monkeypatch.setattr(pipeline.subprocess, "Popen", spy)
     content = _bundle(12_000, seed=7)  # several batches, duplicates across them
     alone = _stored(session, _import(session, first, wave, content, parallel=False, actor=staff))
     assert started == []
     helped = _stored(session, _import(session, second, wave, content, parallel=True))
-    assert len(started) == 1 and started[0][1:] == ["-m", "survey_service.lists.sealing"]
+    assert len(started) == 1 and started[0][1:] == ["-m", "survey_service.lists.pipeline"]
     assert helped == alone
     (request,) = requests
     vault = current_app.extensions["phone_vault"]
@@ -371,9 +370,9 @@ def test_unread_bytes_of_a_pipe():
     """Does the helper see how much of what it sent the writer has not read yet?"""
     read_end, write_end = os.pipe()
     with os.fdopen(read_end, "rb", buffering=0) as reader, os.fdopen(write_end, "wb") as writer:
-        assert list_sealing._unread_bytes(writer) == 0
+        assert pipeline._unread_bytes(writer) == 0
         writer.write(b"12345")
         writer.flush()
-        assert list_sealing._unread_bytes(writer) == 5
+        assert pipeline._unread_bytes(writer) == 5
         assert reader.read(3) == b"123"
-        assert list_sealing._unread_bytes(writer) == 2
+        assert pipeline._unread_bytes(writer) == 2
