@@ -11,7 +11,19 @@ import pytest
 
 import sampling
 
-MODULES = ["allocation", "design", "draw", "errors", "estimate", "ranking", "rates", "weights"]
+MODULES = [
+    "allocation",
+    "design",
+    "draw",
+    "errors",
+    "estimate",
+    "framehash",
+    "proportions",
+    "ranking",
+    "rates",
+    "verify",
+    "weights",
+]
 ROOT = Path(__file__).resolve().parents[2]
 
 
