@@ -36,19 +36,19 @@ def dial_ivr(app: Flask) -> int:
     """Place the IVR calls due now (inside the calling windows); return how many."""
     from sqlmodel import Session
 
-    from survey_service.calls import ivr as ivr_calls
+    from survey_service.calls import dialling
     from survey_service.calls.telephony import get_provider
 
     provider = get_provider(app.config)
     with app.app_context(), Session(app.extensions["engine"]) as session, transaction(session):
-        result = ivr_calls.dial_due_cases(
+        result = dialling.dial_due_cases(
             session,
             provider=provider,
             vault=app.extensions["phone_vault"],
             limit=20,
             webhook_base=app.config["PUBLIC_BASE_URL"],
             token_key=app.config["SECRET_KEY"],
-            timezone=app.config["TIMEZONE"],
+            config=app.config,
             checkpoint=session.commit,
         )
     if result.placed:

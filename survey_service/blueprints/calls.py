@@ -9,8 +9,10 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from survey_service import audit
+from survey_service import dispositions as aapor
 from survey_service.calls import attempts as calling
 from survey_service.calls import interviews, queue
+from survey_service.calls import settings as calling_settings
 
 from ..db import get_session, transaction
 from ..models import DISPOSITIONS, CallAttempt, Case, CaseStatus, Client, Role, Unit, User
@@ -19,26 +21,31 @@ from ..security import requires_role
 bp = Blueprint("calls", __name__)
 
 AGENT_OUTCOMES = (
-    "3.13",
-    "3.12",
-    "3.14",
-    "2.22",
-    "2.21",
-    "2.11",
-    "2.12",
-    "2.32",
-    "2.33",
-    "4.20",
-    "4.31",
-    "4.32",
-    "4.41",
-    "3.16",
-    "3.90",
+    aapor.NO_ANSWER,
+    aapor.ALWAYS_BUSY,
+    aapor.MACHINE_UNKNOWN,
+    aapor.RESPONDENT_MACHINE,
+    aapor.NEVER_AVAILABLE,
+    aapor.REFUSAL,
+    aapor.BREAK_OFF,
+    aapor.UNABLE,
+    aapor.LANGUAGE,
+    aapor.FAX_DATA,
+    aapor.NON_WORKING,
+    aapor.DISCONNECTED,
+    aapor.NUMBER_CHANGED,
+    aapor.TECHNICAL,
+    aapor.OTHER_UNKNOWN,
 )
 
 
 def _open_attempt(session, case: Case) -> CallAttempt:
     return calling.start_attempt(session, case, agent=current_user)
+
+
+def _calling(session, case: Case) -> calling_settings.CallingSettings:
+    """The calling settings of the case's wave, with the app's TIMEZONE as default."""
+    return calling_settings.for_case(session, case, current_app.config)
 
 
 @bp.route("/")
@@ -47,9 +54,7 @@ def index():
     """Show the agent's held case, or the button that takes the next one."""
     session = get_session()
     held = queue.held_case(session, current_user)
-    waiting = session.exec(
-        select(func.count(Case.id)).where(Case.released, Case.status == CaseStatus.PENDING)
-    ).one()
+    waiting = queue.waiting_count(session)
     return render_template("calls/index.html", held=held, waiting=waiting)
 
 
@@ -127,7 +132,13 @@ def answer(case_id: int):
     with transaction(session):
         attempt = _open_attempt(session, case)
         interpretation, _state = interviews.answer(
-            session, case, attempt, item_id, value, actor=current_user
+            session,
+            case,
+            attempt,
+            item_id,
+            value,
+            actor=current_user,
+            calling=_calling(session, case),
         )
     if not interpretation.stored:
         flash(interpretation.message or "输入无效。", "error")
@@ -159,7 +170,13 @@ def end(case_id: int):
     with transaction(session):
         attempt = _open_attempt(session, case)
         interviews.end_call(
-            session, case, attempt, outcome, actor=current_user, note=request.form.get("note")
+            session,
+            case,
+            attempt,
+            outcome,
+            actor=current_user,
+            note=request.form.get("note"),
+            calling=_calling(session, case),
         )
     label = DISPOSITIONS[case.disposition][1] if case.disposition else "待再次拨打"
     flash(f"已记录：{label}。", "success")
@@ -178,8 +195,10 @@ def progress():
             Unit.name,
             func.count(Case.id),
             func.sum(sql_case((final, 1), else_=0)),
-            func.sum(sql_case((Case.disposition == "1.1", 1), else_=0)),
-            func.sum(sql_case((Case.disposition.in_(["2.11", "2.12"]), 1), else_=0)),
+            func.sum(sql_case((Case.disposition == aapor.COMPLETE, 1), else_=0)),
+            func.sum(
+                sql_case((Case.disposition.in_([aapor.REFUSAL, aapor.BREAK_OFF]), 1), else_=0)
+            ),
             func.sum(Case.attempts),
         )
         .join(Unit, Unit.id == Case.unit_id)
@@ -191,7 +210,7 @@ def progress():
         select(
             User.username,
             func.count(CallAttempt.id),
-            func.sum(sql_case((CallAttempt.outcome == "1.1", 1), else_=0)),
+            func.sum(sql_case((CallAttempt.outcome == aapor.COMPLETE, 1), else_=0)),
         )
         .join(User, User.id == CallAttempt.agent_id)
         .group_by(User.username)

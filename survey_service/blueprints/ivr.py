@@ -9,7 +9,7 @@ Routes (all POST, exempt from CSRF: the provider's signature protects them):
 Every view first checks the provider's signature over the URL the provider
 called (``PUBLIC_BASE_URL`` + path when the app sits behind a proxy) and the
 posted fields; a failed check is a 403 that changes nothing. The token is an
-HMAC of the attempt id (:func:`ivr_calls.attempt_token`), so a URL cannot be
+HMAC of the attempt id (:func:`survey_service.calls.ivr.attempt_token`), so a URL cannot be
 guessed from the sequential id. The TwiML comes from :mod:`call_scripts`
 only; a resent webhook answers the same TwiML and stores nothing twice.
 """
@@ -24,10 +24,12 @@ from flask import Blueprint, Response, abort, current_app, request, url_for
 import call_scripts
 from survey_service.calls import interviews
 from survey_service.calls import ivr as ivr_calls
+from survey_service.calls import settings as calling_settings
+from survey_service.calls.settings import CallingSettings
 from survey_service.calls.telephony import Provider, get_provider
 
 from ..db import get_session, transaction
-from ..errors import Conflict, NotFound
+from ..errors import NotFound
 from ..models import CallAttempt, Case, CaseStatus
 from ..security import csrf
 
@@ -85,6 +87,11 @@ def _load(attempt_id: int, token: str) -> tuple[CallAttempt, Case]:
     return attempt, case
 
 
+def _calling(case: Case) -> CallingSettings:
+    """The calling settings of the case's wave, with the app's TIMEZONE as default."""
+    return calling_settings.for_case(get_session(), case, current_app.config)
+
+
 def _gather_url(attempt: CallAttempt, token: str, item_id: str, try_no: int) -> str:
     url = url_for(
         "ivr.gather",
@@ -138,23 +145,20 @@ def gather(attempt_id: int, token: str, item_id: str, try_no: int):
     """Store the key pressed for an item, then read the next item, again, or say goodbye."""
     session = get_session()
     attempt, case = _load(attempt_id, token)
-    if attempt.ended_at is not None or case.status == CaseStatus.FINAL:
-        return _after_the_call(interviews.state(session, case, IVR))
-    digits = provider().digits(request.form)
-    try:
-        with transaction(session):
-            interpretation, state = interviews.answer(
-                session, case, attempt, item_id, digits, channel=IVR, ivr_try=try_no
-            )
-    except (Conflict, call_scripts.ScriptUsageError):
-        # Not the item now due (an old or resent request): read the due item afresh.
-        return _say_state(interviews.state(session, case, IVR), attempt, token)
-    if interpretation.action == "repeat":
-        return _say_state(state, attempt, token, try_no)
-    if interpretation.action == "invalid":
-        # Past the script's max_retries, twiml_for_item says goodbye and hangs up.
-        return _say_state(state, attempt, token, try_no + 1, interpretation.message)
-    return _say_state(state, attempt, token)
+    with transaction(session):
+        turn = interviews.key_press(
+            session,
+            case,
+            attempt,
+            item_id,
+            provider().digits(request.form),
+            try_no=try_no,
+            calling=_calling(case),
+        )
+    if turn.over:
+        return _after_the_call(turn.state)
+    # Past the script's max_retries, twiml_for_item says goodbye and hangs up.
+    return _say_state(turn.state, attempt, token, turn.try_no, turn.notice)
 
 
 @bp.route("/call/<int:attempt_id>/<token>/status", methods=["POST"])
@@ -169,5 +173,7 @@ def status(attempt_id: int, token: str):
         if end.duration_seconds is not None:
             note += f", {end.duration_seconds} s"
         with transaction(session):
-            ivr_calls.record_call_end(session, case, attempt, end.status, note=note)
+            ivr_calls.record_call_end(
+                session, case, attempt, end.status, note=note, calling=_calling(case)
+            )
     return Response(status=204)

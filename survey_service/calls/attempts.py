@@ -2,8 +2,9 @@
 
 Rules (queXS, BRFSS; AAPOR 2016): a final outcome ends the case and beats
 later calls; eligibility once learned is never lost; after a no-answer,
-busy or similar temporary outcome the case is redialled after
-``redial_hours``; at the attempt limit a case that was ever eligible ends
+busy or similar temporary outcome the case is redialled after the wave's
+``redial_gap_minutes``; at the wave's ``max_attempts`` (both in
+:mod:`survey_service.calls.settings`) a case that was ever eligible ends
 as an eligible non-interview (2.21), otherwise with its last unknown-
 eligibility outcome.
 """
@@ -15,6 +16,9 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from survey_service import audit
+from survey_service.calls import settings as calling_settings
+from survey_service.calls.settings import CallingSettings
+from survey_service.dispositions import BREAK_OFF, NEVER_AVAILABLE, PARTIAL
 from survey_service.errors import Conflict, ServiceError, Where
 from survey_service.models import (
     DISPOSITIONS,
@@ -27,9 +31,7 @@ from survey_service.models import (
 )
 
 ELIGIBLE_GROUPS = {"I", "P", "R", "NC", "O"}
-FINAL_OUTCOMES = FINAL_ON_FIRST | {"1.2", "2.12"}
-MAX_ATTEMPTS = 6
-REDIAL_HOURS = 3
+FINAL_OUTCOMES = FINAL_ON_FIRST | {PARTIAL, BREAK_OFF}
 
 
 def start_attempt(
@@ -76,10 +78,12 @@ def record_outcome(
     actor: User | None,
     note: str | None = None,
     now: datetime | None = None,
-    max_attempts: int = MAX_ATTEMPTS,
-    redial_hours: int = REDIAL_HOURS,
+    calling: CallingSettings | None = None,
 ) -> Case:
     """Close ``attempt`` with ``outcome`` and move the case on (release, redial or final).
+
+    ``calling`` are the wave's calling settings (loaded from the case's wave
+    when not given).
 
     :raise ServiceError: if ``outcome`` is not an AAPOR code this service knows.
     :raise Conflict: if the case is already final or the attempt already closed.
@@ -91,6 +95,7 @@ def record_outcome(
     if attempt.ended_at is not None:
         raise Conflict("该次拨打已结束")
     now = now or utcnow()
+    calling = calling or calling_settings.for_case(session, case)
     attempt.outcome = outcome
     attempt.ended_at = now
     attempt.note = (note or "").strip() or None
@@ -102,8 +107,8 @@ def record_outcome(
     final = None
     if outcome in FINAL_OUTCOMES:
         final = outcome
-    elif case.attempts >= max_attempts:
-        final = outcome if group in ELIGIBLE_GROUPS or not case.ever_eligible else "2.21"
+    elif case.attempts >= calling.max_attempts:
+        final = outcome if group in ELIGIBLE_GROUPS or not case.ever_eligible else NEVER_AVAILABLE
     case.claimed_by = None
     case.claimed_at = None
     if final is not None:
@@ -113,7 +118,7 @@ def record_outcome(
         case.next_attempt_at = None
     else:
         case.status = CaseStatus.PENDING
-        case.next_attempt_at = now + timedelta(hours=redial_hours)
+        case.next_attempt_at = now + timedelta(minutes=calling.redial_gap_minutes)
     session.add(case)
     audit.record(
         session,

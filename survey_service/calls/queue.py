@@ -1,4 +1,9 @@
-"""The call queue: an agent claims the next case, atomically.
+"""The call queue: the one rule of which cases are due, and an agent's atomic claim.
+
+:func:`due` is the due-case rule: released, pending, of an open wave, and
+its next attempt time reached. The agent queue, the IVR dialler and the
+waiting count on the agent page all filter with it (the IVR adds its own
+limits on top: calls per case, no call in progress, the calling windows).
 
 On PostgreSQL the candidate row is locked with ``FOR UPDATE SKIP LOCKED``,
 so concurrent agents pass over each other's rows; on every backend the
@@ -10,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, select
 
 from survey_service.errors import NotFound
@@ -22,6 +27,34 @@ OPEN_DRAWS = (
     .join(SurveyWave, SurveyWave.id == SampleDraw.wave_id)
     .where(SurveyWave.status == WaveStatus.OPEN)
 )
+
+# The order due cases are offered in: booked times first, fewer attempts, the sample's order.
+DUE_ORDER = (
+    Case.next_attempt_at.is_(None),
+    Case.next_attempt_at,
+    Case.attempts,
+    Case.replicate,
+    Case.id,
+)
+
+
+def due(now: datetime, *, draws=OPEN_DRAWS) -> ColumnElement[bool]:
+    """The due-case rule as one SQL condition on :class:`Case`.
+
+    ``draws`` narrows it to the draws of some open waves (a subquery of draw
+    ids); by default every open wave's draws.
+    """
+    return and_(
+        Case.released,
+        Case.status == CaseStatus.PENDING,
+        Case.draw_id.in_(draws),
+        or_(Case.next_attempt_at.is_(None), Case.next_attempt_at <= now),
+    )
+
+
+def waiting_count(session: Session, *, now: datetime | None = None) -> int:
+    """How many cases are due now (what the agent page shows as waiting)."""
+    return session.exec(select(func.count(Case.id)).where(due(now or utcnow()))).one()
 
 
 def held_case(session: Session, agent: User) -> Case | None:
@@ -61,23 +94,7 @@ def claim_next_case(
     now = now or utcnow()
     postgres = session.get_bind().dialect.name == "postgresql"
     for _ in range(tries):
-        query = (
-            select(Case.id)
-            .where(
-                Case.released,
-                Case.status == CaseStatus.PENDING,
-                Case.draw_id.in_(OPEN_DRAWS),
-                or_(Case.next_attempt_at.is_(None), Case.next_attempt_at <= now),
-            )
-            .order_by(
-                Case.next_attempt_at.is_(None),
-                Case.next_attempt_at,
-                Case.attempts,
-                Case.replicate,
-                Case.id,
-            )
-            .limit(1)
-        )
+        query = select(Case.id).where(due(now)).order_by(*DUE_ORDER).limit(1)
         if postgres:
             query = query.with_for_update(skip_locked=True)
         candidate = session.exec(query).first()

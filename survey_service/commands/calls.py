@@ -66,7 +66,7 @@ ivr_cli = AppGroup("ivr", help="Automated IVR calls through the telephony provid
 @click.option("--limit", default=20, show_default=True, help="Most calls to place this round.")
 def ivr_dial(limit: int) -> None:
     """Dial the cases due for an IVR call now (inside the calling windows) and print them."""
-    from survey_service.calls import ivr as ivr_calls
+    from survey_service.calls import dialling
     from survey_service.calls.telephony import ProviderError, get_provider
 
     base = current_app.config.get("PUBLIC_BASE_URL")
@@ -77,14 +77,14 @@ def ivr_dial(limit: int) -> None:
     except (ProviderError, NotImplementedError) as exc:
         raise BadInput(str(exc)) from exc
     result = _run(
-        lambda s: ivr_calls.dial_due_cases(
+        lambda s: dialling.dial_due_cases(
             s,
             provider=provider,
             vault=current_app.extensions["phone_vault"],
             limit=limit,
             webhook_base=base,
             token_key=current_app.config["SECRET_KEY"],
-            timezone=current_app.config["TIMEZONE"],
+            config=current_app.config,
             checkpoint=s.commit,
         )
     )
@@ -106,7 +106,7 @@ def ivr_simulate(limit: int, keys: str, at: str | None) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from survey_service.calls import ivr as ivr_calls
+    from survey_service.calls import dialling
     from survey_service.calls.telephony.simulated import (
         FlaskClientTransport,
         SimulatedProvider,
@@ -125,7 +125,7 @@ def ivr_simulate(limit: int, keys: str, at: str | None) -> None:
             raise BadInput(f"--at 应为 'YYYY-MM-DD HH:MM'，而不是 {at!r}") from exc
     base = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost"
     result = _run(
-        lambda s: ivr_calls.dial_due_cases(
+        lambda s: dialling.dial_due_cases(
             s,
             provider=provider,
             vault=current_app.extensions["phone_vault"],
@@ -133,7 +133,7 @@ def ivr_simulate(limit: int, keys: str, at: str | None) -> None:
             now=now,
             webhook_base=base,
             token_key=current_app.config["SECRET_KEY"],
-            timezone=current_app.config["TIMEZONE"],
+            config=current_app.config,
             checkpoint=s.commit,
         )
     )

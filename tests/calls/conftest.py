@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from survey_service.calls import ivr as ivr_calls
+from survey_service.calls import dialling
 from survey_service.calls.telephony.simulated import (
     FlaskClientTransport,
     SimulatedProvider,
@@ -62,7 +62,7 @@ def dial(app, session, telephony):
 
     def dial(limit=1, now=EVENING, provider=None, **kwargs):
         with transaction(session):
-            return ivr_calls.dial_due_cases(
+            return dialling.dial_due_cases(
                 session,
                 provider=provider or telephony,
                 vault=app.extensions["phone_vault"],

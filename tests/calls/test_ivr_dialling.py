@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from survey_service.calls import attempts as calling
-from survey_service.calls import interviews, queue
+from survey_service.calls import dialling, interviews, queue
 from survey_service.calls import ivr as ivr_calls
 from survey_service.calls.telephony import NO_ANSWER, CallRejected, SimulatedProvider
 from survey_service.db import transaction
@@ -42,7 +42,7 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
 )
 def test_calling_windows_boundaries(when, individuals, enterprises):
     """Are the default windows open from their start up to, not including, their end?"""
-    kinds = ivr_calls.kinds_open(ivr_calls.DEFAULT_WINDOWS, when)
+    kinds = dialling.kinds_open(dialling.DEFAULT_WINDOWS, when)
     opened = (lambda kind: True) if kinds is None else kinds.__contains__
     assert opened("群众") is individuals
     assert opened(None) is individuals  # unknown kind is called like an individual
@@ -51,9 +51,9 @@ def test_calling_windows_boundaries(when, individuals, enterprises):
 
 def test_windows_are_a_parameter():
     """Can a deployment pass its own windows (here: weekends 10:00-12:00 only)?"""
-    weekend = (ivr_calls.CallingWindow("weekend", time(10), time(12), days=frozenset({5, 6})),)
-    assert ivr_calls.kinds_open(weekend, local(4, 10, 0)) is None
-    assert ivr_calls.kinds_open(weekend, local(1, 10, 0)) == frozenset()
+    weekend = (dialling.CallingWindow("weekend", time(10), time(12), days=frozenset({5, 6})),)
+    assert dialling.kinds_open(weekend, local(4, 10, 0)) is None
+    assert dialling.kinds_open(weekend, local(1, 10, 0)) == frozenset()
 
 
 @pytest.mark.parametrize(("when", "placed"), [(local(1, 18, 0), 3), (local(1, 21, 0), 0)])
@@ -231,7 +231,7 @@ def test_claimed_cases_checkpoint_before_calls(app, session, sample, telephony):
         seen.append((len(telephony.calls), session.exec(select(CallAttempt)).all()))
 
     with transaction(session):
-        ivr_calls.dial_due_cases(
+        dialling.dial_due_cases(
             session,
             provider=telephony,
             vault=app.extensions["phone_vault"],

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
+from survey_service.calls import dialling
 from survey_service.calls import ivr as ivr_calls
 from survey_service.models import Answer, AuditEvent, CallAttempt, Case, CaseStatus, utcnow
 from tests.calls.conftest import make_sample, reload
@@ -236,7 +237,7 @@ def test_no_answer_is_redialled_later_not_now(session, sample, dial, telephony, 
     respondent(answer="no-answer").take(call)
     case = session.get(Case, sample[0].id)
     reload(session, case)
-    any_time = (ivr_calls.CallingWindow("any time", time.min, time.max),)
+    any_time = (dialling.CallingWindow("any time", time.min, time.max),)
     due = case.next_attempt_at
     early = dial(limit=3, now=due - timedelta(minutes=1), windows=any_time)
     assert case.id not in [case_id for case_id, _ in early.placed]
