@@ -99,6 +99,15 @@ def _wave_of(session: Session, case: Case) -> SurveyWave:
     return session.get(SurveyWave, draw.wave_id)
 
 
+def closing_words(session: Session, case: Case) -> tuple[Script, dict[str, Any]]:
+    """The script and placeholders to say goodbye with, whatever the wave's state.
+
+    A call still live when its wave was closed hears the closing words and is
+    hung up; nothing is stored.
+    """
+    return script_for_wave(_wave_of(session, case)), case_context(session, case)
+
+
 def _load(session: Session, case: Case, channel: str) -> _Loaded:
     wave = _wave_of(session, case)
     require_open(wave)

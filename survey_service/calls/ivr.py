@@ -36,8 +36,8 @@ import hashlib
 import hmac
 from datetime import datetime
 
-from sqlalchemy import delete
-from sqlmodel import Session
+from sqlalchemy import delete, update
+from sqlmodel import Session, select
 
 import call_scripts
 from survey_service import dispositions as aapor
@@ -54,7 +54,16 @@ from survey_service.calls.telephony import (
     NO_ANSWER,
 )
 from survey_service.errors import NotFound
-from survey_service.models import Answer, CallAttempt, Case, CaseStatus, utcnow
+from survey_service.models import (
+    Answer,
+    CallAttempt,
+    Case,
+    CaseStatus,
+    SampleDraw,
+    SurveyWave,
+    WaveStatus,
+    utcnow,
+)
 
 IVR = call_scripts.IVR
 
@@ -104,6 +113,59 @@ def load_call(
     if attempt is None or attempt.channel != IVR:
         raise NotFound("未知的通话")
     return attempt, session.get(Case, attempt.case_id)
+
+
+def lock_call(session: Session, attempt_id: int) -> tuple[CallAttempt, Case]:
+    """Begin a webhook's unit of work by locking its attempt; return it and its case afresh.
+
+    Deliveries of one call (a resent gather, a repeated status callback, or the
+    two at once) then run one after the other, and each sees what the one
+    before stored: one answer, one outcome, one count, the same reply. On
+    PostgreSQL the attempt row is taken ``FOR UPDATE``; SQLite has one writer
+    at a time, so the transaction starts with a write (a read first would pin
+    a snapshot that a concurrent commit makes stale, and the later write would
+    fail at once instead of waiting).
+    """
+    session.rollback()  # end any read snapshot of the request so far
+    if session.get_bind().dialect.name == "postgresql":
+        attempt = session.exec(
+            select(CallAttempt)
+            .where(CallAttempt.id == attempt_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+    else:
+        session.execute(
+            update(CallAttempt)
+            .where(CallAttempt.id == attempt_id)
+            .values(provider_call_id=CallAttempt.provider_call_id)
+        )
+        attempt = session.get(CallAttempt, attempt_id, populate_existing=True)
+    case = session.get(Case, attempt.case_id, populate_existing=True)
+    return attempt, case
+
+
+def wave_is_open(session: Session, case: Case) -> bool:
+    """Whether the case's wave still takes answers (closed and published waves are frozen)."""
+    status = session.exec(
+        select(SurveyWave.status)
+        .join(SampleDraw, SampleDraw.wave_id == SurveyWave.id)
+        .where(SampleDraw.id == case.draw_id)
+    ).one()
+    return status == WaveStatus.OPEN
+
+
+def newer_status(attempt: CallAttempt, sequence: int | None) -> bool:
+    """Whether a status callback numbered ``sequence`` comes after every one seen so far.
+
+    Providers may deliver status callbacks out of order and more than once; a
+    callback that is not newer than the last one recorded changes nothing.
+    Callbacks without a number are taken (nothing to compare them by); once
+    the attempt is closed its end is final whatever arrives later.
+    """
+    if sequence is None or attempt.status_sequence is None:
+        return True
+    return sequence > attempt.status_sequence
 
 
 def outcome_of_answered_call(session: Session, case: Case) -> str:

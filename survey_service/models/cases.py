@@ -57,3 +57,5 @@ class CallAttempt(SQLModel, table=True):
     outcome: str | None = Field(default=None, sa_type=String(8))
     note: str | None = Field(default=None, sa_type=Text)
     provider_call_id: str | None = Field(default=None, sa_type=String(64))
+    # The highest sequence number of the provider's status callbacks seen for this call.
+    status_sequence: int | None = Field(default=None)
