@@ -206,13 +206,17 @@ def expire_stale_calls(
 ):
     """Close IVR attempts whose status callback never came (3.16); return how many.
 
-    A case an agent holds meanwhile is left alone.
+    A case an agent holds meanwhile is left alone, and so is every attempt of
+    a closed wave (its cases are frozen).
     """
     stale = session.exec(
-        select(CallAttempt).where(
+        select(CallAttempt)
+        .join(Case, Case.id == CallAttempt.case_id)
+        .where(
             CallAttempt.channel == IVR,
             CallAttempt.ended_at.is_(None),
             CallAttempt.started_at < now - older_than,
+            Case.draw_id.in_(queue.OPEN_DRAWS),
         )
     ).all()
     closed = 0

@@ -74,6 +74,7 @@ def release_stale_claims(
         .where(
             Case.status == CaseStatus.IN_PROGRESS,
             Case.claimed_at < now - timedelta(minutes=idle_minutes),
+            Case.draw_id.in_(OPEN_DRAWS),  # a closed wave's cases are frozen
         )
         .values(status=CaseStatus.PENDING, claimed_by=None, claimed_at=None)
     )

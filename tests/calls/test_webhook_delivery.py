@@ -8,17 +8,19 @@ replies; a status callback older than one already seen changes nothing.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
+from survey_service.calls import dialling, queue
 from survey_service.db import transaction
 from survey_service.dispositions import NO_ANSWER
 from survey_service.models import Answer, AuditEvent, CallAttempt, Case, CaseStatus, SurveyWave
 from survey_service.results import publication
-from tests.calls.conftest import reload
+from tests.calls.conftest import EVENING, reload
 from tests.factories import make_user
 
 
@@ -136,6 +138,12 @@ def test_no_webhook_of_any_kind_changes_a_frozen_wave(
     ]
     assert [r.status_code for r in replies] == [200, 200, 204, 204, 204, 204]
     assert b"<Hangup" in replies[0].data and b"<Hangup" in replies[1].data
+    assert _stored(session) == before
+    # Nor does the worker: stale calls and idle claims of a frozen wave stay as they are.
+    later = EVENING + timedelta(days=2)
+    with transaction(session):
+        assert dialling.expire_stale_calls(session, now=later) == 0
+        assert queue.release_stale_claims(session, idle_minutes=30, now=later) == 0
     assert _stored(session) == before
     reload(session, wave)
     assert publication.recheck(session, wave) == []
