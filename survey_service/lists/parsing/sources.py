@@ -27,7 +27,12 @@ SAMPLE_BYTES = 1 << 20
 
 #: Control characters that no list cell may hold (tab, line feed and carriage return may).
 CONTROL_RX = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_BYTES_RX = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same as bytes; bytes.translate deleting them is about five times quicker than a regex.
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
+def _has_control(data: bytes) -> bool:
+    return len(data.translate(None, _CONTROL_BYTES)) != len(data)
 
 
 class _Source(io.RawIOBase):
@@ -44,7 +49,7 @@ class _Source(io.RawIOBase):
         self._pos = 0
         self._f = f
         self._owned = owned
-        self.controls = [_CONTROL_BYTES_RX.search(prefix) is not None]
+        self.controls = [_has_control(prefix)]
 
     def readable(self) -> bool:
         return True
@@ -61,7 +66,7 @@ class _Source(io.RawIOBase):
         data = self._f.read(len(b))
         if not data:
             return 0
-        if not self.controls[0] and _CONTROL_BYTES_RX.search(data):
+        if not self.controls[0] and _has_control(data):
             self.controls[0] = True
         n = len(data)
         b[:n] = data
