@@ -43,6 +43,19 @@ SETTINGS: tuple[Setting, ...] = (
         "AREA_CODE", "027", "Area code completing 7-8 digit local landline numbers (Wuhan: 027)."
     ),
     Setting("MAX_UPLOAD_MB", 64, "Largest client-list file accepted, in MiB."),
+    Setting("LIST_MAX_ROWS", 500_000, "Most rows a client-list spreadsheet may use."),
+    Setting("LIST_MAX_COLUMNS", 64, "Most columns a client-list spreadsheet may use."),
+    Setting(
+        "LIST_MAX_XML_MB",
+        200,
+        "Most MiB a client-list workbook may inflate to (all its zip parts together).",
+    ),
+    Setting("LIST_MAX_CELL_CHARS", 32_767, "Longest cell of a client-list spreadsheet."),
+    Setting(
+        "LIST_HELPER_MEMORY_MB",
+        2048,
+        "Address-space limit of the helper process that parses big lists and spreadsheets.",
+    ),
     Setting(
         "CLAIM_TIMEOUT_MINUTES", 30, "A claimed case is released after this many idle minutes."
     ),
@@ -69,7 +82,15 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
-_INT_SETTINGS = {"MAX_UPLOAD_MB", "CLAIM_TIMEOUT_MINUTES"}
+_INT_SETTINGS = {
+    "MAX_UPLOAD_MB",
+    "CLAIM_TIMEOUT_MINUTES",
+    "LIST_MAX_ROWS",
+    "LIST_MAX_COLUMNS",
+    "LIST_MAX_XML_MB",
+    "LIST_MAX_CELL_CHARS",
+    "LIST_HELPER_MEMORY_MB",
+}
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:

@@ -66,11 +66,8 @@ def _options(form) -> list_import.ImportOptions:
         value = (form_field.data or "").strip() if form_field is not None else ""
         if value:
             column_map[field] = int(value) if value.isdigit() else value
-    return list_import.ImportOptions(
-        area_code=current_app.config["AREA_CODE"],
-        sheet=form.sheet.data or None,
-        column_map=column_map or None,
-        max_bytes=int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024,
+    return list_import.import_options(
+        current_app.config, sheet=form.sheet.data or None, column_map=column_map or None
     )
 
 
@@ -100,8 +97,10 @@ def upload():
     except ServiceError as exc:
         flash(f"文件未导入：{exc}", "error")
         return redirect(url_for("units.index"))
+    sheet = client_list.signals.get("sheet")
     flash(
-        f"已导入第 {client_list.version} 版：有效 {client_list.n_accepted} 行，"
+        f"已导入第 {client_list.version} 版{f'（工作表“{sheet}”）' if sheet else ''}："
+        f"有效 {client_list.n_accepted} 行，"
         f"问题 {client_list.n_rejected} 行，跳过 {client_list.n_skipped} 行。",
         "success",
     )

@@ -22,24 +22,29 @@ clients_cli = AppGroup("clients", help="Client lists (服务对象名单).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def clients_check(file: Path, area_code: str | None, sheet: str | None, as_json: bool) -> None:
     """Check FILE as a client list without a database; print the outcome of every row."""
+    from survey_service.lists.importing import sheet_limits
     from survey_service.lists.parsing import ClientFileError, check_file
 
     if not file.is_file():
         raise BadInput(f"文件不存在: {file}")
+    config = current_app.config
     try:
         report = check_file(
             file,
             filename=file.name,
-            area_code=area_code or current_app.config["AREA_CODE"],
+            area_code=area_code or config["AREA_CODE"],
             sheet=sheet,
+            max_bytes=int(config["MAX_UPLOAD_MB"]) << 20,  # the upload's limit
+            limits=sheet_limits(config),
         )
     except ClientFileError as exc:
         raise BadInput(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
+    where = f"sheet {report['sheet']}" if report["sheet"] else f"delimiter {report['delimiter']!r}"
     click.echo(
-        f"encoding {report['encoding']}, delimiter {report['delimiter']!r}: "
+        f"encoding {report['encoding']}, {where}: "
         f"{report['accepted']} accepted, {report['rejected']} rejected"
     )
     for row in report["rows"]:
@@ -56,7 +61,7 @@ def clients_import(file: Path, unit_code: str, wave_name: str | None, sheet: str
     """Store FILE as a new version of a unit's client list and print the counts."""
     from sqlmodel import select
 
-    from survey_service.lists.importing import ImportOptions, import_client_list
+    from survey_service.lists.importing import import_client_list, import_options
     from survey_service.models import Unit
     from survey_service.setup.waves import current_wave
 
@@ -74,15 +79,13 @@ def clients_import(file: Path, unit_code: str, wave_name: str | None, sheet: str
             content=file,
             filename=file.name,
             vault=current_app.extensions["phone_vault"],
-            options=ImportOptions(
-                area_code=current_app.config["AREA_CODE"],
-                sheet=sheet,
-                max_bytes=int(current_app.config["MAX_UPLOAD_MB"]) << 20,
-            ),
+            options=import_options(current_app.config, sheet=sheet),
         )
 
     cl = _run(work)
+    sheet_read = cl.signals.get("sheet")
     click.echo(
         f"list {cl.id} version {cl.version}: {cl.n_accepted} accepted, "
-        f"{cl.n_rejected} rejected, {cl.n_skipped} skipped ({cl.encoding})"
+        f"{cl.n_rejected} rejected, {cl.n_skipped} skipped ({cl.encoding}"
+        + (f", sheet {sheet_read})" if sheet_read else ")")
     )

@@ -12,10 +12,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, insert
 from sqlmodel import Session, select
@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from survey_service import audit
 from survey_service.errors import Conflict, NotFound, ServiceError, Where
 from survey_service.lists.parsing import ClientFileError, ParsedFile
+from survey_service.lists.parsing.workbook import SheetLimits
 from survey_service.lists.pipeline import SealedList, sealed_list
 from survey_service.lists.sealing import (
     CLIENT_COLUMNS,
@@ -139,6 +140,25 @@ def _flush_batches(session: Session, model, rows: list[dict]) -> None:
         rows.clear()
 
 
+def import_options(config: Mapping[str, Any], **given: Any) -> ImportOptions:
+    """An upload's options from the app's settings (AREA_CODE, MAX_UPLOAD_MB, LIST_…)."""
+    given.setdefault("area_code", config["AREA_CODE"])
+    given.setdefault("max_bytes", int(config["MAX_UPLOAD_MB"]) << 20)
+    given.setdefault("limits", sheet_limits(config))
+    given.setdefault("helper_memory_mb", int(config["LIST_HELPER_MEMORY_MB"]))
+    return ImportOptions(**given)
+
+
+def sheet_limits(config: Mapping[str, Any]) -> SheetLimits:
+    """What a client-list spreadsheet may hold, from the app's settings."""
+    return SheetLimits(
+        max_rows=int(config["LIST_MAX_ROWS"]),
+        max_columns=int(config["LIST_MAX_COLUMNS"]),
+        max_xml_bytes=int(config["LIST_MAX_XML_MB"]) << 20,
+        max_cell_chars=int(config["LIST_MAX_CELL_CHARS"]),
+    )
+
+
 def import_client_list(
     *,
     session: Session,
@@ -236,6 +256,7 @@ def _store_rows(
 ) -> None:
     client_list.encoding = sealed.encoding
     client_list.delimiter = sealed.delimiter
+    sheet = sealed.sheet
     with _collector_paused():
         for clients, issues in sealed.batches:
             rows = client_rows(client_list.id, clients, vault)
@@ -245,7 +266,7 @@ def _store_rows(
     totals = sealed.totals
     client_list.n_accepted, client_list.n_rejected = totals.accepted, totals.rejected
     client_list.n_skipped = totals.skipped
-    client_list.signals = totals.signals
+    client_list.signals = {**totals.signals, "sheet": sheet} if sheet else totals.signals
     session.add(client_list)
     session.flush()
 

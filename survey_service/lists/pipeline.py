@@ -28,17 +28,21 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import pickle
 import subprocess
 import sys
 import traceback
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from survey_service.lists.parsing import ClientFileError
+from survey_service.lists.parsing.sources import _OLE, _ZIP
+from survey_service.lists.parsing.workbook import too_complex
 from survey_service.lists.sealing import (
     BATCH,
     Batch,
@@ -53,6 +57,12 @@ try:
     import fcntl
 except ImportError:  # not on Linux or macOS: the pipe keeps its default size
     fcntl = None
+try:
+    import resource
+except ImportError:  # not on Unix: the helper runs without a memory limit
+    resource = None
+
+log = logging.getLogger(__name__)
 
 # Files from this size on are parsed in a helper process (about 75,000 rows of CSV).
 PARALLEL_MIN_BYTES = 4 << 20
@@ -61,13 +71,13 @@ PARALLEL_MIN_BYTES = 4 << 20
 class SealedList:
     """A list being parsed: what the parser found, then its rows in batches, then the totals.
 
-    ``encoding`` and ``delimiter`` wait for the parser to get past the
-    header (the helper process may still be starting); read them first.
+    ``encoding``, ``delimiter`` and ``sheet`` wait for the parser to get past
+    the header (the helper process may still be starting); read them first.
     """
 
     def __init__(
         self,
-        header: Callable[[], tuple[str, str | None]],
+        header: Callable[[], tuple[str, str | None, str | None]],
         batches: Iterator[Batch],
         totals: SealTotals,
     ):
@@ -82,6 +92,45 @@ class SealedList:
     @property
     def delimiter(self) -> str | None:
         return self._header()[1]
+
+    @property
+    def sheet(self) -> str | None:
+        """The sheet the list was read from (spreadsheets), else None."""
+        return self._header()[2]
+
+
+def could_be_large(path: str | Path) -> bool:
+    """Whether a file is parsed in the helper process.
+
+    A file of PARALLEL_MIN_BYTES or more; a zip workbook that inflates to that
+    much (or whose parts cannot be listed); any other spreadsheet (xls, whose
+    content the checks before reading cannot see).
+    """
+    if os.path.getsize(path) >= PARALLEL_MIN_BYTES:
+        return True
+    with open(path, "rb") as handle:
+        magic = handle.read(8)
+    if magic.startswith(_OLE):
+        return True
+    if not magic.startswith(_ZIP):
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            inflated = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False  # the parser refuses it as it is
+    xlsb_or_ods = "content.xml" in names or any(n.endswith(".bin") for n in names)
+    return inflated >= PARALLEL_MIN_BYTES or xlsb_or_ods
+
+
+def limit_address_space(limit: int) -> None:
+    """Cap this process's address space (Linux: RLIMIT_AS); a bad file then fails here."""
+    if resource is not None:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 @contextmanager
@@ -102,12 +151,14 @@ def sealed_list(
     """
     parallel = options.parallel
     if parallel is None:
-        parallel = os.path.getsize(path) >= PARALLEL_MIN_BYTES
+        parallel = could_be_large(path)
     if not parallel:
         with parse_with(path, filename, options, BATCH) as parsed:
             totals = SealTotals()
             batches = seal_rows(parsed.rows, totals)
-            yield SealedList(lambda: (parsed.encoding, parsed.delimiter), batches, totals)
+            yield SealedList(
+                lambda: (parsed.encoding, parsed.delimiter, parsed.sheet), batches, totals
+            )
         return
     # A plain child process running this module (``python -m``), not
     # multiprocessing: nothing of the parent's ``__main__`` is run again. It
@@ -152,7 +203,7 @@ class _Inbox:
 
     def __init__(self, stream: IO[bytes]):
         self._stream = stream
-        self._header: tuple[str, str | None] | None = None
+        self._header: tuple[str, str | None, str | None] | None = None
         self._ended = False
 
     def start(self) -> None:
@@ -161,11 +212,11 @@ class _Inbox:
             with contextlib.suppress(OSError):  # the default pipe works, only slower
                 fcntl.fcntl(self._stream.fileno(), set_pipe_size, self.PIPE_BYTES)
 
-    def header(self) -> tuple[str, str | None]:
-        """The encoding and delimiter found: the helper's first message."""
+    def header(self) -> tuple[str, str | None, str | None]:
+        """The encoding, delimiter and sheet found: the helper's first message."""
         if self._header is None:
-            encoding, delimiter = self.receive("file")
-            self._header = (encoding, delimiter)
+            encoding, delimiter, sheet = self.receive("file")
+            self._header = (encoding, delimiter, sheet)
         return self._header
 
     def _next(self) -> tuple:
@@ -190,8 +241,10 @@ class _Inbox:
         if kind == "failed":
             raise RuntimeError(f"client-list helper process failed:\n{message[1]}")
         if kind in ("ended", "broken"):
+            # Killed (out of memory, most likely: the address-space limit) or died.
             detail = f": {message[1]}" if kind == "broken" else ""
-            raise RuntimeError(f"client-list helper process ended without an answer{detail}")
+            log.warning("client-list helper process ended without an answer%s", detail)
+            raise too_complex("解析进程中途退出（可能超出内存上限）", "文件 / file")
         if expected is None:
             return message
         if kind != expected:
@@ -268,8 +321,10 @@ def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
     try:
         path, filename, options, lookup_key = pickle.load(stdin)
         hasher = LookupHasher(lookup_key) if lookup_key else None
+        if options.helper_memory_mb:
+            limit_address_space(options.helper_memory_mb << 20)
         with parse_with(path, filename, options, BATCH) as parsed:
-            send(("file", parsed.encoding, parsed.delimiter))
+            send(("file", parsed.encoding, parsed.delimiter, parsed.sheet))
             totals = SealTotals()
             for clients, issues in seal_rows(
                 parsed.rows, totals, hasher=hasher, help_writer=writer_is_busy
@@ -278,6 +333,11 @@ def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
             # Plain values only: this module is __main__ here, its classes would not unpickle.
             send(("done", totals.accepted, totals.rejected, totals.skipped, totals.signals))
     except ClientFileError as exc:
+        send(("refused", exc.message, exc.where, exc.code))
+    except MemoryError:
+        gc.collect()  # what the parse held is garbage now: room for the answer
+        limit = f"{options.helper_memory_mb} MB" if options.helper_memory_mb else "可用内存"
+        exc = too_complex(f"解析时超出内存上限 {limit}", "文件 / file")
         send(("refused", exc.message, exc.where, exc.code))
     except BaseException:
         send(("failed", traceback.format_exc()))

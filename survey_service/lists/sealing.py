@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from survey_service.lists.parsing import PhoneRows, parse_client_file
+from survey_service.lists.parsing.workbook import SheetLimits
 from survey_service.privacy.vault import LookupHasher, PhoneVault, mask_phones
 
 BATCH = 5000
@@ -44,7 +45,11 @@ ISSUE_COLUMNS = ("list_id", "row_number", "field", "raw_value", "reason")
 
 @dataclass
 class ImportOptions:
-    """How to read an uploaded list; ``parallel`` None chooses by the file's size."""
+    """How to read an uploaded list; ``parallel`` None chooses by the file's size and kind.
+
+    ``limits`` bound what a spreadsheet may hold; ``helper_memory_mb`` is the
+    address-space limit of the helper process (None: no limit).
+    """
 
     area_code: str = "027"
     sheet: str | None = None
@@ -52,6 +57,8 @@ class ImportOptions:
     column_map: dict[str, str] | None = None
     max_bytes: int | None = None
     parallel: bool | None = None
+    limits: SheetLimits = field(default_factory=SheetLimits)
+    helper_memory_mb: int | None = None
 
 
 @dataclass
@@ -300,4 +307,5 @@ def parse_with(source: Any, filename: str, options: ImportOptions, accepted_batc
         column_map=options.column_map,
         max_bytes=options.max_bytes,
         accepted_batch=accepted_batch,
+        limits=options.limits,
     )

@@ -405,6 +405,7 @@ def test_every_reason_documented():
         "excel_mangled",
         "duplicate_in_file",
         "garbled_text",
+        "control_chars",
     }
     assert all(isinstance(v, str) and v for v in REASONS.values())
 

@@ -10,7 +10,8 @@ Entry points
     ``bytes``. Everything that makes the *whole file* unusable is raised as
     :class:`ClientFileError` **from this call itself**, before it returns:
     empty file, binary garbage, over ``max_bytes``, unreadable spreadsheet,
-    unknown sheet, bad ``column_map``, no phone column in the first
+    a spreadsheet over its :class:`SheetLimits` (``too_complex``: checked
+    before it is read), unknown sheet, bad ``column_map``, no phone column in the first
     ``HEADER_SCAN_ROWS`` rows, header without any data row (the parser reads
     ahead until the first data row and buffers what it read). ``rows`` is a
     lazy iterator: the file is read in blocks while you iterate, so memory does
@@ -41,7 +42,11 @@ GB2312 so rare name characters survive), else the file is refused as not
 text. Spreadsheets report ``xlsx``/``xls``/``xlsb``/``ods`` (chosen by the
 file's magic bytes, not its name). Bytes after the sample that do not decode
 become U+FFFD; a row whose name or service holds one is rejected as
-``garbled_text`` instead of being accepted with a broken name.
+``garbled_text`` instead of being accepted with a broken name. A row with a
+control character (NUL and the other C0 characters but tab, CR, LF; DEL) in
+any cell is rejected as ``control_chars``, the characters shown as U+FFFD: no
+database gets them. Text files are searched for them block by block as the
+bytes are read, so rows are checked only once one is found.
 
 Everything the parser needs beyond the row itself is O(1) memory except the
 duplicate check (one int per distinct accepted number).
@@ -58,7 +63,8 @@ Modules, in the order a file goes through them
 ``cells``    cell values as text, service dates, client kinds.
 ``phones``   the phone rules (``cn_mobile_prefixes`` is their generated table).
 ``errors``   every message the unit may see: reject, skip and file reasons.
-``reader``   the public entry points, putting the others together.
+``workbook`` the checks a spreadsheet passes before it is read (SheetLimits).
+``reader``   parse_client_file, putting the others together; ``report``: check_file.
 """
 
 from survey_service.lists.parsing.errors import (
@@ -73,9 +79,11 @@ from survey_service.lists.parsing.phones import (
     normalize_phone,
     normalize_phone_slow,
 )
-from survey_service.lists.parsing.reader import ParsedFile, check_file, parse_client_file
+from survey_service.lists.parsing.reader import ParsedFile, parse_client_file
+from survey_service.lists.parsing.report import check_file
 from survey_service.lists.parsing.rows import ParsedRow, PhoneRows
 from survey_service.lists.parsing.sources import SAMPLE_BYTES
+from survey_service.lists.parsing.workbook import SheetLimits
 
 __all__ = [
     "FIELDS",
@@ -88,6 +96,7 @@ __all__ = [
     "ParsedFile",
     "ParsedRow",
     "PhoneRows",
+    "SheetLimits",
     "check_file",
     "mobile_prefix_module",
     "normalize_phone",

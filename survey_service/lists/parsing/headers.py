@@ -86,6 +86,10 @@ _NOT_A_FIELD = ("身份证", "证件", "地址", "备注", "序号", "编号", "
 _SEQ_NAMES = frozenset({"序号", "编号", "序", "no", "no.", "#"})
 _PAREN_RX = re.compile(r"\([^)]*\)|\[[^\]]*\]|【[^】]*】")
 _DATA_LIKE_RX = re.compile(r"\d{5,}")
+# A header cell is a short label: a field's word with a few more characters
+# ("联系人电话", "办理事项名称"), never a sentence that mentions it.
+_LABEL_EXTRA = 4
+_SENTENCE_RX = re.compile(r"[，。；！？、,;!?]|\d{5,}")
 
 
 def _norm_header(text: str) -> str:
@@ -109,14 +113,14 @@ def _classify_header(text: str) -> tuple[str, int] | None:
             got = _classify_header(part) if part else None
             if got:
                 return got
-    if any(w in h for w in _NOT_A_FIELD):
+    if any(w in h for w in _NOT_A_FIELD) or _SENTENCE_RX.search(h):
         return None
     best: tuple[int, int, str] | None = None
     for f, syns in SYNONYMS.items():
         for syn in syns:
             if syn.isascii():
                 continue  # English words only as whole cells
-            if syn in h:
+            if syn in h and len(h) <= len(syn) + _LABEL_EXTRA:
                 score = len(syn) + (1 if h.endswith(syn) else 0)
                 key = (score, _PRIORITY[f], f)
                 if best is None or key > best:

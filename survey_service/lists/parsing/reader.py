@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
-from survey_service.lists.parsing.errors import REASONS, ClientFileError, _fail
+from survey_service.lists.parsing.errors import ClientFileError, _fail
 from survey_service.lists.parsing.headers import (
     HEADER_SCAN_ROWS,
     _find_header,
@@ -31,6 +31,7 @@ from survey_service.lists.parsing.sources import (
     _Source,
     _spreadsheet_format,
 )
+from survey_service.lists.parsing.workbook import SheetLimits, WorkbookGuard, check_size
 
 
 def parse_client_file(
@@ -43,6 +44,7 @@ def parse_client_file(
     column_map: Mapping[str, Any] | None = None,
     max_bytes: int | None = None,
     accepted_batch: int | None = None,
+    limits: SheetLimits | None = None,
 ) -> ParsedFile:
     """Open and check a client list; rows stream from ``ParsedFile.rows``.
 
@@ -58,6 +60,8 @@ def parse_client_file(
     it saves a tuple and a dict per row, and checks duplicates in bulk with
     flat memory); other rejected rows and skipped rows still come one by
     one, and ``summary()`` counts the rows with a valid phone as accepted.
+    ``limits``: what a spreadsheet may hold (:class:`SheetLimits`, checked
+    before it is read: see :mod:`survey_service.lists.parsing.workbook`).
     Raises :class:`ClientFileError` (see module docstring).
     """
     _area_prefix(area_code)  # validate early
@@ -79,7 +83,15 @@ def parse_client_file(
             prefix += more  # 1 MB of blank space, then content: keep the byte read
         if prefix.startswith(_ZIP) or prefix.startswith(_OLE):
             parsed = _parse_spreadsheet(
-                prefix, rest, path, filename, sheet, column_map, area_code, accepted_batch
+                prefix,
+                rest,
+                path,
+                filename,
+                sheet,
+                column_map,
+                area_code,
+                accepted_batch,
+                limits or SheetLimits(),
             )
         else:
             parsed = _parse_text(
@@ -109,6 +121,8 @@ def _parse_text(
         raise _fail("empty", "文件 / file")
     delim, _ = _choose_delimiter(sample, delimiter)
     raw = _Source(prefix, rest, owned)
+    if encoding.startswith(("utf-16", "utf-32")):
+        raw.controls[0] = True  # NUL bytes are part of the text: check the rows themselves
     text = io.TextIOWrapper(
         io.BufferedReader(raw, buffer_size=1 << 18), encoding=encoding, errors="replace", newline=""
     )
@@ -124,6 +138,7 @@ def _parse_text(
             column_map=column_map,
             area_code=area_code,
             excel_serials=False,
+            controls=raw.controls,
             accepted_batch=accepted_batch,
             where_file="文件 / file",
         )
@@ -135,16 +150,33 @@ def _parse_text(
 
 
 def _parse_spreadsheet(
-    prefix, rest, path, filename, sheet, column_map, area_code, accepted_batch=None
+    prefix, rest, path, filename, sheet, column_map, area_code, accepted_batch, limits
+) -> ParsedFile:
+    fmt = _spreadsheet_format(prefix, filename)
+    data = None
+    if path is None:
+        data = prefix + (rest.read() if rest is not None else b"")
+    guard = None
+    if prefix.startswith(_ZIP):  # xlsx, xlsb, ods: sizes and ranges checked before reading
+        guard = WorkbookGuard(path if data is None else io.BytesIO(data), fmt, limits)
+    try:
+        return _read_workbook(
+            path, data, guard, fmt, sheet, column_map, area_code, accepted_batch, limits
+        )
+    finally:
+        if guard is not None:
+            guard.close()
+
+
+def _read_workbook(
+    path, data, guard, fmt, sheet, column_map, area_code, accepted_batch, limits
 ) -> ParsedFile:
     from python_calamine import CalamineWorkbook
 
-    fmt = _spreadsheet_format(prefix, filename)
     try:
-        if path is not None:
+        if data is None:
             wb = CalamineWorkbook.from_path(path)
         else:
-            data = prefix + (rest.read() if rest is not None else b"")
             wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:
         raise _fail("unreadable_spreadsheet", "文件 / file", type(exc).__name__) from exc
@@ -153,10 +185,14 @@ def _parse_spreadsheet(
         raise _fail("empty", "文件 / file")
 
     def load(i: int):
+        if guard is not None:
+            guard.check_sheet(names[i])
         try:
-            return wb.get_sheet_by_index(i)
+            sh = wb.get_sheet_by_index(i)
         except Exception as exc:
             raise _fail("unreadable_spreadsheet", f"工作表 {names[i]}", type(exc).__name__) from exc
+        check_size(sh.height, sh.width, limits, f"工作表 {names[i]}")
+        return sh
 
     if sheet is not None:
         if isinstance(sheet, int) and not isinstance(sheet, bool):
@@ -179,7 +215,7 @@ def _parse_spreadsheet(
             merged = None
         try:
             return _assemble(
-                _sheet_rows(sh),
+                _sheet_rows(sh, limits.max_cell_chars),
                 fmt=fmt,
                 encoding=fmt,
                 delimiter=None,
@@ -188,6 +224,7 @@ def _parse_spreadsheet(
                 column_map=column_map,
                 area_code=area_code,
                 excel_serials=True,
+                controls=[True],
                 accepted_batch=accepted_batch,
                 where_file=f"工作表 {names[i]} / sheet {names[i]}",
             )
@@ -211,6 +248,7 @@ def _assemble(
     excel_serials: bool,
     where_file: str,
     accepted_batch: int | None = None,
+    controls: list[bool] | None = None,
 ) -> ParsedFile:
     head: list[list[str]] = []
     try:
@@ -248,7 +286,7 @@ def _assemble(
                 dict(zip(layout.keys, head[i], strict=False)),
             )
         )
-    parser = _Parser(layout, area_code, excel_serials, accepted_batch)
+    parser = _Parser(layout, area_code, excel_serials, accepted_batch, controls)
     gen = parser.run(itertools.chain(head[first_data:], records), first_data)
     # Read ahead until the first data row: "header only" is refused here.
     # Runs of blank rows are kept as (first, last) pairs, not row objects.
@@ -320,64 +358,3 @@ def _expand(buffered: list[Any]) -> Iterator[ParsedRow]:
             for r in range(item[0], item[1] + 1):
                 yield ParsedRow(r, "skipped", "blank", None, None, None, None, None, None, empty)
     buffered.clear()
-
-
-def check_file(
-    source: str | os.PathLike[str] | IO[bytes] | bytes,
-    *,
-    filename: str,
-    area_code: str = "027",
-    sheet: str | int | None = None,
-    delimiter: str | None = None,
-    column_map: Mapping[str, Any] | None = None,
-    max_bytes: int | None = None,
-) -> dict[str, Any]:
-    """Parse to the end and return a JSON-ready report.
-
-    ``{"file", "format", "encoding", "delimiter", "sheet", "header_row",
-    "columns", "accepted", "rejected", "skipped", "reasons", "rows": [...]}``
-    where ``rows`` lists every non-skipped row as
-    ``{"row", "status", "phone"}`` (accepted) or
-    ``{"row", "status", "reason", "message", "raw"}`` (rejected; ``raw`` is
-    the phone cell as written, or None when empty).
-    :class:`ClientFileError` propagates (use ``.to_dict()``).
-    """
-    pf = parse_client_file(
-        source,
-        filename=filename,
-        area_code=area_code,
-        sheet=sheet,
-        delimiter=delimiter,
-        column_map=column_map,
-        max_bytes=max_bytes,
-    )
-    out_rows: list[dict[str, Any]] = []
-    with pf:
-        for r in pf.rows:
-            if r.status == "skipped":
-                continue
-            out_rows.append(
-                {
-                    "row": r.row,
-                    "status": r.status,
-                    "reason": r.reason,
-                    "message": REASONS[r.reason] if r.reason else None,
-                    "raw": r.raw_phone,
-                    "phone_e164": r.phone_e164,
-                }
-            )
-    s = pf.summary()
-    return {
-        "file": filename,
-        "format": pf.format,
-        "encoding": pf.encoding,
-        "delimiter": pf.delimiter,
-        "sheet": pf.sheet,
-        "header_row": pf.header_row,
-        "columns": pf.columns,
-        "accepted": s["accepted"],
-        "rejected": s["rejected"],
-        "skipped": s["skipped"],
-        "reasons": s["reasons"],
-        "rows": out_rows,
-    }

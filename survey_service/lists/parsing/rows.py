@@ -14,6 +14,7 @@ from survey_service.lists.parsing.cells import parse_date, parse_kind
 from survey_service.lists.parsing.errors import _fail
 from survey_service.lists.parsing.headers import _col_letter, _Layout, _norm_header
 from survey_service.lists.parsing.phones import _make_phone_normalizer
+from survey_service.lists.parsing.sources import CONTROL_RX
 
 _GARBLED = "\ufffd"
 
@@ -112,7 +113,16 @@ _FOOTER_RX = re.compile(
 
 
 class _Parser:
-    def __init__(self, layout: _Layout, area_code: str, excel_serials: bool, accepted_batch=None):
+    def __init__(
+        self,
+        layout: _Layout,
+        area_code: str,
+        excel_serials: bool,
+        accepted_batch: int | None = None,
+        controls: list[bool] | None = None,
+    ):
+        # controls[0]: whether rows may hold control characters (see sources._Source)
+        self.controls = controls if controls is not None else [True]
         self.layout = layout
         self.accepted_batch = accepted_batch
         self.area_code = area_code
@@ -167,6 +177,8 @@ class _Parser:
         complete = False
         empty: dict[str, str] = {}
         batch = self.accepted_batch
+        controls = self.controls
+        control_rx = CONTROL_RX
         # Rows with a valid phone in columns (accepted_batch mode), see PhoneRows.
         c_row: list[int] = []
         c_raw: list[str] = []
@@ -194,6 +206,16 @@ class _Parser:
                         while len(keys) < n:
                             keys.append(f"列{_col_letter(len(keys))}")
                         nk = len(keys)
+                if controls[0] and control_rx.search("".join(cells)):
+                    rej += 1
+                    reasons["control_chars"] = reasons.get("control_chars", 0) + 1
+                    cells = [control_rx.sub(_GARBLED, c) for c in cells]
+                    yield new(
+                        PR,
+                        (rownum, "rejected", "control_chars", cells[pi].strip() or None, None,
+                         None, None, None, None, dict(zip(keys, cells))),  # noqa: B905
+                    )  # fmt: skip
+                    continue
                 raw = cells[pi].strip()
                 if fb and not raw:
                     for j in fb:

@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from typing import IO
@@ -18,13 +19,29 @@ from typing import IO
 from survey_service.lists.parsing.cells import _cell_text
 from survey_service.lists.parsing.errors import ClientFileError, _fail
 from survey_service.lists.parsing.headers import HEADER_SCAN_ROWS, _find_header
+from survey_service.lists.parsing.workbook import too_complex as _too_complex
 
 #: Bytes sampled for encoding and delimiter detection.
 SAMPLE_BYTES = 1 << 20
 
 
+#: Control characters that no list cell may hold (tab, line feed and carriage return may).
+CONTROL_RX = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same as bytes; bytes.translate deleting them is about five times quicker than a regex.
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
+def _has_control(data: bytes) -> bool:
+    return len(data.translate(None, _CONTROL_BYTES)) != len(data)
+
+
 class _Source(io.RawIOBase):
-    """``prefix`` followed by the rest of ``f``; never closes ``f`` unless owned."""
+    """``prefix`` followed by the rest of ``f``; never closes ``f`` unless owned.
+
+    ``controls[0]`` turns True once a block read holds a control character
+    (a byte of 0x00-0x1f but tab, LF, CR, or 0x7f: never part of a UTF-8 or
+    GB18030 character), so that only then the rows are checked for them.
+    """
 
     def __init__(self, prefix: bytes, f: IO[bytes] | None, owned: bool):
         super().__init__()
@@ -32,6 +49,7 @@ class _Source(io.RawIOBase):
         self._pos = 0
         self._f = f
         self._owned = owned
+        self.controls = [_has_control(prefix)]
 
     def readable(self) -> bool:
         return True
@@ -48,6 +66,8 @@ class _Source(io.RawIOBase):
         data = self._f.read(len(b))
         if not data:
             return 0
+        if not self.controls[0] and _has_control(data):
+            self.controls[0] = True
         n = len(data)
         b[:n] = data
         return n
@@ -140,7 +160,8 @@ def _detect_encoding(prefix: bytes, at_eof: bool) -> tuple[str, int]:
             return "utf-16-le", 0
         if even > 0.3 * half and odd < 0.05 * half:
             return "utf-16-be", 0
-        raise _fail("binary", "文件 / file")
+        if even + odd > max(2, len(sample) // 200):  # a few NULs: text, their rows rejected
+            raise _fail("binary", "文件 / file")
     for enc in ("utf-8", "gb18030"):
         try:
             codecs.getincrementaldecoder(enc)("strict").decode(prefix, final=at_eof)
@@ -189,12 +210,17 @@ def _choose_delimiter(sample: str, explicit: str | None) -> tuple[str, list[list
     return best[1], best[2]
 
 
-def _sheet_rows(sheet) -> Iterator[list[str]]:
+def _sheet_rows(sheet, max_chars: int | None = None) -> Iterator[list[str]]:
+    """A loaded sheet's rows as text; a cell longer than ``max_chars`` refuses the file."""
     off = sheet.start[1] if sheet.start else 0
     pad = [""] * off
     ct = _cell_text
-    for row in sheet.iter_rows():
+    row0 = sheet.start[0] if sheet.start else 0
+    for i, row in enumerate(sheet.iter_rows()):
         cells = [c if c.__class__ is str else ct(c) for c in row]
+        if max_chars and max(map(len, cells), default=0) > max_chars:
+            err = _too_complex(f"有单元格超过 {max_chars} 个字符", f"第{row0 + i + 1}行")
+            raise err
         yield pad + cells if off else cells
 
 
