@@ -6,7 +6,9 @@ published, the unit's own staff. What a unit sees is aggregates only
 answer distributions are withheld for groups smaller than
 :data:`SMALL_GROUP`, and comments reach the unit with names, numbers and
 other identifying words removed, in an order that says nothing about who
-said what.
+said what; a comment that may still name someone after redaction
+(:func:`privacy.redact.review`) is held back for a reviewer and only
+counted.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlmodel import Session, select
 import call_scripts
 from survey_service.errors import NotFound
 from survey_service.models import DISPOSITIONS, Unit
-from survey_service.privacy.redact import redact
+from survey_service.privacy.redact import review
 from survey_service.results.aspects import aspect_results
 from survey_service.results.estimates import NOT_DIALLED, SMALL_GROUP, disposition_counts
 from survey_service.results.publication import wave_results
@@ -53,7 +55,8 @@ def unit_report(session: Session, wave, code: str, *, for_unit: bool) -> dict[st
         "figures": figures,
         "items": [],
         "dispositions": [],
-        "comments": [],
+        "comments": [],  # releasable ones only
+        "held_comments": 0,  # may still name someone: a reviewer reads them first
         "suppressed": False,
         "for_unit": for_unit,
     }
@@ -79,10 +82,12 @@ def unit_report(session: Session, wave, code: str, *, for_unit: bool) -> dict[st
                 }
             )
         elif item.kind == OPEN_ITEMS_KIND:
-            page["comments"].extend(
-                redact(a[item.id])
-                for a in answers
-                if a.get(item.id) and a[item.id] != call_scripts.SKIPPED
-            )
+            for a in answers:
+                if a.get(item.id) and a[item.id] != call_scripts.SKIPPED:
+                    redacted = review(a[item.id])
+                    if redacted.held:
+                        page["held_comments"] += 1
+                    else:
+                        page["comments"].append(redacted.text)
     page["comments"].sort()  # no order that could point back to a call
     return page

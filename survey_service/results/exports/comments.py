@@ -6,7 +6,7 @@ from sqlmodel import Session, select
 
 import call_scripts
 from survey_service.models import Answer, Case, SurveyWave, Unit
-from survey_service.privacy.redact import redact
+from survey_service.privacy.redact import review
 from survey_service.results.estimates import SMALL_GROUP
 from survey_service.results.exports.common import Table
 from survey_service.results.respondents import WaveData, load_wave
@@ -20,6 +20,7 @@ COMMENT_HEADER = [
     "题目",
     "意见内容（已去除个人信息）",
     "可否转交单位",
+    "需人工审核",
 ]
 
 
@@ -36,7 +37,9 @@ def comments(session: Session, data: WaveData) -> Table:
     rows are sorted by unit, item and text, so that their order says nothing
     about who called whom when. The last column says whether the unit has
     enough respondents (:data:`SMALL_GROUP`) for its comments to be handed to
-    it without pointing at a person, as the unit's own page decides.
+    it without pointing at a person, as the unit's own page decides; the
+    last whether a reviewer must read it first (:func:`privacy.redact.review`:
+    a name may remain), in which case it is not handed over either.
     """
     script, draw = data.script, data.draw
     open_items = [it for it in script.items if it.kind == OPEN_KIND]
@@ -56,12 +59,15 @@ def comments(session: Session, data: WaveData) -> Table:
         text = (value or "").strip()
         if not text or text == call_scripts.SKIPPED:
             continue
-        handover = (
-            "可以"
-            if respondents.get(code, 0) >= SMALL_GROUP
-            else f"否（受访者少于 {SMALL_GROUP} 人）"
-        )
-        row = [code, name, category, titles[item_id], redact(text), handover]
+        redacted = review(text)
+        if respondents.get(code, 0) < SMALL_GROUP:
+            handover = f"否（受访者少于 {SMALL_GROUP} 人）"
+        elif redacted.held:
+            handover = "否（待人工审核）"
+        else:
+            handover = "可以"
+        check = f"是（{redacted.reason}）" if redacted.held else ""
+        row = [code, name, category, titles[item_id], redacted.text, handover, check]
         rows.append((code, order[item_id], row))
     rows.sort(key=lambda r: (r[0], r[1], r[2][4]))
     return COMMENT_HEADER, [r[2] for r in rows]
