@@ -18,6 +18,7 @@ from sampling.framehash import frame_hash
 from sampling.proportions import DomainProportions, domain_proportions
 from sampling.ranking import RankProbabilities, rank_probabilities
 from sampling.rates import CODE_GROUP, GROUPS, AaporRates, aapor_rates
+from sampling.subgroup import SubgroupEstimates, subgroup_means
 from sampling.verify import DrawCheck, verify_draw
 from sampling.weights import StratumWeights, stratum_weights
 
@@ -34,6 +35,7 @@ __all__ = [
     "SampleSize",
     "SamplingError",
     "StratumWeights",
+    "SubgroupEstimates",
     "aapor_rates",
     "allocate",
     "domain_means",
@@ -43,5 +45,6 @@ __all__ = [
     "rank_probabilities",
     "sample_size",
     "stratum_weights",
+    "subgroup_means",
     "verify_draw",
 ]

@@ -21,6 +21,7 @@ MODULES = [
     "proportions",
     "ranking",
     "rates",
+    "subgroup",
     "verify",
     "weights",
 ]
