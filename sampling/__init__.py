@@ -15,7 +15,7 @@ from sampling.draw import Draw, draw
 from sampling.errors import SamplingError
 from sampling.estimate import DomainEstimates, domain_means
 from sampling.framehash import frame_hash
-from sampling.proportions import DomainProportions, domain_proportions
+from sampling.proportions import DomainProportions, domain_proportions, proportion_interval
 from sampling.ranking import RankProbabilities, rank_probabilities
 from sampling.rates import CODE_GROUP, GROUPS, AaporRates, aapor_rates
 from sampling.subgroup import SubgroupEstimates, subgroup_means
@@ -42,6 +42,7 @@ __all__ = [
     "domain_proportions",
     "draw",
     "frame_hash",
+    "proportion_interval",
     "rank_probabilities",
     "sample_size",
     "stratum_weights",
