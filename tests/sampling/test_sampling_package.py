@@ -13,11 +13,13 @@ import sampling
 
 MODULES = [
     "allocation",
+    "audit",
     "design",
     "draw",
     "errors",
     "estimate",
     "framehash",
+    "microdata",
     "nonresponse",
     "proportions",
     "ranking",
