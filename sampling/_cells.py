@@ -30,6 +30,7 @@ class _Core:
     pop_free: np.ndarray  # clients in sub-strata not fully answered
     room_down: np.ndarray  # max(y - low) over respondents in such sub-strata
     room_up: np.ndarray  # max(high - y) over them
+    df_satt: np.ndarray  # Satterthwaite effective degrees of freedom (NaN if no variance)
 
 
 def _core(y, domain, stratum, stratum_population, low: float, high: float) -> _Core:
@@ -153,6 +154,12 @@ def _core(y, domain, stratum, stratum_population, low: float, high: float) -> _C
     var = np.where(has, var, np.nan)
     h = np.bincount(gdom, weights=r_g > 0, minlength=n_dom)
     df = np.where(has, n - h, np.nan)
+    # Satterthwaite (1946): each variance stratum's term has r_g - 1 degrees of freedom
+    with np.errstate(divide="ignore", invalid="ignore"):
+        part = np.where(r_g >= 2, var_g * var_g / (r_g - 1), 0.0)
+    den = np.bincount(gdom, weights=part, minlength=n_dom)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df_satt = np.where(has & (var > 0) & (den > 0), var * var / den, np.nan)
     live = (r_g > 0) & (fpc > 0)
     census = has & (np.bincount(gdom, weights=live, minlength=n_dom) == 0)
     zero_var = has & ~census & ((var == 0) | np.isnan(var))
@@ -172,5 +179,18 @@ def _core(y, domain, stratum, stratum_population, low: float, high: float) -> _C
         np.maximum.at(room_down, cdom[sel], anchor[sel] - low)
         np.maximum.at(room_up, cdom[sel], high - anchor[sel])
     return _Core(
-        des, n, pop, mean, var, df, deff, census, zero_var, n_free, pop_free, room_down, room_up
+        des,
+        n,
+        pop,
+        mean,
+        var,
+        df,
+        deff,
+        census,
+        zero_var,
+        n_free,
+        pop_free,
+        room_down,
+        room_up,
+        df_satt,
     )

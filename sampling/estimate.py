@@ -27,26 +27,30 @@ Edge cases (the ``method`` column says which rule produced the row)
 -------------------------------------------------------------------
 ``"taylor"``
     The ordinary case above (``collapsed`` True if thin sub-strata were collapsed, see
-    :mod:`sampling.weights`). The interval is not clipped to the scale (as in samplics); with
-    very few respondents it can run past 0 or 10, which itself says the estimate is weak.
+    :mod:`sampling.weights`). The interval is clipped to the scale (samplics does not clip):
+    no interval leaves 0-10. Degrees of freedom ``n - H`` by default; the Satterthwaite
+    effective df of the variance strata is computed beside it (``df_satterthwaite``) and a
+    row is flagged (``df_flag``) where its t quantile is at least :data:`DF_FLAG_RATIO` times
+    the ``n - H`` one; ``df_method="satterthwaite"`` makes the interval use it.
 ``"census"``
     Every sub-stratum fully answered (``r_h == N_h``): no sampling variance; ``se = 0``,
     ``ci_low == ci_high == mean``, ``deff`` NaN.
 ``"zero-variance-bound"``
     Not a census, but every answer within each variance stratum is the same (all ten points,
     say), or there is a single respondent. The t interval would have zero width and claim
-    certainty about clients who were not asked. Instead: with ``N'`` clients and ``n'``
-    respondents in the sub-strata not fully answered, take ``D_u``, the largest number of
-    unasked clients whose answer *could differ* that is still consistent at level
-    ``1 - alpha`` with seeing no differing answer among ``n'`` drawn without replacement,
-    i.e. the exact hypergeometric (zero-event Clopper-Pearson) bound
-    ``D_u = max{D : C(N' - D, n') / C(N', n') > alpha}`` (the finite-population rule of three,
-    ``D_u / N' ~ 3 / n'`` at 95 %). The interval is every mean reachable when ``D_u`` clients
-    answer anywhere on the scale: ``mean - D_u/N * max(y - low)`` to
-    ``mean + D_u/N * max(high - y)``, clipped to the scale. ``se`` stays the Taylor value
-    (0; NaN with one respondent), ``deff`` is NaN. The pooled hypergeometric treats the
-    unanswered sub-strata as one simple random sample; for unequal sampling fractions it is an
-    approximation.
+    certainty about clients who were not asked. Default rule (``zero_variance="nearest"``):
+    the interval of the nearest sample that is not degenerate, one respondent's answer moved
+    ``resolution`` down (lower bound) or up (upper bound) in the sub-stratum giving the
+    narrowest bound. It is monotone: a unit whose answers are all at the top never gets a
+    lower bound below a unit of the same design with one answer ``resolution`` or more lower
+    (the issue-16 case: 30 answers of 10 gave [9.07, 10] against [9.80, 10] for 29 of 10 and
+    one 8). ``rank_se`` carries that nearest sample's SE for the ranking. With a single
+    respondent, or with ``zero_variance="hypergeometric"``, the exact zero-event bound: with
+    ``N'`` clients and ``n'`` respondents in the sub-strata not fully answered, ``D_u =
+    max{D : C(N' - D, n') / C(N', n') > alpha}`` clients could answer anywhere on the scale,
+    giving ``mean - D_u/N * max(y - low)`` to ``mean + D_u/N * max(high - y)``, clipped (the
+    finite-population rule of three). ``se`` stays the Taylor value (0; NaN with one
+    respondent), ``deff`` is NaN.
 ``"no-respondents"``
     No valid answer in the domain: ``n = 0`` and every number NaN.
 
@@ -72,19 +76,30 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy.special import gammaln, stdtrit
+from scipy.special import stdtrit
 
 from sampling import _checks
 from sampling._cells import _core
+from sampling._zero_variance import ZERO_VARIANCE_RULES, zero_variance_intervals
+from sampling.errors import SamplingError
 from sampling.proportions import PROPORTION_METHODS, DomainProportions, domain_proportions
 
 __all__ = [
+    "DF_FLAG_RATIO",
+    "DF_METHODS",
     "PROPORTION_METHODS",
     "DomainEstimates",
     "DomainProportions",
     "domain_means",
     "domain_proportions",
 ]
+
+#: Degrees of freedom for the t interval: n - H (R survey's and samplics' default) or the
+#: Satterthwaite effective df of the variance strata.
+DF_METHODS = ("n-h", "satterthwaite")
+#: A domain is flagged when the Satterthwaite t quantile is at least this multiple of the
+#: n - H one, i.e. its interval would be at least 10 % wider.
+DF_FLAG_RATIO = 1.10
 
 
 @dataclass(frozen=True)
@@ -102,8 +117,8 @@ class DomainEstimates:
     mean, se, ci_low, ci_high : ndarray of float64
         Estimate, standard error, interval (see the module docstring for each ``method``).
     df : ndarray of float64
-        Design degrees of freedom, respondents minus variance strata (NaN without
-        respondents; float so that NaN fits).
+        Degrees of freedom the interval used: ``df_design`` unless ``df_method`` is
+        ``"satterthwaite"`` (then ``df_satterthwaite`` where finite). Float so that NaN fits.
     deff : ndarray of float64
         Design effect ``V_design / V_srswor`` (NaN where undefined).
     method : ndarray of str
@@ -112,8 +127,22 @@ class DomainEstimates:
         Thin sub-strata were collapsed (see :mod:`sampling.weights`).
     note : ndarray of str
         Plain-language reason for anything unusual ("" otherwise).
+    df_design : ndarray of float64
+        Respondents minus variance strata, ``n - H`` (NaN without respondents).
+    df_satterthwaite : ndarray of float64
+        Satterthwaite effective df ``(sum_g v_g)^2 / sum_g v_g^2 / (r_g - 1)`` over the
+        variance strata ``g`` (NaN where the variance is zero or undefined).
+    df_flag : ndarray of bool
+        Taylor rows whose Satterthwaite t quantile is at least :data:`DF_FLAG_RATIO` (1.10)
+        times the ``n - H`` one: the interval on the effective df would be 10 % wider or more.
+    rank_se : ndarray of float64
+        Spread to give :func:`sampling.rank_probabilities`: ``se`` for Taylor rows, 0 for a
+        census, and for zero-variance rows the SE of the nearest sample that set the bound
+        (or half the hypergeometric interval over the normal quantile).
     level : float
         Confidence level used.
+    df_method : str
+        ``"n-h"`` or ``"satterthwaite"``: which df the intervals used.
     """
 
     domain: np.ndarray
@@ -128,45 +157,17 @@ class DomainEstimates:
     method: np.ndarray
     collapsed: np.ndarray
     note: np.ndarray
+    df_design: np.ndarray
+    df_satterthwaite: np.ndarray
+    df_flag: np.ndarray
+    rank_se: np.ndarray
     level: float
+    df_method: str
 
     def to_records(self) -> np.ndarray:
-        """The rows as a NumPy structured array (every field except ``level``)."""
-        return _checks.records(self, tuple(f.name for f in fields(self) if f.name != "level"))
-
-
-def _hypergeometric_zero_bound(pop: np.ndarray, n: np.ndarray, alpha: float) -> np.ndarray:
-    """Largest D in [0, pop - n] with C(pop - D, n) / C(pop, n) > alpha (vectorised bisection).
-
-    ``log P0(D) = lnG(pop-D+1) - lnG(pop-D-n+1) - lnG(pop+1) + lnG(pop-n+1)``, decreasing in D.
-    """
-    pop = pop.astype(np.float64)
-    n = n.astype(np.float64)
-
-    def log_p0(dd: np.ndarray) -> np.ndarray:
-        return (
-            gammaln(pop - dd + 1)
-            - gammaln(pop - dd - n + 1)
-            - gammaln(pop + 1)
-            + gammaln(pop - n + 1)
-        )
-
-    la = np.log(alpha)
-    lo = np.zeros_like(pop)  # log_p0(0) = 0 > log(alpha): always feasible
-    hi = pop - n
-    ok_hi = log_p0(hi) > la
-    lo = np.where(ok_hi, hi, lo)
-    hi = np.where(ok_hi, hi, hi)  # invariant: lo feasible, hi infeasible unless equal
-    while True:
-        gap = hi - lo
-        active = gap > 1
-        if not active.any():
-            break
-        mid = np.floor((lo + hi) / 2)
-        good = log_p0(mid) > la
-        lo = np.where(active & good, mid, lo)
-        hi = np.where(active & ~good, mid, hi)
-    return lo
+        """The rows as a NumPy structured array (every field except ``level``, ``df_method``)."""
+        names = tuple(f.name for f in fields(self) if f.name not in ("level", "df_method"))
+        return _checks.records(self, names)
 
 
 def domain_means(
@@ -177,6 +178,9 @@ def domain_means(
     level: float = 0.95,
     *,
     scale: tuple[float, float] = (0.0, 10.0),
+    df_method: str = "n-h",
+    zero_variance: str = "nearest",
+    resolution: float | None = None,
 ) -> DomainEstimates:
     r"""Stratified mean per domain with Taylor variance, FPC, t interval and design effect.
 
@@ -238,45 +242,57 @@ def domain_means(
     """
     alpha = _checks.level_alpha(level)
     low, high = _checks.scale_bounds(scale)
+    if df_method not in DF_METHODS:
+        raise SamplingError(f"df_method={df_method!r}; allowed: {', '.join(DF_METHODS)}")
+    if zero_variance not in ZERO_VARIANCE_RULES:
+        raise SamplingError(
+            f"zero_variance={zero_variance!r}; allowed: {', '.join(ZERO_VARIANCE_RULES)}"
+        )
+    step = (high - low) / 10.0 if resolution is None else float(resolution)
+    if not (0 < step <= high - low):
+        raise SamplingError(f"resolution={resolution!r}; allowed: 0 < resolution <= high - low")
     c = _core(y, domain, stratum, stratum_population, low, high)
     n_dom = c.n.size
     se = np.sqrt(c.var)
     has = c.n > 0
     taylor = has & ~c.census & ~c.zero_var
-    q = np.full(n_dom, np.nan)
+    q_nh = np.full(n_dom, np.nan)
+    q_satt = np.full(n_dom, np.nan)
+    satt_ok = taylor & np.isfinite(c.df_satt)
     if taylor.any():
         # scipy.stats.t.ppf(q, df) is special.stdtrit(df, q): the same numbers as samplics
-        q[taylor] = stdtrit(c.df[taylor], 1.0 - alpha / 2.0)
-    ci_low = c.mean - q * se
-    ci_high = c.mean + q * se
+        q_nh[taylor] = stdtrit(c.df[taylor], 1.0 - alpha / 2.0)
+        q_satt[satt_ok] = stdtrit(c.df_satt[satt_ok], 1.0 - alpha / 2.0)
+    with np.errstate(invalid="ignore"):
+        df_flag = satt_ok & (q_satt >= DF_FLAG_RATIO * q_nh)
+    use_satt = satt_ok if df_method == "satterthwaite" else np.zeros(n_dom, dtype=bool)
+    q = np.where(use_satt, q_satt, q_nh)
+    df = np.where(use_satt, c.df_satt, c.df)
+    # no interval leaves the scale (samplics does not clip; the unclipped ends are mean -/+ q se)
+    ci_low = np.maximum(c.mean - q * se, low)
+    ci_high = np.minimum(c.mean + q * se, high)
     ci_low = np.where(c.census, c.mean, ci_low)
     ci_high = np.where(c.census, c.mean, ci_high)
+    rank_se = np.where(has, np.where(c.census, 0.0, se), np.nan)
     method = np.full(n_dom, "taylor", dtype=object)
     method[c.census] = "census"
     method[~has] = "no-respondents"
     notes = c.design.note.astype(object)
-    deff = c.deff
     if c.zero_var.any():
         zv = c.zero_var
-        d_u = _hypergeometric_zero_bound(c.pop_free[zv], c.n_free[zv], alpha)
-        share = d_u / c.pop[zv]
-        ci_low[zv] = np.maximum(c.mean[zv] - share * c.room_down[zv], low)
-        ci_high[zv] = np.minimum(c.mean[zv] + share * c.room_up[zv], high)
+        lo, hi, spread, zv_notes = zero_variance_intervals(
+            c, y, domain, stratum, low, high, alpha, zero_variance, step
+        )
+        ci_low[zv], ci_high[zv], rank_se[zv] = lo, hi, spread
         method[zv] = "zero-variance-bound"
-        for i, k, dd, nf, pf in zip(
-            np.flatnonzero(zv).tolist(),
-            c.n[zv].tolist(),
-            d_u.tolist(),
-            c.n_free[zv].tolist(),
-            c.pop_free[zv].tolist(),
-            strict=True,
-        ):
-            why = "one respondent" if k == 1 else "every answer equal within its sub-strata"
-            text = (
-                f"{why}, not a census: interval from the exact bound of {int(dd)} of the "
-                f"{int(pf - nf)} unasked clients possibly answering otherwise"
-            )
+        for i, text in zip(np.flatnonzero(zv).tolist(), zv_notes, strict=True):
             notes[i] = text if not notes[i] else notes[i] + "; " + text
+    for i in np.flatnonzero(df_flag).tolist():
+        text = (
+            f"Satterthwaite df {c.df_satt[i]:.1f} against n - H = {int(c.df[i])}: the interval "
+            f"would be {q_satt[i] / q_nh[i]:.1f}x as wide"
+        )
+        notes[i] = text if not notes[i] else notes[i] + "; " + text
     for i in np.flatnonzero(c.census).tolist():
         text = "census: every client in the frame answered, no sampling error"
         notes[i] = text if not notes[i] else notes[i] + "; " + text
@@ -291,10 +307,15 @@ def domain_means(
         se=se,
         ci_low=ci_low,
         ci_high=ci_high,
-        df=c.df,
-        deff=deff,
+        df=df,
+        deff=c.deff,
         method=method.astype(str),
         collapsed=c.design.collapsed,
         note=notes.astype(str),
+        df_design=c.df,
+        df_satterthwaite=c.df_satt,
+        df_flag=df_flag,
+        rank_se=rank_se,
         level=float(level),
+        df_method=df_method,
     )

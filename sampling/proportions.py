@@ -28,7 +28,7 @@ from sampling import _checks
 from sampling._cells import _core
 from sampling.errors import SamplingError
 
-__all__ = ["PROPORTION_METHODS", "DomainProportions", "domain_proportions"]
+__all__ = ["PROPORTION_METHODS", "DomainProportions", "domain_proportions", "proportion_interval"]
 
 PROPORTION_METHODS = ("korn-graubard", "wilson")
 
@@ -135,7 +135,7 @@ def domain_proportions(
         raise SamplingError(
             f"method={method!r} is unknown; allowed: {', '.join(PROPORTION_METHODS)}"
         )
-    alpha = _checks.level_alpha(level)
+    _checks.level_alpha(level)
     ya = _checks.as_float_array("y", y, ndim=1)
     ok = np.isnan(ya) | (ya == 0) | (ya == 1)
     if not ok.all():
@@ -148,40 +148,16 @@ def domain_proportions(
     se = np.sqrt(np.where(np.isnan(c.var) & has, 0.0, c.var))
     se = np.where(has, se, np.nan)
     est = has & ~c.census
-    nf = c.n.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         interior = est & (p > 0) & (p < 1) & (c.var > 0)
-        n_star = np.where(interior, p * (1 - p) / c.var, nf)
-    n_star = np.where(est, n_star, np.nan)
-    adj = est & (c.df >= 1) & (c.n >= 2)
-    ratio = np.ones(n_dom)
-    if adj.any():
-        ratio[adj] = (
-            student.ppf(1 - alpha / 2, nf[adj] - 1) / student.ppf(1 - alpha / 2, c.df[adj])
-        ) ** 2
     lo = np.full(n_dom, np.nan)
     hi = np.full(n_dom, np.nan)
-    if method == "korn-graubard":
-        n_eff = n_star * ratio
-        x = p * n_eff
-        e = np.flatnonzero(est)
-        xe, ne = x[e], n_eff[e]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lo[e] = np.where(xe <= 0, 0.0, beta.ppf(alpha / 2, np.maximum(xe, 1e-300), ne - xe + 1))
-            hi[e] = np.where(
-                xe >= ne, 1.0, beta.ppf(1 - alpha / 2, xe + 1, np.maximum(ne - xe, 1e-300))
-            )
-    else:
-        n_eff = n_star
-        z = norm.ppf(1 - alpha / 2)
-        e = np.flatnonzero(est)
-        pe, ne = p[e], n_eff[e]
-        centre = (pe + z * z / (2 * ne)) / (1 + z * z / ne)
-        half = z / (1 + z * z / ne) * np.sqrt(pe * (1 - pe) / ne + z * z / (4 * ne * ne))
-        # Exact algebra puts the bounds on p at 0 and 1; rounding can leave them a hair
-        # beyond it (2.8e-17 above an estimate of 0), so they are held to [0, p] and [p, 1].
-        lo[e] = np.clip(centre - half, 0.0, pe)
-        hi[e] = np.clip(centre + half, pe, 1.0)
+    n_eff = np.full(n_dom, np.nan)
+    e = np.flatnonzero(est)
+    if e.size:
+        lo[e], hi[e], n_eff[e] = proportion_interval(
+            p[e], c.n[e], c.var[e], c.df[e], level, method=method
+        )
     lo = np.where(c.census, p, lo)
     hi = np.where(c.census, p, hi)
     meth = np.full(n_dom, method, dtype=object)
@@ -214,3 +190,95 @@ def domain_proportions(
         note=notes.astype(str),
         level=float(level),
     )
+
+
+def proportion_interval(
+    proportion,
+    n,
+    variance=None,
+    df=None,
+    level: float = 0.95,
+    *,
+    method: str = "korn-graubard",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Interval for a share (满意率) from its estimate, variance and design df; inside [0, 1].
+
+    Parameters
+    ----------
+    proportion : array_like of float
+        Estimated shares ``p`` in [0, 1] (100 % included).
+    n : array_like of int
+        Respondents behind each share (>= 1).
+    variance : array_like of float, optional
+        Design variance of ``p``; None (or NaN) means simple random sampling,
+        ``p (1 - p) / n``, so that the Korn-Graubard interval is exactly Clopper-Pearson.
+    df : array_like of float, optional
+        Design degrees of freedom; None means ``n - 1`` (no adjustment).
+    level : float, default 0.95
+    method : {"korn-graubard", "wilson"}
+
+    Returns
+    -------
+    (ci_low, ci_high, n_eff) : tuple of ndarray
+        Bounds and the effective sample size used.
+
+    Notes
+    -----
+    ``n* = p (1 - p) / V`` (``n`` when ``p`` is 0 or 1, or ``V`` is 0, Korn and Graubard's
+    convention, so a share of 100 % gets a real lower bound), times
+    ``(t_{n-1}(1 - alpha/2) / t_{df}(1 - alpha/2))^2`` for Korn-Graubard. With ``x = p n*``
+    the Clopper-Pearson bounds ``Beta^{-1}(alpha/2; x, n* - x + 1)`` and
+    ``Beta^{-1}(1 - alpha/2; x + 1, n* - x)``, 0 and 1 at the ends; for ``p = 1`` the lower
+    bound is ``(alpha/2)^(1/n*)``. Wilson's score interval on ``n*`` (unadjusted) otherwise.
+
+    References
+    ----------
+    .. [1] Korn, E.L. and Graubard, B.I. (1998), *Survey Methodology* 24, 193-201.
+    .. [2] Clopper, C.J. and Pearson, E.S. (1934), *Biometrika* 26, 404-413.
+
+    Examples
+    --------
+    >>> lo, hi, n_eff = proportion_interval([1.0], [30])
+    >>> round(float(lo[0]), 6), float(hi[0]), float(n_eff[0])
+    (0.884297, 1.0, 30.0)
+    """
+    if method not in PROPORTION_METHODS:
+        raise SamplingError(
+            f"method={method!r} is unknown; allowed: {', '.join(PROPORTION_METHODS)}"
+        )
+    alpha = _checks.level_alpha(level)
+    p = _checks.in_range("proportion", np.atleast_1d(proportion), 0.0, 1.0)
+    nf = _checks.as_count_array("n", np.atleast_1d(n), minimum=1).astype(np.float64)
+    var = (
+        np.full(p.shape, np.nan)
+        if variance is None
+        else _checks.as_float_array("variance", np.atleast_1d(variance))
+    )
+    dfa = nf - 1 if df is None else _checks.as_float_array("df", np.atleast_1d(df))
+    _checks.same_length(proportion=p, n=nf, variance=var, df=dfa)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        srs = np.isnan(var)
+        interior = (p > 0) & (p < 1) & (srs | (var > 0))
+        n_star = np.where(interior, np.where(srs, nf, p * (1 - p) / var), nf)
+    adj = (dfa >= 1) & (nf >= 2)
+    ratio = np.ones(p.shape)
+    if adj.any():
+        ratio[adj] = (
+            student.ppf(1 - alpha / 2, nf[adj] - 1) / student.ppf(1 - alpha / 2, dfa[adj])
+        ) ** 2
+    if method == "korn-graubard":
+        n_eff = n_star * ratio
+        x = p * n_eff
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lo = np.where(x <= 0, 0.0, beta.ppf(alpha / 2, np.maximum(x, 1e-300), n_eff - x + 1))
+            hi = np.where(
+                x >= n_eff, 1.0, beta.ppf(1 - alpha / 2, x + 1, np.maximum(n_eff - x, 1e-300))
+            )
+        return lo, hi, n_eff
+    n_eff = n_star
+    z = norm.ppf(1 - alpha / 2)
+    centre = (p + z * z / (2 * n_eff)) / (1 + z * z / n_eff)
+    half = z / (1 + z * z / n_eff) * np.sqrt(p * (1 - p) / n_eff + z * z / (4 * n_eff**2))
+    # Exact algebra puts the bounds on p at 0 and 1; rounding can leave them a hair
+    # beyond it (2.8e-17 above an estimate of 0), so they are held to [0, p] and [p, 1].
+    return np.clip(centre - half, 0.0, p), np.clip(centre + half, p, 1.0), n_eff

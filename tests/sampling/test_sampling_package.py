@@ -13,14 +13,20 @@ import sampling
 
 MODULES = [
     "allocation",
+    "audit",
     "design",
     "draw",
     "errors",
     "estimate",
     "framehash",
+    "microdata",
+    "nonresponse",
     "proportions",
     "ranking",
+    "ranktests",
     "rates",
+    "shrinkage",
+    "subgroup",
     "verify",
     "weights",
 ]
