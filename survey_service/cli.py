@@ -79,6 +79,3 @@ def init_app(app: Flask) -> None:
         calls.worker_command,
     ):
         app.cli.add_command(command)
-    from .cli_sample import add_sample_commands  # fix-frame, draw-fixed, export-audit, audit
-
-    add_sample_commands(sample_cli)

@@ -121,3 +121,12 @@ def sample_verify(draw_id: int) -> None:
     click.echo(("match: " if result.ok else "DIFFERENT: ") + result.message)
     if not result.ok:
         raise click.exceptions.Exit(1)
+
+
+def _add_two_step_and_audit() -> None:
+    from survey_service.commands.sample_audit import add_sample_commands
+
+    add_sample_commands(sample_cli)  # fix-frame, draw-fixed, export-audit, audit
+
+
+_add_two_step_and_audit()

@@ -5,7 +5,7 @@ and the design (no seed yet); ``sample draw-fixed --draw ID --seed N`` then draw
 fixed frame, the order the web pages use, so that nobody can tune the frame to the seed.
 ``sample export-audit ID PACKAGE`` writes the draw's audit package and ``sample audit
 PACKAGE`` re-draws from it without the database (as ``python -m sampling.audit PACKAGE``
-does). ``sample draw`` (fix and draw in one step) stays in :mod:`survey_service.cli`.
+does). ``sample draw`` (fix and draw in one step) stays in :mod:`survey_service.commands.sample`.
 """
 
 from __future__ import annotations
