@@ -14,6 +14,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from . import cli_calls
 from .db import get_engine, get_session, transaction
 from .errors import ServiceError
 
@@ -537,6 +538,7 @@ def init_app(app: Flask) -> None:
         sample_cli,
         scripts_cli,
         ivr_cli,
+        cli_calls.calls_cli,
         worker_command,
     ):
         app.cli.add_command(command)
