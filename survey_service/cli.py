@@ -64,7 +64,7 @@ def db_revision(message: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from survey_service.commands import calls, lists, sample, setup
+    from survey_service.commands import calls, calls_plan, lists, sample, setup
 
     for command in (
         db_cli,
@@ -76,6 +76,7 @@ def init_app(app: Flask) -> None:
         sample.sample_cli,
         calls.scripts_cli,
         calls.ivr_cli,
+        calls_plan.calls_cli,
         calls.worker_command,
     ):
         app.cli.add_command(command)

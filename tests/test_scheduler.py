@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime
 
 from sqlmodel import select
 
 from survey_service.calls import queue
 from survey_service.db import transaction
-from survey_service.models import Case, CaseStatus, utcnow
+from survey_service.models import Case, CaseStatus
 from survey_service.sample import draws
 from survey_service.scheduler import build_scheduler, release_idle_claims
 from tests.factories import make_list, make_unit, make_user, make_wave
@@ -30,7 +30,8 @@ def test_release_idle_claims_job(app, session):
         wave = make_wave(session)
         make_list(session, unit=unit, wave=wave, n=5, actor=reviewer)
         draws.draw_sample(session=session, wave=wave, seed=2, per_unit=2, actor=None)
-        queue.claim_next_case(session, agent, now=utcnow() - timedelta(minutes=45))
+        # Claimed on a Wednesday evening in Wuhan (inside the day-parts), long ago.
+        queue.claim_next_case(session, agent, now=datetime(2017, 11, 1, 11, 0, tzinfo=UTC))
     assert release_idle_claims(app) == 1
     session.expire_all()
     assert {c.status for c in session.exec(select(Case)).all()} == {CaseStatus.PENDING}

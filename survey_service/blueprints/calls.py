@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case as sql_case
@@ -15,6 +18,7 @@ from survey_service.calls import interviews, queue
 from survey_service.calls import settings as calling_settings
 
 from ..db import get_session, transaction
+from ..errors import ServiceError, Where
 from ..models import DISPOSITIONS, CallAttempt, Case, CaseStatus, Client, Role, Unit, User
 from ..security import requires_role
 
@@ -48,13 +52,23 @@ def _calling(session, case: Case) -> calling_settings.CallingSettings:
     return calling_settings.for_case(session, case, current_app.config)
 
 
+def _local_time(value: str | None, timezone: str) -> datetime | None:
+    """A date-time picker's value (local wall time, no offset) in the wave's time zone."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(timezone))
+    except ValueError as exc:
+        raise ServiceError("预约时间格式无效", where=Where(field="appointment_at")) from exc
+
+
 @bp.route("/")
 @requires_role(Role.AGENT)
 def index():
     """Show the agent's held case, or the button that takes the next one."""
     session = get_session()
     held = queue.held_case(session, current_user)
-    waiting = queue.waiting_count(session)
+    waiting = queue.waiting_count(session, config=current_app.config)
     return render_template("calls/index.html", held=held, waiting=waiting)
 
 
@@ -67,7 +81,7 @@ def take_next():
         queue.release_stale_claims(
             session, idle_minutes=current_app.config["CLAIM_TIMEOUT_MINUTES"]
         )
-        case = queue.claim_next_case(session, current_user)
+        case = queue.claim_next_case(session, current_user, config=current_app.config)
         if case is not None:
             _open_attempt(session, case)
     if case is None:
@@ -167,6 +181,9 @@ def end(case_id: int):
     session = get_session()
     case = queue.get_held_case(session, case_id, current_user)
     outcome = request.form.get("outcome") or None
+    calling_now = _calling(session, case)
+    refusal = request.form.get("refusal") or None
+    appointment_at = _local_time(request.form.get("appointment_at"), calling_now.timezone)
     with transaction(session):
         attempt = _open_attempt(session, case)
         interviews.end_call(
@@ -176,7 +193,9 @@ def end(case_id: int):
             outcome,
             actor=current_user,
             note=request.form.get("note"),
-            calling=_calling(session, case),
+            calling=calling_now,
+            refusal=refusal if outcome == aapor.REFUSAL else None,
+            appointment_at=appointment_at if outcome == aapor.NEVER_AVAILABLE else None,
         )
     label = DISPOSITIONS[case.disposition][1] if case.disposition else "待再次拨打"
     flash(f"已记录：{label}。", "success")

@@ -3,16 +3,14 @@
 Rules (queXS/BRFSS practice, see the domain brief), each value from the
 wave's calling settings (:mod:`survey_service.calls.settings`):
 
-- a case is dialled only inside a local calling window (the wave's time
-  zone, else the app's ``TIMEZONE``): by default individuals 18:00–21:00 on
-  any day, everyone 09:00–17:00 on weekdays; enterprises are not called in
-  the evening. Start inclusive, end exclusive.
+- only cases due by the queue's one rule (:func:`queue.due`: released,
+  pending, of an open wave, next attempt time reached, inside an allowed
+  day-part of the client's kind in the wave's time zone, number not on the
+  do-not-call list) with no call in progress;
 - at most ``max_ivr_calls`` IVR calls per case, and none once the
   respondent has answered an item of the interview proper
-  (:func:`call_scripts.has_substantive_answer`);
-- only cases due by the queue's one rule (:func:`queue.due`: released,
-  pending, of an open wave, next attempt time reached) with no call in
-  progress.
+  (:func:`call_scripts.has_substantive_answer`), nor for a refusal
+  conversion (that call is a senior agent's).
 
 What happens once a call is placed (webhooks, how it ended) is in
 :mod:`survey_service.calls.ivr`.
@@ -20,12 +18,12 @@ What happens once a call is placed (webhooks, how it ended) is in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, update
+from sqlalchemy import delete, exists, func, update
 from sqlmodel import Session, select
 
 import call_scripts
@@ -34,12 +32,7 @@ from survey_service.calls import attempts as calling_attempts
 from survey_service.calls import queue
 from survey_service.calls import settings as calling_settings
 from survey_service.calls.ivr import IVR, attempt_token, webhook_urls
-from survey_service.calls.settings import (
-    DEFAULT_WINDOWS,
-    CallingSettings,
-    CallingWindow,
-    kinds_open,
-)
+from survey_service.calls.settings import CallingSettings
 from survey_service.calls.telephony import CallRejected, Provider
 from survey_service.dispositions import NON_WORKING, TECHNICAL
 from survey_service.models import (
@@ -54,8 +47,6 @@ from survey_service.models import (
     utcnow,
 )
 from survey_service.setup.waves import script_for_wave
-
-__all__ = ["DEFAULT_WINDOWS", "CallingWindow", "DialResult", "dial_due_cases", "kinds_open"]
 
 # An IVR attempt still open this long after dialling lost its status callback.
 STALE_CALL = timedelta(hours=1)
@@ -88,7 +79,14 @@ def _answered_an_item(
 
 
 def _candidates(
-    session: Session, *, wave: SurveyWave, now: datetime, kinds, max_calls: int, exclude, limit: int
+    session: Session,
+    *,
+    wave: SurveyWave,
+    now: datetime,
+    config,
+    max_calls: int,
+    exclude,
+    limit: int,
 ):
     ivr_calls = (
         select(func.count(CallAttempt.id))
@@ -96,18 +94,17 @@ def _candidates(
         .scalar_subquery()
     )
     open_call = exists().where(CallAttempt.case_id == Case.id, CallAttempt.ended_at.is_(None))
-    wave_draws = select(SampleDraw.id).where(SampleDraw.wave_id == wave.id)
     query = (
         select(Case.id)
-        .join(Client, Client.id == Case.client_id)
-        .where(queue.due(now, draws=wave_draws), ivr_calls < max_calls, ~open_call)
+        .where(
+            queue.due(session, now, wave=wave, config=config),
+            ivr_calls < max_calls,
+            ~open_call,
+            ~Case.needs_senior,
+        )
         .order_by(*queue.DUE_ORDER)
         .limit(limit)
     )
-    if kinds is not None:
-        named = [k for k in kinds if k is not None]
-        condition = Client.kind.in_(named)
-        query = query.where(or_(condition, Client.kind.is_(None)) if None in kinds else condition)
     if exclude:
         query = query.where(Case.id.not_in(exclude))
     if session.get_bind().dialect.name == "postgresql":
@@ -127,14 +124,12 @@ def claim_due_cases(
     limit: int,
     now: datetime,
     config: Mapping[str, Any] | None = None,
-    windows: Iterable[CallingWindow] | None = None,
 ) -> list[tuple[Case, CallAttempt]]:
     """Claim up to ``limit`` cases that may be called by IVR now, each with a new attempt.
 
     Each open wave's cases are taken with that wave's calling settings
-    (windows, time zone, IVR calls per case; ``config`` gives the app's
-    ``TIMEZONE``), waves in the order they were opened; ``windows``
-    overrides every wave's windows. The claim is a conditional UPDATE
+    (day-parts, time zone, IVR calls per case; ``config`` gives the app's
+    ``TIMEZONE``), waves in the order they were opened. The claim is a conditional UPDATE
     (pending → in_progress), so an agent taking the same case at the same
     moment gets it or the IVR does, never both. Consent or screening answers
     left by an earlier call are dropped, so that the call starts with the
@@ -145,18 +140,21 @@ def claim_due_cases(
         if len(claimed) >= limit:
             break
         calling = CallingSettings.for_wave(wave, config)
-        if windows is not None:
-            calling = replace(calling, windows=tuple(windows))
-        claimed += _claim_in_wave(session, wave, calling, limit=limit - len(claimed), now=now)
+        claimed += _claim_in_wave(
+            session, wave, calling, limit=limit - len(claimed), now=now, config=config
+        )
     return claimed
 
 
 def _claim_in_wave(
-    session: Session, wave: SurveyWave, calling: CallingSettings, *, limit: int, now: datetime
+    session: Session,
+    wave: SurveyWave,
+    calling: CallingSettings,
+    *,
+    limit: int,
+    now: datetime,
+    config,
 ) -> list[tuple[Case, CallAttempt]]:
-    kinds = calling.kinds_open(now)
-    if kinds is not None and not kinds:
-        return []
     claimed: list[tuple[Case, CallAttempt]] = []
     seen: set[int] = set()
     scripts: dict[int, call_scripts.Script] = {}
@@ -165,7 +163,7 @@ def _claim_in_wave(
             session,
             wave=wave,
             now=now,
-            kinds=kinds,
+            config=config,
             max_calls=calling.max_ivr_calls,
             exclude=seen,
             limit=limit - len(claimed),
@@ -253,7 +251,6 @@ def dial_due_cases(
     webhook_base: str,
     token_key: str | bytes,
     config: Mapping[str, Any] | None = None,
-    windows: Iterable[CallingWindow] | None = None,
     checkpoint: Callable[[], None] | None = None,
 ) -> DialResult:
     """Claim due cases, open an IVR attempt for each and have ``provider`` dial them.
@@ -262,16 +259,15 @@ def dial_due_cases(
     when given, runs after the attempts exist and before the first call is
     placed: pass ``session.commit`` so the provider's first webhook finds its
     attempt. ``config`` (the app's) gives the default ``TIMEZONE`` of the
-    waves' calling settings; ``windows`` overrides their windows. A refused
+    waves' calling settings. A refused
     call gets its outcome at once (4.31 for a number the provider calls
     invalid, else 3.16).
     """
     now = now or utcnow()
     result = DialResult()
     result.expired = expire_stale_calls(session, now=now, config=config)
-    windows = None if windows is None else tuple(windows)
-    result.window_open = _any_window_open(session, now, config, windows)
-    claimed = claim_due_cases(session, limit=limit, now=now, config=config, windows=windows)
+    result.window_open = _any_window_open(session, now, config)
+    claimed = claim_due_cases(session, limit=limit, now=now, config=config)
     session.flush()
     if checkpoint is not None:
         checkpoint()
@@ -318,13 +314,8 @@ def dial_due_cases(
     return result
 
 
-def _any_window_open(session, now, config, windows) -> bool:
-    """Whether some open wave's windows let some client kind be called at ``now``."""
-    for wave in _open_waves(session):
-        calling = CallingSettings.for_wave(wave, config)
-        if windows is not None:
-            calling = replace(calling, windows=windows)
-        kinds = calling.kinds_open(now)
-        if kinds is None or kinds:
-            return True
-    return False
+def _any_window_open(session, now, config) -> bool:
+    """Whether some open wave's day-parts let some client kind be called at ``now``."""
+    return any(
+        CallingSettings.for_wave(wave, config).kinds_open(now) for wave in _open_waves(session)
+    )

@@ -333,8 +333,13 @@ def end_call(
     actor: User | None,
     note: str | None = None,
     calling: CallingSettings | None = None,
+    refusal: str | None = None,
+    appointment_at=None,
 ) -> Case:
     """End a call that did not finish the script, with the agent's outcome.
+
+    ``refusal`` (soft/hard) goes with a 2.11, ``appointment_at`` with a 2.21
+    (see :func:`survey_service.calls.attempts.record_outcome`).
 
     Without an outcome, a started interview ends as a partial (1.2) when the
     engine says enough was answered, else as a break-off (2.12).
@@ -348,5 +353,13 @@ def end_call(
         else:
             raise ServiceError("请选择本次通话结果", where=Where(field="outcome"))
     return calling_attempts.record_outcome(
-        session, case, attempt, outcome, actor=actor, note=note, calling=calling
+        session,
+        case,
+        attempt,
+        outcome,
+        actor=actor,
+        note=note,
+        calling=calling,
+        refusal=refusal,
+        appointment_at=appointment_at,
     )

@@ -6,7 +6,7 @@ list → review → frame → sample → case queue → call attempt → answers
 from .answers import Answer
 from .audit import AuditEvent
 from .base import UTCDateTime, utcnow
-from .cases import DISPOSITIONS, FINAL_ON_FIRST, CallAttempt, Case, CaseStatus
+from .cases import DISPOSITIONS, FINAL_ON_FIRST, CallAttempt, Case, CaseStatus, DoNotCall
 from .draws import SampleDraw
 from .lists import (
     LIST_STATUS_LABELS,
@@ -33,6 +33,7 @@ __all__ = [
     "CaseStatus",
     "Client",
     "ClientList",
+    "DoNotCall",
     "ListRowIssue",
     "ListStatus",
     "ResultSnapshot",

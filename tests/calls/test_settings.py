@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from survey_service.calls import attempts as calling
 from survey_service.calls import dialling
-from survey_service.calls.settings import DEFAULT_WINDOWS, CallingSettings, CallingWindow
+from survey_service.calls.rules import Rules
+from survey_service.calls.settings import CallingSettings
 from survey_service.calls.telephony import NO_ANSWER
 from survey_service.db import transaction
 from survey_service.errors import ServiceError
@@ -25,40 +26,44 @@ def _set_calling(session, **values):
         session.add(wave)
 
 
+def _wave(calling=None):
+    settings = {"calling": calling} if calling is not None else {}
+    return SurveyWave(name="2017", year=2017, script_id="x", script_version=1, settings=settings)
+
+
 def test_defaults_live_in_one_place():
     """Does a wave without calling settings get 6 attempts, 3 h, 3 IVR calls, Shanghai?"""
-    wave = SurveyWave(name="2017", year=2017, script_id="x", script_version=1)
-    assert CallingSettings.for_wave(wave) == CallingSettings(
-        timezone="Asia/Shanghai",
-        max_attempts=6,
-        redial_gap_minutes=180,
-        max_ivr_calls=3,
-        windows=DEFAULT_WINDOWS,
+    calling_settings = CallingSettings.for_wave(_wave())
+    assert calling_settings == CallingSettings(
+        timezone="Asia/Shanghai", max_ivr_calls=3, rule_settings={}
     )
-    assert CallingSettings.for_wave(wave, {"TIMEZONE": "Asia/Urumqi"}).timezone == "Asia/Urumqi"
+    assert (calling_settings.max_attempts, calling_settings.redial_gap_minutes) == (6, 180)
+    assert calling_settings.rules_for("企业") == Rules(
+        allowed=("weekday_morning", "weekday_afternoon")
+    )
+    assert CallingSettings.for_wave(_wave(), {"TIMEZONE": "Asia/Urumqi"}).timezone == "Asia/Urumqi"
 
 
 def test_wave_values_override_defaults_and_config():
     """Do a wave's own values (time zone included) beat the defaults and the app's TIMEZONE?"""
-    wave = SurveyWave(
-        name="2017",
-        year=2017,
-        script_id="x",
-        script_version=1,
-        settings={
-            "calling": {
-                "max_attempts": 8,
-                "timezone": "UTC",
-                "windows": [{"name": "noon", "start": "12:00", "end": "13:00", "days": [0]}],
-            }
-        },
+    wave = _wave(
+        {
+            "max_attempts": 8,
+            "timezone": "UTC",
+            "max_ivr_calls": 1,
+            "per_kind": {"企业": {"redial_gap_minutes": 60}},
+        }
     )
     calling_settings = CallingSettings.for_wave(wave, {"TIMEZONE": "Asia/Urumqi"})
     assert (calling_settings.max_attempts, calling_settings.timezone) == (8, "UTC")
-    assert calling_settings.redial_gap_minutes == 180
-    assert calling_settings.windows == (
-        CallingWindow("noon", time(12), time(13), days=frozenset({0})),
+    assert calling_settings.max_ivr_calls == 1
+    enterprise = calling_settings.rules_for("企业")
+    assert (enterprise.timezone, enterprise.redial_gap_minutes, enterprise.max_attempts) == (
+        "UTC",
+        60,
+        8,
     )
+    assert calling_settings.rules_for("群众").redial_gap_minutes == 180
 
 
 @pytest.mark.parametrize(
@@ -67,23 +72,23 @@ def test_wave_values_override_defaults_and_config():
         ({"max_attemps": 8}, "max_attemps"),
         ({"timezone": "Mars/Olympus"}, "Mars/Olympus"),
         ({"redial_gap_minutes": "soon"}, "soon"),
+        ({"max_ivr_calls": "many"}, "many"),
     ],
 )
 def test_unusable_wave_settings_are_refused(values, field):
     """Is a misspelt key, an unknown time zone or a non-number refused, naming it?"""
-    wave = SurveyWave(
-        name="2017", year=2017, script_id="x", script_version=1, settings={"calling": values}
-    )
     with pytest.raises(ServiceError) as info:
-        CallingSettings.for_wave(wave)
+        CallingSettings.for_wave(_wave(values))
     assert info.value.where.field == "settings.calling"
     assert field in str(info.value)
 
 
 def test_max_attempts_and_redial_gap_of_the_wave(session):
-    """With max_attempts 2 and a 60-minute gap, is a case redialled after 1 h, final at 2?"""
+    """With 2 attempts, a 60-minute gap and evenings only, is 19:00's redial at 20:00?"""
     (case,) = make_sample(session, per_unit=1)
-    _set_calling(session, max_attempts=2, redial_gap_minutes=60)
+    _set_calling(
+        session, max_attempts=2, redial_gap_minutes=60, allowed_day_parts=["weekday_evening"]
+    )
     with transaction(session):
         agent = make_user(session, role="agent")
         attempt = calling.start_attempt(session, case, agent=agent, now=EVENING)
@@ -92,9 +97,10 @@ def test_max_attempts_and_redial_gap_of_the_wave(session):
         CaseStatus.PENDING,
         EVENING + timedelta(minutes=60),
     )
+    later = EVENING + timedelta(minutes=60)
     with transaction(session):
-        attempt = calling.start_attempt(session, case, agent=agent, now=EVENING)
-        calling.record_outcome(session, case, attempt, "3.13", actor=agent, now=EVENING)
+        attempt = calling.start_attempt(session, case, agent=agent, now=later)
+        calling.record_outcome(session, case, attempt, "3.13", actor=agent, now=later)
     assert (case.status, case.disposition, case.attempts) == (CaseStatus.FINAL, "3.13", 2)
 
 

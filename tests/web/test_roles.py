@@ -8,6 +8,7 @@ from survey_service.calls import queue
 from survey_service.db import transaction
 from survey_service.models import Role
 from survey_service.sample import draws
+from tests.calls.conftest import EVENING
 from tests.factories import make_list, make_unit, make_user, make_wave
 
 ALL = {r.value for r in Role}
@@ -77,7 +78,8 @@ def world(app, session):
         draw = draws.draw_sample(
             session=session, wave=wave, seed=7, per_unit=5, actor=users["statistician"]
         )
-        case = queue.claim_next_case(session, users["agent"])
+        # A Wednesday evening in Wuhan: inside the calling rules' day-parts.
+        case = queue.claim_next_case(session, users["agent"], now=EVENING)
     return {
         "users": users,
         "list_a": list_a,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+from datetime import UTC, datetime
 
+import time_machine
 from scipy import stats
 from sqlmodel import select
 
@@ -37,6 +39,8 @@ def _interview(client, auth, username, ratings):
     return case_id
 
 
+# The agents call on a Wednesday evening in Wuhan, inside the calling rules' day-parts.
+@time_machine.travel(datetime(2017, 11, 1, 11, 0, tzinfo=UTC))
 def test_thin_path(app, client, auth, session):
     """Can a list go from upload to a unit's score and a CSV, through the pages only?"""
     with transaction(session):
