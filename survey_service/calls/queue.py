@@ -37,6 +37,13 @@ from survey_service.models import (
     utcnow,
 )
 
+# Draws of waves still taking answers: a closed wave's cases are frozen.
+OPEN_DRAWS = (
+    select(SampleDraw.id)
+    .join(SurveyWave, SurveyWave.id == SampleDraw.wave_id)
+    .where(SurveyWave.status == WaveStatus.OPEN)
+)
+
 # The order due cases are offered in: booked times first, fewer attempts, the sample's order.
 DUE_ORDER = (
     Case.next_attempt_at.is_(None),
