@@ -40,6 +40,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("DATABASE_URL"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'survey.sqlite'}"
+    app.config["SURVEY_ENV"] = config_module.normalise_env(app.config["SURVEY_ENV"])
     production = app.config["SURVEY_ENV"] == "production"
     if not app.config.get("SECRET_KEY"):
         if production:
@@ -56,9 +57,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         app.config["SURVEY_DATA_KEY"] = _instance_secret(app, "data.key", new_data_key)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"]) * 1024 * 1024 + 65536
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", production)
+    # Flask already defines these keys (SameSite None, Secure off), so a
+    # setdefault would never apply: set them unless the caller chose a value.
+    cookie = {"HTTPONLY": True, "SAMESITE": "Lax", "SECURE": production}
+    for prefix in ("SESSION_COOKIE_", "REMEMBER_COOKIE_"):
+        for name, value in cookie.items():
+            if prefix + name not in (config or {}):
+                app.config[prefix + name] = value
 
     from survey_service.privacy.vault import PhoneVault
 

@@ -37,7 +37,10 @@ SETTINGS: tuple[Setting, ...] = (
         "bytes). Unset: generated once into instance/data.key. Never commit it.",
     ),
     Setting(
-        "SURVEY_ENV", "development", "development or production (production refuses weak keys)."
+        "SURVEY_ENV",
+        "development",
+        "development or production, in any case (production refuses weak keys and sets "
+        "Secure cookies and HSTS).",
     ),
     Setting(
         "AREA_CODE", "027", "Area code completing 7-8 digit local landline numbers (Wuhan: 027)."
@@ -82,4 +85,10 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
         if setting.name in _INT_SETTINGS and value is not None:
             value = int(value)
         values[setting.name] = value
+    values["SURVEY_ENV"] = normalise_env(values["SURVEY_ENV"])
     return values
+
+
+def normalise_env(value: Any) -> str:
+    """Read ``SURVEY_ENV`` case-insensitively: " Production" means production."""
+    return str(value or "development").strip().lower()
