@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from survey_service import audit
-from survey_service.setup.users import authenticate
+from survey_service.setup.users import authenticate, end_sessions
 
 from ..db import get_session, transaction
 from ..forms import LoginForm
@@ -43,8 +43,16 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Log the current user out."""
+    """Log the current user out and revoke their sessions server-side."""
     if current_user.is_authenticated:
+        session = get_session()
+        user = current_user._get_current_object()
+        with transaction(session):
+            end_sessions(user)
+            session.add(user)
+            audit.record(
+                session, user=user, action="auth.logout", object_type="user", object_id=user.id
+            )
         logout_user()
     flash("已退出登录。", "success")
     return redirect(url_for("auth.login"))

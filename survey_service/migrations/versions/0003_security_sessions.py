@@ -1,0 +1,32 @@
+"""sessions revocable server-side: a session epoch per user
+
+Every session cookie names the user and their epoch; log-out, a new
+password and disabling the user raise the epoch, so cookies issued before
+stop working on every web node.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-01 22:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("user_account", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("session_epoch", sa.Integer(), server_default="0", nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("user_account", schema=None) as batch_op:
+        batch_op.drop_column("session_epoch")
