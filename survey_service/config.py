@@ -45,6 +45,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "AREA_CODE", "027", "Area code completing 7-8 digit local landline numbers (Wuhan: 027)."
     ),
+    Setting(
+        "LOGIN_MAX_FAILURES",
+        5,
+        "Failed log-ins of one account before it is locked for LOGIN_LOCK_MINUTES (from half "
+        "of them on, each retry must wait a growing delay).",
+    ),
+    Setting(
+        "LOGIN_MAX_FAILURES_PER_ADDRESS",
+        30,
+        "Failed log-ins from one client address (any accounts) before that address is locked.",
+    ),
+    Setting(
+        "LOGIN_LOCK_MINUTES",
+        15,
+        "How long a lock lasts, and how long a failure counts, in minutes.",
+    ),
     Setting("MAX_UPLOAD_MB", 64, "Largest client-list file accepted, in MiB."),
     Setting("SAMPLE_PER_UNIT", 30, "Default number of cases drawn per unit (thin design)."),
     Setting(
@@ -73,7 +89,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
-_INT_SETTINGS = {"MAX_UPLOAD_MB", "SAMPLE_PER_UNIT", "CLAIM_TIMEOUT_MINUTES"}
+_INT_SETTINGS = {
+    "MAX_UPLOAD_MB",
+    "SAMPLE_PER_UNIT",
+    "CLAIM_TIMEOUT_MINUTES",
+    "LOGIN_MAX_FAILURES",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS",
+    "LOGIN_LOCK_MINUTES",
+}
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:

@@ -80,3 +80,17 @@ class User(SQLModel, table=True):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_epoch}"
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Recent failed log-ins of one account or one address, shared by every web node.
+
+    ``key`` is ``user:<name>`` or ``addr:<address>``; the count restarts when the
+    last failure is older than the lock period.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(sa_type=String(160), primary_key=True)
+    failures: int = 0
+    last_failure_at: datetime = Field(sa_type=UTCDateTime)
