@@ -32,7 +32,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # big lists imports this package and has no use for it.
     from flask import Flask
 
+    from . import web_hardening
+
     app = Flask(__name__, instance_path=os.environ.get("SURVEY_INSTANCE_PATH"))
+    web_hardening.install_id_converter(app)
     app.config.from_mapping(config_module.from_environment())
     if config:
         app.config.update(config)
@@ -56,7 +59,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from survey_service.privacy.vault import new_data_key
 
         app.config["SURVEY_DATA_KEY"] = _instance_secret(app, "data.key", new_data_key)
-    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"]) * 1024 * 1024 + 65536
+    # The default body limit; web_hardening lowers it for log-in and webhooks.
+    app.config["MAX_CONTENT_LENGTH"] = web_hardening.body_limit(app.config, None)
     # Flask already defines these keys (SameSite None, Secure off), so a
     # setdefault would never apply: set them unless the caller chose a value.
     cookie = {"HTTPONLY": True, "SAMESITE": "Lax", "SECURE": production}
@@ -71,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     app.extensions["phone_vault"] = PhoneVault(app.config["SURVEY_DATA_KEY"])
+    web_hardening.init_app(app)
     security.init_app(app)
     errors_web.init_app(app)
     blueprints.init_app(app)

@@ -62,6 +62,11 @@ SETTINGS: tuple[Setting, ...] = (
         "How long a lock lasts, and how long a failure counts, in minutes.",
     ),
     Setting("MAX_UPLOAD_MB", 64, "Largest client-list file accepted, in MiB."),
+    Setting(
+        "SMALL_BODY_KB",
+        64,
+        "Largest request body of the log-in form and the IVR webhooks, in KiB (413 beyond).",
+    ),
     Setting("SAMPLE_PER_UNIT", 30, "Default number of cases drawn per unit (thin design)."),
     Setting(
         "CLAIM_TIMEOUT_MINUTES", 30, "A claimed case is released after this many idle minutes."
@@ -91,6 +96,7 @@ SETTINGS: tuple[Setting, ...] = (
 
 _INT_SETTINGS = {
     "MAX_UPLOAD_MB",
+    "SMALL_BODY_KB",
     "SAMPLE_PER_UNIT",
     "CLAIM_TIMEOUT_MINUTES",
     "LOGIN_MAX_FAILURES",
