@@ -37,10 +37,29 @@ SETTINGS: tuple[Setting, ...] = (
         "bytes). Unset: generated once into instance/data.key. Never commit it.",
     ),
     Setting(
-        "SURVEY_ENV", "development", "development or production (production refuses weak keys)."
+        "SURVEY_ENV",
+        "development",
+        "development or production, in any case (production refuses weak keys and sets "
+        "Secure cookies and HSTS).",
     ),
     Setting(
         "AREA_CODE", "027", "Area code completing 7-8 digit local landline numbers (Wuhan: 027)."
+    ),
+    Setting(
+        "LOGIN_MAX_FAILURES",
+        5,
+        "Failed log-ins of one account before it is locked for LOGIN_LOCK_MINUTES (from half "
+        "of them on, each retry must wait a growing delay).",
+    ),
+    Setting(
+        "LOGIN_MAX_FAILURES_PER_ADDRESS",
+        30,
+        "Failed log-ins from one client address (any accounts) before that address is locked.",
+    ),
+    Setting(
+        "LOGIN_LOCK_MINUTES",
+        15,
+        "How long a lock lasts, and how long a failure counts, in minutes.",
     ),
     Setting("MAX_UPLOAD_MB", 64, "Largest client-list file accepted, in MiB."),
     Setting("LIST_MAX_ROWS", 500_000, "Most rows a client-list spreadsheet may use."),
@@ -56,6 +75,9 @@ SETTINGS: tuple[Setting, ...] = (
         2048,
         "Address-space limit of the helper process that parses big lists and spreadsheets.",
     ),
+    "SMALL_BODY_KB",
+    64,
+    "Largest request body of the log-in form and the IVR webhooks, in KiB (413 beyond).",
     Setting(
         "CLAIM_TIMEOUT_MINUTES", 30, "A claimed case is released after this many idle minutes."
     ),
@@ -90,6 +112,10 @@ _INT_SETTINGS = {
     "LIST_MAX_XML_MB",
     "LIST_MAX_CELL_CHARS",
     "LIST_HELPER_MEMORY_MB",
+    "SMALL_BODY_KB",
+    "LOGIN_MAX_FAILURES",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS",
+    "LOGIN_LOCK_MINUTES",
 }
 
 
@@ -102,4 +128,10 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
         if setting.name in _INT_SETTINGS and value is not None:
             value = int(value)
         values[setting.name] = value
+    values["SURVEY_ENV"] = normalise_env(values["SURVEY_ENV"])
     return values
+
+
+def normalise_env(value: Any) -> str:
+    """Read ``SURVEY_ENV`` case-insensitively: " Production" means production."""
+    return str(value or "development").strip().lower()

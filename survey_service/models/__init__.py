@@ -18,7 +18,7 @@ from .lists import (
     StoredFile,
     StoredFileChunk,
 )
-from .org import ROLE_LABELS, Role, Unit, UnitCategory, User
+from .org import ROLE_LABELS, LoginThrottle, Role, Unit, UnitCategory, User
 from .waves import ResultSnapshot, SurveyWave, WaveStatus
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "DoNotCall",
     "ListRowIssue",
     "ListStatus",
+    "LoginThrottle",
     "ResultSnapshot",
     "Role",
     "SampleDraw",
