@@ -45,7 +45,6 @@ bp = Blueprint("ivr_aliyun", __name__)
 csrf.exempt(bp)
 
 IVR = call_scripts.IVR
-_seen = SeenReceipts()
 
 
 def aliyun() -> AliyunProvider:
@@ -171,10 +170,12 @@ def receipts(kind: str, token: str):
     except ValueError:
         return jsonify({"code": 1, "msg": "无法解析"}), 400
     session = get_session()
+    seen = current_app.extensions.setdefault("aliyun_receipts_seen", SeenReceipts())
     for item in items:
         key = receipt_key(kind, item)
-        if not _seen.first_time(key):
-            continue
+        if seen.seen(key):
+            continue  # the push repeats; applying again would change nothing anyway
         with transaction(session):
             apply_receipt(session, kind, item)
+        seen.add(key)
     return jsonify({"code": 0, "msg": "接收成功"})

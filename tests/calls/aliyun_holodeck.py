@@ -118,3 +118,6 @@ class MnsHolodeck:
 
     def close_log(self) -> None:
         pass
+
+    def is_keep_alive(self) -> bool:
+        return True

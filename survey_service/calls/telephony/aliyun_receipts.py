@@ -67,16 +67,21 @@ class SeenReceipts:
         self._keys: OrderedDict[tuple, None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def first_time(self, key: tuple) -> bool:
-        """True the first time ``key`` is seen, False for a repeat."""
+    def seen(self, key: tuple) -> bool:
+        """Whether ``key`` was applied already (a repeat)."""
         with self._lock:
             if key in self._keys:
                 self._keys.move_to_end(key)
-                return False
+                return True
+            return False
+
+    def add(self, key: tuple) -> None:
+        """Remember ``key`` once its receipt has been applied (committed)."""
+        with self._lock:
             self._keys[key] = None
+            self._keys.move_to_end(key)
             if len(self._keys) > self._size:
                 self._keys.popitem(last=False)
-            return True
 
 
 def receipts_in(body: str | bytes) -> list[dict[str, Any]]:
