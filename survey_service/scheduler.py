@@ -39,6 +39,7 @@ from sqlmodel import Session, select
 from survey_service.calls import ivr as ivr_calls
 from survey_service.calls import queue
 from survey_service.calls.telephony import ProviderError, get_provider, limits
+from survey_service.calls.telephony.simulated import SIMULATED_FROM
 
 from .db import transaction
 from .models import (
@@ -121,13 +122,17 @@ def release_idle_claims(app: Flask) -> int:
 
 def provider_limits(config, provider) -> limits.Limits:
     """The ``DIAL_*`` settings for ``provider``'s caller number."""
-    caller = getattr(provider, "caller_number", None) or config.get("TWILIO_FROM_NUMBER") or ""
+    caller = getattr(provider, "caller_number", None) or ""
+    if provider.name == "simulated":
+        caller = SIMULATED_FROM
+    elif provider.name == "twilio":
+        caller = config.get("TWILIO_FROM_NUMBER") or ""
     return limits.Limits(
         callee_per_minute=int(config["DIAL_CALLEE_PER_MINUTE"]),
         callee_per_hour=int(config["DIAL_CALLEE_PER_HOUR"]),
         callee_per_day=int(config["DIAL_CALLEE_PER_DAY"]),
         concurrent=limits.concurrent_limit(
-            caller or "+8613800000000",
+            caller or "+8613800000000",  # unknown: a mobile's (the lower) limit
             mobile=int(config["DIAL_CONCURRENT_MOBILE"]),
             landline=int(config["DIAL_CONCURRENT_LANDLINE"]),
         ),
