@@ -86,7 +86,7 @@ SETTINGS: tuple[Setting, ...] = (
         "TELEPHONY_PROVIDER",
         "simulated",
         "Which telephony provider places IVR calls: simulated (demo/tests; refused in "
-        "production), twilio; aliyun is registered but not implemented.",
+        "production), twilio, aliyun (Alibaba Cloud SmartCall, mainland China numbers).",
     ),
     Setting("TWILIO_ACCOUNT_SID", None, "Twilio account SID (twilio provider)."),
     Setting(
@@ -102,6 +102,71 @@ SETTINGS: tuple[Setting, ...] = (
         "Public https base URL of the app root that the provider calls back; webhook "
         "signatures are checked against it (set it behind a proxy).",
     ),
+    Setting(
+        "DIAL_INTERVAL_SECONDS",
+        10,
+        "The worker's dialling tick: a standby worker tries to take the dialler lock this "
+        "often, and the active one dials for up to this long per tick.",
+    ),
+    Setting("DIAL_CALLEE_PER_MINUTE", 1, "At most this many calls to one number a minute."),
+    Setting("DIAL_CALLEE_PER_HOUR", 5, "At most this many calls to one number an hour."),
+    Setting(
+        "DIAL_CALLEE_PER_DAY",
+        20,
+        "At most this many calls to one number a day (failed ones count).",
+    ),
+    Setting("DIAL_CONCURRENT_MOBILE", 3, "Simultaneous calls on a mobile caller number."),
+    Setting("DIAL_CONCURRENT_LANDLINE", 15, "Simultaneous calls on a landline caller number."),
+    Setting("DIAL_CALLS_PER_SECOND", 1, "IVR calls started per second at most."),
+    Setting("ALIYUN_ACCESS_KEY_ID", None, "Alibaba Cloud AccessKey id (aliyun provider, MNS)."),
+    Setting("ALIYUN_ACCESS_KEY_SECRET", None, "Alibaba Cloud AccessKey secret. Never commit it."),
+    Setting(
+        "ALIYUN_CALLER_NUMBER",
+        None,
+        "SmartCall CalledShowNumber: the caller number bought with DTMF support, tied to the "
+        "filed call script.",
+    ),
+    Setting(
+        "ALIYUN_CALLBACK_TOKEN",
+        None,
+        "Secret path token of the SmartCall callback URL set in Alibaba's console "
+        "(/ivr/aliyun/turn/<token>) and of the optional receipt push.",
+    ),
+    Setting("ALIYUN_VMS_ENDPOINT", "dyvmsapi.aliyuncs.com", "Endpoint of the voice API."),
+    Setting(
+        "ALIYUN_OPENING_VOICE_CODE",
+        None,
+        "Approved voice-file code played when the call is answered; unset: TTS of "
+        "ALIYUN_OPENING_TEXT.",
+    ),
+    Setting(
+        "ALIYUN_OPENING_TEXT",
+        "您好，这里是政务服务满意度回访。",
+        "Text-to-speech opening when no opening voice file is set.",
+    ),
+    Setting(
+        "ALIYUN_VOICE_FILES",
+        None,
+        'JSON map from item id (or "script:item", closing_complete, goodbye) to an approved '
+        "voice-file code; items not named are read by text-to-speech.",
+    ),
+    Setting("ALIYUN_MUTE_TIME_MS", 8000, "How long a SmartCall turn waits for a key (ms)."),
+    Setting("ALIYUN_SESSION_TIMEOUT", 600, "Longest SmartCall call, in seconds (max 3600)."),
+    Setting("ALIYUN_RECORD", "true", "SmartCall RecordFlag: record the calls (true/false)."),
+    Setting(
+        "ALIYUN_MNS_ENDPOINT",
+        None,
+        "MNS endpoint (https://<account>.mns.cn-hangzhou.aliyuncs.com) the worker pulls "
+        "receipts from.",
+    ),
+    Setting("ALIYUN_MNS_VOICE_REPORT_QUEUE", None, "MNS queue of VoiceReport receipts."),
+    Setting("ALIYUN_MNS_VOICE_CALL_REPORT_QUEUE", None, "MNS queue of VoiceCallReport receipts."),
+    Setting(
+        "ALIYUN_PUSH_ALLOWED_IPS",
+        None,
+        "Comma-separated addresses/networks allowed to push receipts over HTTP; unset: the "
+        "unsigned push is off (receipts come from MNS).",
+    ),
 )
 
 _INT_SETTINGS = {
@@ -116,6 +181,15 @@ _INT_SETTINGS = {
     "LOGIN_MAX_FAILURES",
     "LOGIN_MAX_FAILURES_PER_ADDRESS",
     "LOGIN_LOCK_MINUTES",
+    "DIAL_INTERVAL_SECONDS",
+    "DIAL_CALLEE_PER_MINUTE",
+    "DIAL_CALLEE_PER_HOUR",
+    "DIAL_CALLEE_PER_DAY",
+    "DIAL_CONCURRENT_MOBILE",
+    "DIAL_CONCURRENT_LANDLINE",
+    "DIAL_CALLS_PER_SECOND",
+    "ALIYUN_MUTE_TIME_MS",
+    "ALIYUN_SESSION_TIMEOUT",
 }
 
 

@@ -17,7 +17,13 @@ from tests.factories import make_list, make_unit, make_user, make_wave
 def test_jobs_follow_the_provider(app):
     """Is IVR dialling scheduled only with a real provider and a public URL?"""
     assert [j.id for j in build_scheduler(app).get_jobs()] == ["release_idle_claims"]
-    app.config.update(TELEPHONY_PROVIDER="twilio", PUBLIC_BASE_URL="https://survey.example")
+    app.config.update(
+        TELEPHONY_PROVIDER="twilio",
+        PUBLIC_BASE_URL="https://survey.example",
+        TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+        TWILIO_AUTH_TOKEN="token",
+        TWILIO_FROM_NUMBER="+862700000001",
+    )
     assert [j.id for j in build_scheduler(app).get_jobs()] == ["release_idle_claims", "dial_ivr"]
 
 

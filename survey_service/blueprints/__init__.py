@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, auth, calls, exports, ivr, main, review, statistics, units
+    from . import admin, auth, calls, exports, ivr, ivr_aliyun, main, review, statistics, units
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp, url_prefix="/auth")
@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(review.bp, url_prefix="/review")
     app.register_blueprint(calls.bp, url_prefix="/calls")
     app.register_blueprint(ivr.bp, url_prefix="/ivr")
+    app.register_blueprint(ivr_aliyun.bp, url_prefix="/ivr/aliyun")
     app.register_blueprint(statistics.bp, url_prefix="/statistics")
     app.register_blueprint(exports.bp, url_prefix="/statistics/exports")
     app.register_blueprint(admin.bp, url_prefix="/admin")

@@ -25,6 +25,17 @@ from survey_service.errors import ServiceError, Where
 # Client kinds as stored on a client (None: not given, 未注明).
 KINDS: tuple[str | None, ...] = ("群众", "企业", None)
 
+# A wave's calling settings that allow a call at any hour of any day: the demo
+# district's, so that the worker's simulated calls can be watched whenever it
+# runs, and tests that run real processes on the wall clock. Never a real wave's.
+ROUND_THE_CLOCK: dict[str, Any] = {
+    "day_parts": {
+        "working_day": {"start": "00:00", "end": "23:59:59", "days": "working"},
+        "weekend_day": {"start": "00:00", "end": "23:59:59", "days": "weekend"},
+    },
+    "allowed_day_parts": ["working_day", "weekend_day"],
+}
+
 # Defaults of the settings that are not calling rules.
 DEFAULTS: dict[str, Any] = {
     "max_ivr_calls": 3,  # IVR calls per case; agents may go on up to max_attempts
