@@ -75,9 +75,11 @@ SETTINGS: tuple[Setting, ...] = (
         2048,
         "Address-space limit of the helper process that parses big lists and spreadsheets.",
     ),
-    "SMALL_BODY_KB",
-    64,
-    "Largest request body of the log-in form and the IVR webhooks, in KiB (413 beyond).",
+    Setting(
+        "SMALL_BODY_KB",
+        64,
+        "Largest request body of the log-in form and the IVR webhooks, in KiB (413 beyond).",
+    ),
     Setting(
         "CLAIM_TIMEOUT_MINUTES", 30, "A claimed case is released after this many idle minutes."
     ),
