@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from survey_service.calls.settings import ROUND_THE_CLOCK
 from survey_service.calls.telephony import limits
 from survey_service.calls.telephony.simulated import SimulatedProvider
 from survey_service.db import transaction
@@ -41,7 +42,7 @@ def test_one_lock_holder_on_postgres(app, backend):
 
 
 def test_calls_allowed_defers_a_callee_called_a_moment_ago(app, session):
-    cases = make_sample(session, per_unit=3)
+    cases = make_sample(session, per_unit=3, calling=ROUND_THE_CLOCK)
     now = utcnow()
     with transaction(session):
         session.add(
@@ -67,7 +68,7 @@ def test_calls_allowed_defers_a_callee_called_a_moment_ago(app, session):
 
 def test_dial_ivr_places_at_the_rate_and_only_with_the_lock(app, session):
     """One tick places DIAL_CALLS_PER_SECOND calls; a worker without the lock places none."""
-    make_sample(session, per_unit=3)
+    make_sample(session, per_unit=3, calling=ROUND_THE_CLOCK)
     app.config.update(
         PUBLIC_BASE_URL="http://127.0.0.1:5106", DIAL_INTERVAL_SECONDS=1, DIAL_CALLS_PER_SECOND=2
     )

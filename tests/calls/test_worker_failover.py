@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, func, text
 from sqlmodel import Session, select
 
 from survey_service import migrations as migrations_module
-from survey_service.db import make_engine, transaction
+from survey_service.db import make_engine
 from survey_service.models import CallAttempt, Case
 from tests.calls.conftest import make_sample
 from tests.conftest import DATA_KEY, PG_ADMIN_URL, PG_OK, make_test_app
@@ -100,15 +100,9 @@ def test_kill_the_active_worker(throwaway_db, tmp_path):
     with app.app_context():
         from survey_service.calls.settings import ROUND_THE_CLOCK
         from survey_service.db import get_session
-        from survey_service.models import SurveyWave
 
-        session = get_session()
-        make_sample(session, per_unit=CASES, n=CASES + 6)
-        with transaction(session):
-            # The workers dial on the wall clock: let the wave call at any hour.
-            wave = session.exec(select(SurveyWave)).one()
-            wave.settings = {**wave.settings, "calling": ROUND_THE_CLOCK}
-            session.add(wave)
+        # The workers dial on the wall clock: let the wave call at any hour.
+        make_sample(get_session(), per_unit=CASES, n=CASES + 6, calling=ROUND_THE_CLOCK)
     app.extensions["engine"].dispose()
     engine = make_engine(throwaway_db)
     logs = [(tmp_path / f"w{i}.log").open("w") for i in range(2)]
