@@ -19,7 +19,12 @@ HEADERS = {
     "category": ("category", "类别", "类型", "单位类别"),
     "department": ("department", "主管部门", "部门", "所属部门"),
 }
-FIELD_LABELS = {"code": "单位代码", "name": "单位名称", "category": "类别", "department": "主管部门"}
+FIELD_LABELS = {
+    "code": "单位代码",
+    "name": "单位名称",
+    "category": "类别",
+    "department": "主管部门",
+}
 CATEGORY_ALIASES = {
     "机关科室": UnitCategory.SECTION,
     "section": UnitCategory.SECTION,
