@@ -26,7 +26,7 @@ from survey_service.results.exports import ExportFile
 from survey_service.setup.waves import current_wave
 
 from ..db import get_session, transaction
-from ..models import Role, Unit
+from ..models import Role, SurveyWave, Unit
 from ..security import requires_role
 
 bp = Blueprint("evaluation", __name__)
@@ -289,7 +289,7 @@ def export_unit(code: str):
 def problems():
     """Progress of every unit's list, the ten-worst units first."""
     session = get_session()
-    wave = current_wave(session)
+    wave = current_wave(session, request.args.get("wave"))
     worst = funnel.ten_worst(session, wave)
     rows = rectification.progress(session, wave)
     units = session.exec(select(Unit).where(Unit.active).order_by(Unit.code)).all()
@@ -308,7 +308,7 @@ def problems():
 def build_problems():
     """Build and issue a unit's problem list from its comments and low aspects."""
     session = get_session()
-    wave = current_wave(session)
+    wave = current_wave(session, request.form.get("wave") or None)
     code = request.form.get("unit", "").strip().upper()
     with transaction(session):
         built = rectification.build_problem_list(
@@ -317,7 +317,7 @@ def build_problems():
     flash(f"已生成 {code} 的整改清单，共 {len(built.problems)} 个问题。", "success")
     for note in built.notes:
         flash(note, "warning")
-    return redirect(url_for("evaluation.unit_problems", code=code))
+    return redirect(url_for("evaluation.unit_problems", code=code, wave=wave.name))
 
 
 @bp.route("/problems/<code>")
@@ -325,7 +325,7 @@ def build_problems():
 def unit_problems(code: str):
     """A unit's problem list: the supervision team's page of its progress."""
     session = get_session()
-    wave = current_wave(session)
+    wave = current_wave(session, request.args.get("wave"))
     unit = session.exec(select(Unit).where(Unit.code == code)).first()
     if unit is None:
         raise NotFound(f"未知的单位代码 {code}")
@@ -357,7 +357,8 @@ def review_problem(problem_id: int):
             actor=current_user,
         )
     flash("已销号。" if close else "已退回单位重新整改。", "success")
-    return redirect(url_for("evaluation.unit_problems", code=problem.unit_code))
+    wave = session.get(SurveyWave, problem.wave_id)
+    return redirect(url_for("evaluation.unit_problems", code=problem.unit_code, wave=wave.name))
 
 
 @bp.route("/compare")
@@ -365,7 +366,7 @@ def review_problem(problem_id: int):
 def compare_page():
     """Each unit's score beside last wave's, and the share of last wave's problems closed."""
     session = get_session()
-    wave = current_wave(session)
+    wave = current_wave(session, request.args.get("wave"))
     before, rows = compare.comparison(session, wave)
     return render_template("evaluation/compare.html", wave=wave, before=before, rows=rows)
 
@@ -373,19 +374,20 @@ def compare_page():
 @bp.route("/unit")
 @requires_role(Role.UNIT)
 def unit_page():
-    """The unit's own problem list with the answer forms, and its score beside last wave's."""
+    """The unit's own problem lists (every wave's) with the answer forms, and its score
+    beside last wave's once published."""
     session = get_session()
     wave = current_wave(session)
     unit = session.get(Unit, current_user.unit_id)
-    items = rectification.problems_for(session, wave, unit.code)
-    before, rows = compare.comparison(session, wave)
+    lists = rectification.problems_of_unit(session, unit.code)
+    before, rows = compare.comparison(session, wave, published_only=True)
     mine = next((r for r in rows if r.code == unit.code), None)
     return render_template(
         "evaluation/unit.html",
         wave=wave,
         unit=unit,
-        problems=items,
-        overdue={p.id for p in items if rectification.is_overdue(p)},
+        lists=lists,
+        overdue={p.id for _w, items in lists for p in items if rectification.is_overdue(p)},
         before=before,
         mine=mine,
         **_labels(),

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from survey_service.errors import Conflict
 from survey_service.evaluation.ranking import composite
 from survey_service.evaluation.rectification import previous_wave, progress
-from survey_service.models import SurveyWave, Unit
+from survey_service.models import SurveyWave, Unit, WaveStatus
 from survey_service.results.publication import wave_results
 
 
@@ -43,8 +43,8 @@ class Comparison:
         return self.previous_closed / self.previous_problems if self.previous_problems else None
 
 
-def _scores(session: Session, wave: SurveyWave | None) -> dict[str, float]:
-    if wave is None:
+def _scores(session: Session, wave: SurveyWave | None, published_only: bool) -> dict[str, float]:
+    if wave is None or (published_only and wave.status != WaveStatus.PUBLISHED):
         return {}
     out = {}
     for row in wave_results(session, wave):
@@ -63,10 +63,17 @@ def _totals(session: Session, wave: SurveyWave | None) -> dict[str, float]:
     return {r.code: r.total for r in ranking.all() if r.total is not None}
 
 
-def comparison(session: Session, wave: SurveyWave) -> tuple[SurveyWave | None, list[Comparison]]:
-    """(the previous wave, one row per active unit, by code)."""
+def comparison(
+    session: Session, wave: SurveyWave, *, published_only: bool = False
+) -> tuple[SurveyWave | None, list[Comparison]]:
+    """(the previous wave, one row per active unit, by code).
+
+    ``published_only``: leave out the scores of a wave not yet published (for a
+    unit's own page: a unit sees its figures only after publication).
+    """
     before = previous_wave(session, wave)
-    now, then = _scores(session, wave), _scores(session, before)
+    now = _scores(session, wave, published_only)
+    then = _scores(session, before, published_only)
     totals, previous_totals = _totals(session, wave), _totals(session, before)
     closed = {p.code: p for p in progress(session, before)} if before is not None else {}
     rows = []

@@ -45,10 +45,13 @@ def record_veto(
     """Record a one-vote veto with its reason and the document that decided it.
 
     :raise ServiceError: for an unknown unit or reason, or no document reference.
-    :raise Conflict: if the unit already has a veto in this wave.
+    :raise Conflict: if the unit already has a veto in this wave, or the third step
+        is recorded (the ten-worst list is decided).
     """
     if session.exec(select(Unit).where(Unit.code == unit_code)).first() is None:
         raise NotFound(f"未知的单位代码 {unit_code}")
+    if len(steps(session, wave)) >= 3:
+        raise Conflict("三轮筛选均已记录，十差名单已决定，不能再记录一票否决")
     if reason not in set(VetoReason):
         raise ServiceError(
             "一票否决事由应为严重违纪违法、整改不力或吓跑投资者", where=Where(field="reason")

@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from survey_service import audit
-from survey_service.errors import ServiceError, Where
+from survey_service.errors import Conflict, ServiceError, Where
 from survey_service.evaluation.reading import PartFileError, RowIssue, check_part_file
 from survey_service.evaluation.settings import (
     BIG_DATA,
@@ -21,6 +21,7 @@ from survey_service.evaluation.settings import (
     PART_LABELS,
     PART_MAX,
     PART_SOURCES,
+    decided,
 )
 from survey_service.models import SurveyWave, Unit, User
 from survey_service.models.evaluation import PartImport, PartScore
@@ -53,9 +54,12 @@ def import_part(
 
     :raise ServiceError: for an unknown part or an unreadable file.
     :raise PartRowsRejected: if any row is bad (nothing is stored).
+    :raise Conflict: once a shortlist step is recorded (the decisions rest on the totals).
     """
     if part not in IMPORTED_PARTS:
         raise ServiceError(f"未知的分项 {part}", where=Where(field="part"))
+    if decided(session, wave):
+        raise Conflict("已记录筛选决定，分项得分不能再导入新版本")
     known = session.exec(select(Unit.code).where(Unit.active)).all()
     try:
         checked = check_part_file(

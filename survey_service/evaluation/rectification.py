@@ -74,6 +74,20 @@ def problems_for(session: Session, wave: SurveyWave, code: str) -> list[Problem]
     )
 
 
+def problems_of_unit(session: Session, code: str) -> list[tuple[SurveyWave, list[Problem]]]:
+    """A unit's problems of every wave, newest wave first: its lists outlive their wave."""
+    rows = session.exec(
+        select(Problem, SurveyWave)
+        .join(SurveyWave, SurveyWave.id == Problem.wave_id)
+        .where(Problem.unit_code == code)
+        .order_by(SurveyWave.id.desc(), Problem.seq)
+    ).all()
+    out: dict[int, tuple[SurveyWave, list[Problem]]] = {}
+    for problem, wave in rows:
+        out.setdefault(wave.id, (wave, []))[1].append(problem)
+    return list(out.values())
+
+
 @dataclass(frozen=True)
 class Built:
     problems: list[Problem]
@@ -90,10 +104,11 @@ def build_problem_list(
 ) -> Built:
     """Build and issue a unit's problem list for the wave.
 
-    :raise Conflict: while the wave is open, or if the unit's list exists already.
+    :raise Conflict: before the wave's results are published (the unit sees its
+        comments only then), or if the unit's list exists already.
     """
-    if wave.status == WaveStatus.OPEN:
-        raise Conflict("本轮结果尚未封存，意见建议尚不完整，不能生成整改清单")
+    if wave.status != WaveStatus.PUBLISHED:
+        raise Conflict("本轮结果尚未发布，不能生成整改清单")
     unit = _unit(session, unit_code)
     if problems_for(session, wave, unit.code):
         raise Conflict(f"{unit.name} 本轮的整改清单已生成")

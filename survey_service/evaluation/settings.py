@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from survey_service.errors import ServiceError, Where
+from survey_service.errors import Conflict, ServiceError, Where
 from survey_service.models import SurveyWave
 
 SATISFACTION = "satisfaction"
@@ -118,15 +118,32 @@ def as_raw(settings: EvaluationSettings) -> dict[str, Any]:
     }
 
 
+def decided(session, wave: SurveyWave) -> bool:
+    """Whether a shortlist step is recorded for the wave (the ranking is then fixed)."""
+    from sqlmodel import select
+
+    from survey_service.models.evaluation import ShortlistStep
+
+    return (
+        session.exec(select(ShortlistStep.id).where(ShortlistStep.wave_id == wave.id)).first()
+        is not None
+    )
+
+
 def update_settings(*, session, wave: SurveyWave, raw: dict[str, Any], actor) -> EvaluationSettings:
     """Store checked settings on the wave (audited with the old and new values).
 
     :raise ServiceError: as :func:`validate`.
+    :raise Conflict: if a shortlist step is recorded and the weights, the ranking
+        by category or the sizes would change (the decisions rest on them).
     """
     from survey_service import audit
 
     new = validate(raw)
     old = as_raw(settings_for(wave))
+    ranked_by = ("weights", "rank_by_category", "shortlist_sizes")
+    if decided(session, wave) and any(old[k] != as_raw(new)[k] for k in ranked_by):
+        raise Conflict("已记录筛选决定，权重、分类排名和名单规模不能再修改")
     wave.settings = {**(wave.settings or {}), "evaluation": as_raw(new)}
     session.add(wave)
     audit.record(

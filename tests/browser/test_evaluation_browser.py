@@ -107,18 +107,19 @@ def test_unit_answers_a_problem_and_the_office_closes_it(app, session, live_serv
                 deadline=date(2018, 1, 19),
             )
         )
+    row = f"#problem-{wave.id}-1"
     login(page, live_server, "unit12")
     page.click("nav >> text=整改清单")
-    assert "（3 人提到）" in page.inner_text("#problem-1")
-    page.fill("#problem-1 textarea[name=measure]", "推行一次告知、预约办理")
-    page.click("#problem-1 .answer-form button")
-    assert page.inner_text("#problem-1 .status") == "待核验"
+    assert "（3 人提到）" in page.inner_text(row)
+    page.fill(row + " textarea[name=measure]", "推行一次告知、预约办理")
+    page.click(row + " .answer-form button")
+    assert page.inner_text(row + " .status") == "待核验"
     page.click("text=退出")
 
     login(page, live_server, "office")
     page.goto(f"{live_server}/evaluation/problems/E12")
-    page.fill("#problem-1 input[name=note]", "经回访核实")
-    page.click("#problem-1 button[value=close]")
+    page.fill(row + " input[name=note]", "经回访核实")
+    page.click(row + " button[value=close]")
     assert "已销号" in page.inner_text(".flash")
-    assert page.inner_text("#problem-1 .status") == "已销号"
-    assert page.inner_text("#problem-1 .measure") == "推行一次告知、预约办理"
+    assert page.inner_text(row + " .status") == "已销号"
+    assert page.inner_text(row + " .measure") == "推行一次告知、预约办理"

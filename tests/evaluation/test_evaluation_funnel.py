@@ -10,6 +10,7 @@ from sqlmodel import select
 from survey_service.db import transaction
 from survey_service.errors import Conflict, ServiceError
 from survey_service.evaluation import funnel, parts
+from survey_service.evaluation.settings import update_settings
 from survey_service.models import AuditEvent
 from tests.evaluation.conftest import build_district, import_three, part_csv
 
@@ -171,3 +172,26 @@ def test_per_category_funnel(session):
     _step(session, wave, office, 6)
     third = _step(session, wave, office, 7)
     assert third.worst == {"基层站所": ["E12"], "机关科室": ["E06"]}
+
+
+def test_the_ranking_is_fixed_once_a_step_is_recorded(session, small_district):
+    """After a decision no new part version, no weight change, and after step 3 no veto."""
+    wave, office = small_district
+    _step(session, wave, office, 5)
+    with pytest.raises(Conflict, match="分项得分不能再导入新版本"):
+        parts.import_part(
+            session=session, wave=wave, part="work_style", content=part_csv(1), filename="a.csv"
+        )
+    with pytest.raises(Conflict, match="权重、分类排名和名单规模不能再修改"):
+        update_settings(
+            session=session,
+            wave=wave,
+            raw={**SMALL, "weights": {"satisfaction": 20, "big_data": 40}},
+            actor=office,
+        )
+    with transaction(session):
+        update_settings(session=session, wave=wave, raw={**SMALL, "working_days": 15}, actor=office)
+    _step(session, wave, office, 12)
+    _step(session, wave, office, 19)
+    with pytest.raises(Conflict, match="十差名单已决定"):
+        _veto(session, wave, office, "E01")

@@ -93,6 +93,7 @@ def surveyed(session):
         for rating, comment in zip(ratings, comments, strict=True):
             _interview(session, agent, unit, rating, comment)
         publication.close_results(session=session, wave=wave, actor=office)
+        publication.publish_results(session=session, wave=wave, actor=office)
     return wave, unit, office, staff
 
 
@@ -188,6 +189,7 @@ def test_comments_of_a_small_group_stay_with_the_office(session):
         for comment in ("态度差", "窗口态度差", "罚款随意"):
             _interview(session, agent, unit, "very_satisfied", comment)
         publication.close_results(session=session, wave=wave, actor=office)
+        publication.publish_results(session=session, wave=wave, actor=office)
         built = rectification.build_problem_list(session=session, wave=wave, unit_code="JC022")
     assert built.problems == []
     assert built.notes == [

@@ -96,3 +96,19 @@ def test_unit_answers_and_the_office_closes(client, auth, session):
     )
     page = client.get("/evaluation/problems/E12").get_data(as_text=True)
     assert "已销号" in page
+
+
+def test_a_unit_sees_no_score_before_publication(client, auth, session):
+    wave, _office = build_district(session, publish=False)
+    with transaction(session):
+        unit = session.exec(select(Unit).where(Unit.code == "E12")).one()
+        make_user(session, username="unit12", role="unit", unit=unit)
+    auth.login("unit12")
+    page = client.get("/evaluation/unit").get_data(as_text=True)
+    assert "6.80" not in page
+    assert "没有整改问题。" in page
+    with transaction(session):
+        wave.status = "published"
+        session.add(wave)
+    page = client.get("/evaluation/unit").get_data(as_text=True)
+    assert '<td class="num">6.80</td>' in page
