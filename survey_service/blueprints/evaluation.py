@@ -8,26 +8,24 @@ download is audited before it is sent.
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import select
 
-from survey_service import audit
 from survey_service.errors import NotFound, ServiceError, Where
 from survey_service.evaluation import compare, exports, funnel, parts, ranking, rectification
 from survey_service.evaluation import settings as evaluation_settings
 from survey_service.evaluation.parts import PartRowsRejected
 from survey_service.evaluation.settings import IMPORTED_PARTS, PART_LABELS, PART_SOURCES, PARTS
 from survey_service.models.evaluation import PROBLEM_STATUS_LABELS, VETO_LABELS
-from survey_service.results.exports import ExportFile
 from survey_service.setup.waves import current_wave
 
 from ..db import get_session, transaction
 from ..models import Role, SurveyWave, Unit
 from ..security import requires_role
+from .exports import _send  # the statisticians' audited download, reused
 
 bp = Blueprint("evaluation", __name__)
 
@@ -118,6 +116,11 @@ def import_part(part: str):
         f"（{record.rows} 个单位，来源：{record.source}）。",
         "success",
     )
+    active = len(session.exec(select(Unit.id).where(Unit.active)).all())
+    if record.rows < active:
+        flash(
+            f"另有 {active - record.rows} 个单位不在文件中，其综合得分暂缺、不参与排名。", "warning"
+        )
     return redirect(url_for("evaluation.index"))
 
 
@@ -229,27 +232,6 @@ def record_step():
     return redirect(url_for("evaluation.funnel_page"))
 
 
-def _send(session, wave, export: ExportFile):
-    with transaction(session):
-        audit.record(
-            session,
-            user=current_user,
-            action=f"export.{export.name}",
-            object_type="wave",
-            object_id=wave.id,
-            rows=export.rows,
-        )
-    response = send_file(
-        io.BytesIO(export.data),
-        mimetype=export.mimetype,
-        as_attachment=True,
-        download_name=export.filename,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
 EXPORTS = {
     "evaluation.xlsx": exports.evaluation_xlsx,
     "ranking.csv": exports.ranking_csv,
@@ -272,13 +254,16 @@ for _name in EXPORTS:
     )
 
 
-@bp.route("/exports/unit/<code>.xlsx")
+@bp.route("/exports/unit/<code>.xlsx", defaults={"fmt": "xlsx"})
+@bp.route("/exports/unit/<code>.csv", defaults={"fmt": "csv"})
 @requires_role(*OFFICE)
-def export_unit(code: str):
+def export_unit(code: str, fmt: str):
+    """One unit's sheet: its parts and sources, total, rank, steps, veto and problems."""
     session = get_session()
     wave = current_wave(session)
     problems = rectification.problems_for(session, wave, code)
-    return _send(session, wave, exports.unit_xlsx(session, wave, code, problems))
+    build = exports.unit_xlsx if fmt == "xlsx" else exports.unit_csv
+    return _send(session, wave, build(session, wave, code, problems))
 
 
 # --------------------------------------------------------------------------- 整改清单

@@ -261,6 +261,17 @@ def unit_xlsx(session: Session, wave: SurveyWave, code: str, problems=()) -> Exp
     )
 
 
+def unit_csv(session: Session, wave: SurveyWave, code: str, problems=()) -> ExportFile:
+    header, rows = unit_sheet(session, wave, code, problems)
+    return ExportFile(
+        "evaluation_unit_csv",
+        csv_bytes(header, rows),
+        len(rows),
+        f"综合评议-{code}-{wave.name}.csv",
+        CSV,
+    )
+
+
 def totals_chart(session: Session, wave: SurveyWave) -> str:
     ranking = composite(session, wave)
     done = funnel.steps(session, wave)

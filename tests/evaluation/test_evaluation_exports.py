@@ -82,3 +82,12 @@ def test_totals_chart_is_svg_with_every_unit(session, district):
     assert all(f"单位E{i:02d}" in text for i in range(1, 13))
     assert "96.30" in text and "70.30" in text
     assert exports.totals_chart(session, wave) == svg
+
+
+def test_unit_sheet_as_csv(session, district):
+    wave, _ = district
+    rows = _rows(exports.unit_csv(session, wave, "E07").data)
+    assert rows[0] == ["项目", "内容"]
+    assert dict(rows[1:])["综合得分"] == "96.3"
+    assert dict(rows[1:])["名次"] == "全部单位第 1 名"
+    assert dict(rows[1:])["日常工作作风"] == "9.8（折算 9.8；区直机关工委，第1版）"

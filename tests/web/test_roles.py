@@ -121,6 +121,7 @@ def _url(rule, world) -> str:
         "part": "work_style",
         "problem_id": 1,
         "name": "ranking.csv",
+        "fmt": "xlsx",
     }
     path = rule.rule
     for name in rule.arguments:
