@@ -6,7 +6,19 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, auth, calls, exports, ivr, ivr_aliyun, main, review, statistics, units
+    from . import (
+        admin,
+        auth,
+        calls,
+        evaluation,
+        exports,
+        ivr,
+        ivr_aliyun,
+        main,
+        review,
+        statistics,
+        units,
+    )
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp, url_prefix="/auth")
@@ -18,3 +30,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(statistics.bp, url_prefix="/statistics")
     app.register_blueprint(exports.bp, url_prefix="/statistics/exports")
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(evaluation.bp, url_prefix="/evaluation")

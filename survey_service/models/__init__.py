@@ -3,6 +3,7 @@
 list → review → frame → sample → case queue → call attempt → answers.
 """
 
+from . import evaluation  # noqa: F401  (the evaluation tables: survey_service.models.evaluation)
 from .answers import Answer
 from .audit import AuditEvent
 from .base import UTCDateTime, utcnow

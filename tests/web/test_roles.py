@@ -50,6 +50,28 @@ EXPECTED = {
     "exports.microdata_csv": {"statistician"},
     "admin.users": {"admin"},
     "admin.audit": {"admin"},
+    **{
+        f"evaluation.{name}": {"reviewer", "admin"}
+        for name in [
+            "index",
+            "update_settings",
+            "import_part",
+            "ranking_page",
+            "ranking_chart",
+            "record_veto",
+            "funnel_page",
+            "record_step",
+            "export",
+            "export_unit",
+            "problems",
+            "build_problems",
+            "unit_problems",
+            "review_problem",
+            "compare_page",
+        ]
+    },
+    "evaluation.unit_page": {"unit"},
+    "evaluation.answer_problem": {"unit"},
 }
 PUBLIC = {"static", "auth.login", "auth.logout", "main.healthz"}
 
@@ -98,6 +120,10 @@ def _url(rule, world) -> str:
         "chart": "forest",
         "table": "estimates",
         "code": "A01",
+        "part": "work_style",
+        "problem_id": 1,
+        "name": "ranking.csv",
+        "fmt": "xlsx",
     }
     path = rule.rule
     for name in rule.arguments:
