@@ -64,7 +64,7 @@ def db_revision(message: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from survey_service.commands import calls, lists, sample, setup
+    from survey_service.commands import calls, lists, privacy, sample, setup
 
     for command in (
         db_cli,
@@ -79,3 +79,5 @@ def init_app(app: Flask) -> None:
         calls.worker_command,
     ):
         app.cli.add_command(command)
+    for command in privacy.WAVE_COMMANDS:
+        setup.waves_cli.add_command(command)

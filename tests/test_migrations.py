@@ -16,10 +16,10 @@ def test_migrations_match_models(app):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []
-    assert migrations.current(engine) == "0002"
+    assert migrations.current(engine) == "0003"
 
 
 def test_upgrade_is_idempotent(app):
     """Can `db upgrade` run again on a current database without error?"""
     migrations.upgrade(app.extensions["engine"])
-    assert migrations.current(app.extensions["engine"]) == "0002"
+    assert migrations.current(app.extensions["engine"]) == "0003"
