@@ -68,8 +68,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["phone_vault"] = PhoneVault(app.config["SURVEY_DATA_KEY"])
     from survey_service.privacy import files as private_files
 
-    app.extensions["phone_vault"].temp_dir = str(private_files.temp_dir_for(app.instance_path))
-    private_files.sweep_temp_dir(app.extensions["phone_vault"].temp_dir)
+    private_files.secure_instance(
+        app.extensions["phone_vault"], app.instance_path, app.config["DATABASE_URL"]
+    )
     security.init_app(app)
     errors_web.init_app(app)
     blueprints.init_app(app)

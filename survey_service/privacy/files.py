@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import insert
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
 from survey_service.models import StoredFile, StoredFileChunk
@@ -33,6 +34,29 @@ PURGED = "purged"
 TEMP_PREFIX = "survey-tmp-"
 # The time this process started (near enough: this module loads with the app).
 STARTED = time.time()
+
+
+def secure_instance(vault: PhoneVault, instance_path: str, database_url: str) -> None:
+    """Make the instance folder and an SQLite database owner-only; set up the temp folder.
+
+    The instance folder (keys, SQLite database, temporary copies) becomes
+    0700; an SQLite database file is created 0600 before SQLite opens it (its
+    write-ahead log and shared-memory files take the database's mode), and an
+    existing one and its companions are set to 0600. Then the temp folder is
+    given to ``vault`` and swept of what crashed processes left.
+    """
+    Path(instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(instance_path, 0o700)
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        database = Path(url.database)
+        if not database.exists() and database.parent.is_dir():
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+            if path.exists():
+                os.chmod(path, 0o600)
+    vault.temp_dir = str(temp_dir_for(instance_path))
+    sweep_temp_dir(vault.temp_dir)
 
 
 def temp_dir_for(instance_path: str | os.PathLike[str]) -> Path:
