@@ -77,6 +77,7 @@ def init_app(app: Flask) -> None:
         calls.scripts_cli,
         calls.ivr_cli,
         calls.worker_command,
+        privacy.privacy_cli,
     ):
         app.cli.add_command(command)
     for command in privacy.WAVE_COMMANDS:

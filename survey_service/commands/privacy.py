@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
 from survey_service.cli import BadInput, _run
 from survey_service.db import get_engine, get_session
@@ -90,6 +91,25 @@ def waves_purge_after(name: str, when: str) -> None:
 
 
 WAVE_COMMANDS = (waves_purge, waves_purge_after)
+
+privacy_cli = AppGroup("privacy", help="Personal data at rest.")
+
+
+@privacy_cli.command("seal-existing")
+def privacy_seal_existing() -> None:
+    """Encrypt names, rejected raw values and stored files kept in clear by older versions.
+
+    Run once after `db upgrade` to revision 0003 on a database that holds lists;
+    running it again finds nothing to do.
+    """
+    from survey_service.privacy.legacy import seal_existing
+
+    vault = current_app.extensions["phone_vault"]
+    counts = _run(lambda session: seal_existing(session, vault))
+    click.echo(
+        f"sealed {counts.names} names, {counts.raw_values} rejected raw values, "
+        f"{counts.files} stored files"
+    )
 
 
 def checked_report(report: dict, file: Path, full: bool) -> dict:
