@@ -76,6 +76,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     app.extensions["phone_vault"] = PhoneVault(app.config["SURVEY_DATA_KEY"])
     web_hardening.init_app(app)
+    from survey_service.privacy import files as private_files
+
+    private_files.secure_instance(
+        app.extensions["phone_vault"], app.instance_path, app.config["DATABASE_URL"]
+    )
     security.init_app(app)
     errors_web.init_app(app)
     blueprints.init_app(app)

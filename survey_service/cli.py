@@ -64,7 +64,7 @@ def db_revision(message: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from survey_service.commands import calls, calls_plan, lists, sample, setup
+    from survey_service.commands import calls, calls_plan, lists, privacy, sample, setup
 
     for command in (
         db_cli,
@@ -78,5 +78,8 @@ def init_app(app: Flask) -> None:
         calls.ivr_cli,
         calls_plan.calls_cli,
         calls.worker_command,
+        privacy.privacy_cli,
     ):
         app.cli.add_command(command)
+    for command in privacy.WAVE_COMMANDS:
+        setup.waves_cli.add_command(command)

@@ -20,8 +20,15 @@ clients_cli = AppGroup("clients", help="Client lists (服务对象名单).")
 @click.option("--area-code", default=None, help="Area code for local numbers (default AREA_CODE).")
 @click.option("--sheet", default=None, help="Sheet name (XLSX/XLS; default the first).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def clients_check(file: Path, area_code: str | None, sheet: str | None, as_json: bool) -> None:
-    """Check FILE as a client list without a database; print the outcome of every row."""
+@click.option("--full", is_flag=True, help="Full numbers, not masked (written to the audit log).")
+def clients_check(
+    file: Path, area_code: str | None, sheet: str | None, as_json: bool, full: bool
+) -> None:
+    """Check FILE as a client list without a database; print the outcome of every row.
+
+    Numbers are masked unless --full, which needs the database for its audit entry.
+    """
+    from survey_service.commands.privacy import checked_report
     from survey_service.lists.importing import sheet_limits
     from survey_service.lists.parsing import ClientFileError, check_file
 
@@ -39,6 +46,7 @@ def clients_check(file: Path, area_code: str | None, sheet: str | None, as_json:
         )
     except ClientFileError as exc:
         raise BadInput(str(exc)) from exc
+    report = checked_report(report, file, full)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return

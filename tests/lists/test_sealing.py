@@ -28,7 +28,7 @@ from survey_service.lists.sealing import (
     client_rows,
 )
 from survey_service.models import Client, ClientList, ListRowIssue, StoredFile
-from survey_service.privacy.vault import PhoneVault, new_data_key
+from survey_service.privacy.vault import NAME, RAW_VALUE, PhoneVault, new_data_key
 from tests.factories import make_unit, make_user, make_wave, upload_list
 
 VAULT = PhoneVault(new_data_key())
@@ -215,7 +215,7 @@ def _stored(session, client_list):
         [
             (
                 c.row_number,
-                c.name,
+                vault.decrypt_text(c.name, NAME),
                 vault.decrypt(c.phone_enc),
                 c.phone_hash,
                 c.phone_masked,
@@ -225,7 +225,10 @@ def _stored(session, client_list):
             )
             for c in clients
         ],
-        [(i.row_number, i.field, i.raw_value, i.reason) for i in issues],
+        [
+            (i.row_number, i.field, vault.decrypt_text(i.raw_value, RAW_VALUE), i.reason)
+            for i in issues
+        ],
         (client_list.n_accepted, client_list.n_rejected, client_list.n_skipped),
         client_list.signals,
         (client_list.encoding, client_list.delimiter),

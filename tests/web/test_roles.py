@@ -20,6 +20,8 @@ EXPECTED = {
     "units.staff_upload": {"unit"},
     "units.detail": {"unit", "reviewer", "admin"},
     "units.errors_csv": {"unit", "reviewer", "admin"},
+    "units.reveal": {"unit", "reviewer"},
+    "units.errors_full_csv": {"unit", "reviewer"},
     "units.submit": {"unit"},
     "review.index": {"reviewer", "admin"},
     "review.detail": {"reviewer", "admin"},
@@ -170,6 +172,8 @@ def test_unit_sees_only_its_own_lists(client, auth, world):
     assert client.get(f"/unit/lists/{world['list_a'].id}").status_code == 404
     assert client.get(f"/unit/lists/{world['list_a'].id}/errors.csv").status_code == 404
     assert client.post(f"/unit/lists/{world['list_a'].id}/submit").status_code == 404
+    assert client.post(f"/unit/lists/{world['list_a'].id}/reveal").status_code == 404
+    assert client.post(f"/unit/lists/{world['list_a'].id}/errors-full.csv").status_code == 404
     assert client.get(f"/unit/lists/{world['list_b'].id}").status_code == 200
 
 

@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from survey_service.db import transaction
 from survey_service.models import Answer, Case, Client, ClientList, ListStatus, SampleDraw
+from survey_service.privacy.vault import NAME
 from tests.factories import csv_content, make_unit, make_user, make_wave
 
 
@@ -201,7 +202,8 @@ def test_unit_maps_an_unknown_header_by_hand(client, auth, session):
     assert response.status_code == 302
     stored = session.exec(select(ClientList)).one()
     assert (stored.n_accepted, stored.n_rejected) == (2, 0)
-    names = sorted(c.name for c in session.exec(select(Client)).all())
+    vault = client.application.extensions["phone_vault"]
+    names = sorted(vault.decrypt_text(c.name, NAME) for c in session.exec(select(Client)).all())
     assert names == ["张三", "李四"]
 
 
