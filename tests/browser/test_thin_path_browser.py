@@ -8,6 +8,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 from sqlmodel import select
 
+from survey_service.calls.settings import ROUND_THE_CLOCK
 from survey_service.db import transaction
 from survey_service.models import Answer, Case, ClientList
 from tests.browser.conftest import login
@@ -21,7 +22,10 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
         make_user(session, username="unit1", role="unit", unit=unit)
         for role in ("reviewer", "statistician", "agent", "supervisor", "admin"):
             make_user(session, username=role, role=role)
-        make_wave(session, script_id="short_demo")
+        wave = make_wave(session, script_id="short_demo")
+        # The browser runs on the wall clock: let the wave call at any hour.
+        wave.settings = {**wave.settings, "calling": ROUND_THE_CLOCK}
+        session.add(wave)
 
     # The pages must work under the Content-Security-Policy (no inline scripts).
     violations = []
