@@ -9,7 +9,16 @@ from sqlmodel import Session, select
 
 from survey_service import audit
 from survey_service.errors import Conflict, ServiceError, Where
-from survey_service.models import Client, ClientList, ListStatus, StaffNumber, Unit, User, utcnow
+from survey_service.models import (
+    Client,
+    ClientList,
+    ListStatus,
+    SampleDraw,
+    StaffNumber,
+    Unit,
+    User,
+    utcnow,
+)
 
 
 def approve_list(
@@ -20,10 +29,19 @@ def approve_list(
     An earlier approved version of the same unit and wave is superseded
     (set back to rejected with a note), unless a sample froze it.
 
-    :raise Conflict: if the list is not submitted, or the unit's frame is frozen.
+    :raise Conflict: if the list is not submitted, the unit's frame is frozen,
+        or the wave's frame is already fixed (a list approved now would not be
+        in the frame the sample was drawn from).
     """
     if client_list.status != ListStatus.SUBMITTED:
         raise Conflict("只有待审核的名单可以审核")
+    fixed = session.exec(
+        select(func.count(SampleDraw.id)).where(SampleDraw.wave_id == client_list.wave_id)
+    ).one()
+    if fixed:
+        raise Conflict(
+            "本轮的抽样框已固定（已抽样），此后通过的名单不会进入抽样框，因此不能再审核通过"
+        )
     previous = session.exec(
         select(ClientList).where(
             ClientList.unit_id == client_list.unit_id,

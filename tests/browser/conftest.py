@@ -58,6 +58,14 @@ def page(browser):
     context = browser.new_context(locale="zh-CN", accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(15000)
+    # Irreversible steps ask for confirmation: accept, and keep what was asked.
+    page.dialogs = []
+
+    def accept(dialog):
+        page.dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
     yield page
     context.close()
 
