@@ -171,6 +171,8 @@ SORTABLE = (
     "mean",
     "ci_low",
     "ci_high",
+    "satisfied",
+    "dont_know",
     "rr3",
     "bottom",
     "top",

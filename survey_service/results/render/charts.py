@@ -162,6 +162,20 @@ def _clip(value: float) -> float:
     return min(max(value, SCORE_MIN), SCORE_MAX)
 
 
+def score_range(scores) -> tuple[float, float]:
+    """The forest plot's x axis: whole points around means and intervals, within 0–10."""
+    values = [_clip(s.mean) for s in scores]
+    values += [_clip(v) for s in scores for v in (s.ci_low, s.ci_high) if math.isfinite(v)]
+    if not values:
+        return SCORE_MIN, SCORE_MAX
+    low = max(SCORE_MIN, float(math.floor(min(values))))
+    high = min(SCORE_MAX, float(math.ceil(max(values))))
+    if high - low < 2:  # at least two points wide
+        low = max(SCORE_MIN, high - 2)
+        high = min(SCORE_MAX, low + 2)
+    return low, high
+
+
 def score_forest_svg(rows: Iterable, *, title: str, highlight: int = 10) -> str:
     """Caterpillar (forest) plot of the unit scores, best at the top; SVG text.
 
@@ -172,8 +186,9 @@ def score_forest_svg(rows: Iterable, *, title: str, highlight: int = 10) -> str:
       the chart says how many. A row with a mean but no interval gets the point
       only.
     - Each unit is one row: a point at its mean and a grey line for its 95%
-      interval. The x axis is 0–10 on both the top and the bottom edge; an
-      interval that runs past it is cut at the edge and ends in an arrow head.
+      interval. The x axis (top and bottom edge) fits the data in whole points
+      within 0–10 (:func:`score_range`); an interval that runs past the scale
+      is cut at its end and ends in an arrow head.
     - The ``highlight`` best units (十佳 candidates) are blue, the
       ``highlight`` worst (十差 candidates) vermilion; with fewer than
       ``2 * highlight`` units each side gets half, so no unit is both.
@@ -205,7 +220,7 @@ def score_forest_svg(rows: Iterable, *, title: str, highlight: int = 10) -> str:
         ax = fig.add_axes(
             (left / width, BOTTOM_MARGIN / height, PLOT_WIDTH / width, plot_h / height)
         )
-        ax.set_xlim(SCORE_MIN, SCORE_MAX)
+        ax.set_xlim(*score_range(scores))
         ax.set_ylim(max(n, 1) - 0.5, -0.5)  # row 0 (the best) at the top
         ax.xaxis.set_major_locator(MultipleLocator(1))
         ax.xaxis.set_minor_locator(MultipleLocator(0.5))
