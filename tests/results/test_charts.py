@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import pytest
 
 from survey_service.results.render import charts
-from survey_service.results.render.charts import response_rate_svg, score_forest_svg
+from survey_service.results.render.charts import score_forest_svg
+from survey_service.results.render.rates import response_rate_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 

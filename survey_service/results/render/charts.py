@@ -38,7 +38,7 @@ import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MultipleLocator, PercentFormatter
+from matplotlib.ticker import MultipleLocator
 
 # Asked of the browser in this order (CSS font-family); the server uses them
 # only to measure text, and falls back to DejaVu Sans (shipped with matplotlib).
@@ -345,70 +345,5 @@ def score_forest_svg(rows: Iterable, *, title: str, highlight: int = 10) -> str:
         note = f"共 {n} 个单位有估计，按得分从高到低排列"
         if left_out:
             note += f"；{left_out} 个单位没有估计（无有效回答），未画出"
-        fig.text(left / width, 0.12 / height, note, fontsize=7, color="#404040")
-        return _render(fig, title)
-
-
-def response_rate_svg(rows: Iterable, *, title: str) -> str:
-    """Dot chart of the units' response rates, highest at the top; SVG text.
-
-    *rows*: dicts or objects with ``label`` and ``rate`` (0–1). NaN/None rates
-    are left out and counted in the note. Each unit is a dot on a thin stem from
-    0 (one point per unit: group ``rates``), x axis 0–100%, all units named in
-    small type.
-    """
-    kept: list[tuple[str, float]] = []
-    left_out = 0
-    for row in rows:
-        rate = _float(_field(row, "rate"))
-        if not math.isfinite(rate):
-            left_out += 1
-            continue
-        kept.append((str(_field(row, "label", "") or ""), rate))
-    kept.sort(key=lambda item: (-item[1], item[0]))
-    n = len(kept)
-
-    left = 0.3 + max((_text_width_in(label, LABEL_PT) for label, _ in kept), default=0.5)
-    right = 0.4
-    plot_h = max(n, 3) * ROW_PITCH
-    width = left + PLOT_WIDTH + right
-    height = RATE_TOP_MARGIN + plot_h + BOTTOM_MARGIN
-
-    with _RENDER_LOCK, matplotlib.rc_context(_rc()):
-        fig = Figure(figsize=(width, height))
-        ax = fig.add_axes(
-            (left / width, BOTTOM_MARGIN / height, PLOT_WIDTH / width, plot_h / height)
-        )
-        ax.set_xlim(0.0, 1.0)
-        ax.set_ylim(max(n, 1) - 0.5, -0.5)
-        ax.xaxis.set_major_locator(MultipleLocator(0.1))
-        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
-        ax.tick_params(axis="x", top=True, labeltop=True, labelsize=7)
-        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
-        ax.set_axisbelow(True)
-        ax.set_xlabel("应答率")
-        _title(fig, title, left / width, height)
-
-        ys = list(range(n))
-        rates = [min(max(rate, 0.0), 1.0) for _, rate in kept]
-        if n:
-            ax.hlines(ys, 0.0, rates, colors=COLOUR_INTERVAL, linewidth=1.0, gid="stems")
-            ax.plot(
-                rates,
-                ys,
-                linestyle="none",
-                marker="o",
-                markersize=3.0,
-                color=COLOUR_BEST,
-                clip_on=False,
-                zorder=3,
-                gid="rates",
-            )
-        ax.set_yticks(ys, [label for label, _ in kept])
-        ax.tick_params(axis="y", length=0, labelsize=LABEL_PT, pad=3)
-
-        note = f"共 {n} 个单位"
-        if left_out:
-            note += f"；{left_out} 个单位没有应答率（无样本），未画出"
         fig.text(left / width, 0.12 / height, note, fontsize=7, color="#404040")
         return _render(fig, title)
