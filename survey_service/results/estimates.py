@@ -1,7 +1,8 @@
 """Estimates: each unit's 10-point score with its interval, response rates and rank odds.
 
-Respondents' scores come from the script's own scoring
-(:func:`call_scripts.respondent_score`); the estimates from
+Respondents and their scores come from the one respondent loader
+(:mod:`results.respondents`, the script's own scoring); the 满意率 from
+:mod:`results.satisfaction`; the estimates from
 :func:`sampling.domain_means` (one domain per unit, sub-strata by client
 kind, weights N_h / r_h), the response rates from :func:`sampling.aapor_rates`
 and the chance of a place among the bottom or top ten from
