@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, render_template, send_file
+from flask import Blueprint, current_app, render_template, send_file
 from flask_login import current_user
 
 from survey_service import audit
@@ -71,7 +71,10 @@ def report_xlsx():
     """Every aggregate table in one workbook, with the provenance sheet 说明."""
     session = get_session()
     wave = current_wave(session)
-    return _send(session, wave, exports.xlsx_export(session, wave))
+    export = exports.xlsx_export(
+        session, wave, timezone=current_app.config.get("TIMEZONE", "Asia/Shanghai")
+    )
+    return _send(session, wave, export)
 
 
 def table_csv(table: str):

@@ -23,7 +23,7 @@ from survey_service.dispositions import COMPLETE
 from survey_service.results import estimates as results
 from survey_service.results import publication, unit_report
 from survey_service.results.cache import ResultsCache
-from survey_service.results.render import charts
+from survey_service.results.render import charts, rates
 from survey_service.results.render import csvfile as reports
 from survey_service.sample import draws, frames
 from survey_service.setup.waves import current_wave
@@ -171,6 +171,8 @@ SORTABLE = (
     "mean",
     "ci_low",
     "ci_high",
+    "satisfied",
+    "dont_know",
     "rr3",
     "bottom",
     "top",
@@ -238,7 +240,7 @@ def chart(chart: str):
             highlight=10,
         )
     elif chart == "rates":
-        body = charts.response_rate_svg(
+        body = rates.response_rate_svg(
             [{"label": r.name, "rate": r.rr3} for r in rows],
             title=f"{wave.name} 各单位应答率（AAPOR RR3）",
         )

@@ -19,6 +19,7 @@ import numpy as np
 import call_scripts
 import sampling
 from call_scripts import Script
+from survey_service.results import satisfaction
 from survey_service.results.estimates import METHOD_NOTES
 from survey_service.results.respondents import WaveData
 
@@ -42,6 +43,9 @@ class AspectResult:
     df: float
     method: str
     note: str
+    satisfied: float = math.nan  # 满意率 of the item (results.satisfaction), 0-1
+    satisfied_low: float = math.nan
+    satisfied_high: float = math.nan
 
     @property
     def not_applicable_share(self) -> float:
@@ -80,6 +84,7 @@ def aspect_results(data: WaveData) -> list[AspectResult]:
             ).to_records()
             estimates[item.id] = {str(row["domain"]): row for row in table}
     design_units = data.draw.design.get("units", {}) if data.draw else {}
+    rates = satisfaction.by_item(data, [it.id for it in items]) if data.respondents else {}
     out = []
     for unit in data.units:
         for item in items:
@@ -111,6 +116,7 @@ def aspect_results(data: WaveData) -> list[AspectResult]:
                     )
                 )
                 continue
+            rate = rates.get(item.id, {}).get(unit.code, satisfaction.EMPTY)
             method = str(row["method"])
             notes = [METHOD_NOTES[method]] if method in METHOD_NOTES else []
             if bool(row["collapsed"]):
@@ -125,6 +131,9 @@ def aspect_results(data: WaveData) -> list[AspectResult]:
                     df=float(row["df"]),
                     method=method,
                     note="；".join(notes),
+                    satisfied=rate.rate,
+                    satisfied_low=rate.ci_low,
+                    satisfied_high=rate.ci_high,
                 )
             )
     return out

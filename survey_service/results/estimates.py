@@ -1,7 +1,8 @@
 """Estimates: each unit's 10-point score with its interval, response rates and rank odds.
 
-Respondents' scores come from the script's own scoring
-(:func:`call_scripts.respondent_score`); the estimates from
+Respondents and their scores come from the one respondent loader
+(:mod:`results.respondents`, the script's own scoring); the 满意率 from
+:mod:`results.satisfaction`; the estimates from
 :func:`sampling.domain_means` (one domain per unit, sub-strata by client
 kind, weights N_h / r_h), the response rates from :func:`sampling.aapor_rates`
 and the chance of a place among the bottom or top ten from
@@ -21,6 +22,7 @@ from sqlmodel import Session, select
 import sampling
 from survey_service.dispositions import COMPLETE
 from survey_service.models import CallAttempt, Case, CaseStatus, SampleDraw, SurveyWave, Unit
+from survey_service.results import satisfaction
 from survey_service.results.respondents import RESPONDENT_DISPOSITIONS, WaveData, load_wave
 from survey_service.sample.draws import latest_draw
 
@@ -62,6 +64,12 @@ class UnitResult:
     bottom: float = math.nan  # probability of a place among the bottom RANK_K
     top: float = math.nan
     flags: tuple[str, ...] = field(default_factory=tuple)
+    # 满意率 on the overall item (results.satisfaction): share, interval, valid n, 说不清 share
+    satisfied: float = math.nan
+    satisfied_low: float = math.nan
+    satisfied_high: float = math.nan
+    satisfied_n: int = 0
+    dont_know: float = math.nan
 
 
 def cases_by_unit(session: Session, draw: SampleDraw, *conditions) -> dict[str, int]:
@@ -136,6 +144,7 @@ def unit_results(
         ).to_records()
         estimates = {str(row["domain"]): row for row in table}
     rates = _rates(counts, [u.code for u in units])
+    satisfied = satisfaction.overall(data)
     ranks = _rank(estimates, min_valid)
     results = []
     for unit in units:
@@ -152,6 +161,7 @@ def unit_results(
             released=int(released.get(unit.code, 0)),
             completes=completes,
             **rates.get(unit.code, {}),
+            **_satisfied(satisfied.get(unit.code)),
         )
         if row is None or int(row["n"]) == 0:
             results.append(
@@ -195,6 +205,18 @@ def unit_results(
             )
         )
     return results
+
+
+def _satisfied(rate: satisfaction.Satisfaction | None) -> dict[str, float]:
+    if rate is None:
+        return {}
+    return {
+        "satisfied": rate.rate,
+        "satisfied_low": rate.ci_low,
+        "satisfied_high": rate.ci_high,
+        "satisfied_n": rate.n,
+        "dont_know": rate.not_applicable_share,
+    }
 
 
 def _rates(counts: dict, codes: list[str]) -> dict[str, dict[str, float]]:
@@ -265,6 +287,11 @@ RESULT_HEADER = [
     "95%区间下限",
     "95%区间上限",
     "设计效应",
+    "满意率",
+    "满意率95%下限",
+    "满意率95%上限",
+    "满意率有效回答",
+    "说不清比例",
     "应答率RR3",
     "合作率COOP1",
     "拒访率REF1",
@@ -297,6 +324,11 @@ def results_table(rows: list[UnitResult]) -> tuple[list[str], list[list]]:
             r(u.ci_low),
             r(u.ci_high),
             r(u.deff),
+            r(u.satisfied),
+            r(u.satisfied_low),
+            r(u.satisfied_high),
+            u.satisfied_n,
+            r(u.dont_know),
             r(u.rr3),
             r(u.coop1),
             r(u.ref1),

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import pytest
 
 from survey_service.results.render import charts
-from survey_service.results.render.charts import response_rate_svg, score_forest_svg
+from survey_service.results.render.charts import score_forest_svg
+from survey_service.results.render.rates import response_rate_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -214,3 +215,18 @@ def test_forest_without_highlight_and_unique_ids():
     ids = [el.get("id") for el in root.iter() if el.get("id")]
     assert len(ids) == len(set(ids))
     assert {"疑似刷单", "样本不足"} <= set(texts(root))
+
+
+def test_forest_axis_fits_the_scores():
+    """Does the axis run over whole points around the data, not always 0-10?"""
+    rows = [
+        Row("甲单位", 9.4, 8.9, 9.8),
+        Row("乙单位", 3.6, 3.1, 4.2),
+        Row("丙单位", 6.0, 5.5, 6.5),
+    ]
+    assert charts.score_range(charts._scores(rows)[0]) == (3.0, 10.0)
+    narrow = [Row("甲单位", 8.4, 8.2, 8.6), Row("乙单位", 8.3, 8.1, 8.5)]
+    assert charts.score_range(charts._scores(narrow)[0]) == (7.0, 9.0)
+    clipped = [Row("甲单位", 9.8, 9.3, 10.4), Row("乙单位", 0.3, -0.4, 1.0)]
+    assert charts.score_range(charts._scores(clipped)[0]) == (0.0, 10.0)
+    assert charts.score_range([]) == (0.0, 10.0)

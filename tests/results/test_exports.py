@@ -414,3 +414,22 @@ def test_code_version_without_git(monkeypatch):
 
     monkeypatch.setattr(subprocess, "run", failing)
     assert exports.code_version().startswith("v")
+
+
+def test_about_sheet_is_chinese_with_beijing_times(session, wave):
+    """Is every label and value of 说明 Chinese, with times in Asia/Shanghai?"""
+    import datetime as dt
+
+    from survey_service.results.exports.provenance import local_time
+
+    utc = dt.datetime(2017, 6, 1, 6, 30, tzinfo=dt.UTC)
+    assert local_time(utc) == "2017-06-01 14:30:00（北京时间）"
+    assert local_time(utc.replace(tzinfo=None)) == "2017-06-01 14:30:00（北京时间）"
+    assert local_time(utc, "UTC") == "2017-06-01 06:30:00（UTC）"
+    book = openpyxl.load_workbook(io.BytesIO(exports.build_xlsx(session, wave)))
+    about = {row[0].value: row[1].value for row in book["说明"].iter_rows(min_row=2)}
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in label) for label in about)
+    assert about["调查轮次"].endswith("（进行中）")
+    assert about["数据时间"].endswith("（北京时间）") and about["生成时间"].endswith("（北京时间）")
+    assert "随机种子" in about["抽样"] and "抽样时间" in about["抽样"]
+    assert about["问卷版本"].endswith("第 1 版）")

@@ -13,7 +13,7 @@ from survey_service.results.exports import tables
 from survey_service.results.exports.comments import comments, comments_table
 from survey_service.results.exports.common import Table, column_formats
 from survey_service.results.exports.microdata import microdata_table
-from survey_service.results.exports.provenance import provenance
+from survey_service.results.exports.provenance import DEFAULT_TIMEZONE, provenance
 from survey_service.results.exports.tables import (
     ASPECT_FORMATS,
     ASPECT_HEADER,
@@ -98,9 +98,12 @@ def workbook_sheets(session: Session, wave: SurveyWave) -> list[Sheet]:
     return sheets
 
 
-def xlsx_export(session: Session, wave: SurveyWave) -> ExportFile:
+def xlsx_export(
+    session: Session, wave: SurveyWave, *, timezone: str = DEFAULT_TIMEZONE
+) -> ExportFile:
+    """The workbook; the 说明 sheet gives its times in ``timezone``."""
     sheets = workbook_sheets(session, wave)
-    data = build_workbook(sheets, properties=provenance(session, wave))
+    data = build_workbook(sheets, properties=provenance(session, wave, timezone=timezone))
     return ExportFile(
         name="report_xlsx",
         data=data,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import importlib.metadata
 import subprocess
 import tomllib
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from survey_service.models import Answer, Case, SampleDraw, SurveyWave, utcnow
-from survey_service.results.exports.common import iso
 from survey_service.sample.draws import latest_draw
 from survey_service.setup.waves import script_for_wave
 
@@ -64,34 +64,58 @@ def data_time(session: Session, draw: SampleDraw | None) -> datetime | None:
     ).one()
 
 
-def provenance(session: Session, wave: SurveyWave) -> dict[str, object]:
-    """What a reader needs to reproduce an export; the workbook's properties and "说明" sheet."""
+WAVE_STATUS_LABELS = {"open": "进行中", "closed": "已封存", "published": "已发布"}
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def local_time(value: datetime | None, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """A stored (UTC) time as the reader's local time: ``2017-06-01 14:30:00（北京时间）``."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:  # stored times are UTC
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone(ZoneInfo(timezone))
+    zone = "北京时间" if timezone == DEFAULT_TIMEZONE else timezone
+    return f"{local:%Y-%m-%d %H:%M:%S}（{zone}）"
+
+
+def provenance(
+    session: Session, wave: SurveyWave, *, timezone: str = DEFAULT_TIMEZONE
+) -> dict[str, object]:
+    """What a reader needs to reproduce an export; the workbook's properties and "说明" sheet.
+
+    Every value reads in Chinese; times are given in ``timezone`` (the
+    ``TIMEZONE`` setting, Asia/Shanghai by default).
+    """
     script = script_for_wave(wave)
     draw = latest_draw(session, wave)
     latest = data_time(session, draw)
     out: dict[str, object] = {
         "title": f"{wave.name} 社会满意度电话抽访 抽样调查报告",
-        "subject": "各单位社会满意度得分、应答率、抽样设计与意见建议",
+        "subject": "各单位社会满意度得分、满意率、应答率、抽样设计与意见建议",
         "creator": "社会满意度电话抽访服务",
         "description": (
             "得分为 10 分制（按问卷脚本计分，加权平均，权数 N_h/r_h），区间为 95% t 置信区间；"
-            "说不清/不了解不计分。意见建议已去除姓名、电话和证件号等个人信息。"
+            "满意率为“非常满意、满意、基本满意”的加权比例，区间为 Korn–Graubard 95% 区间；"
+            "说不清/不了解不计分，其比例单列。意见建议已去除姓名、电话、证件号和住址等个人信息，"
+            "可能仍含姓名的意见标为需人工审核。"
         ),
         "code_version": code_version(),
-        "wave": f"{wave.name}（状态 {wave.status}）",
-        "script_versions": f"{script.id}@{script.version} sha256:{script.digest}",
+        "wave": f"{wave.name}（{WAVE_STATUS_LABELS.get(wave.status, wave.status)}）",
+        "script_versions": (
+            f"{script.id}@{script.version} sha256:{script.digest}"
+            f"（问卷 {script.title or script.id} 第 {script.version} 版）"
+        ),
     }
     if draw is None:
         out["draw"] = "尚未抽样"
     else:
-        out["draw"] = {
-            "id": draw.id,
-            "seed": draw.seed,
-            "generator": draw.generator,
-            "frame_hash": draw.frame_hash,
-            "frame_size": draw.frame_size,
-            "drawn_at": iso(draw.drawn_at),
-        }
-    out["data_time"] = latest if latest is not None else "尚无回答"
-    out["generated_at"] = utcnow()
+        drawn = local_time(draw.drawn_at, timezone) or "未抽取"
+        out["draw"] = (
+            f"抽样编号 {draw.id}；随机种子（seed={draw.seed}）；"
+            f"随机数生成器 {draw.generator or '未记录'}；抽样框哈希 SHA-256 {draw.frame_hash}；"
+            f"抽样框规模 {draw.frame_size}；抽样时间 {drawn}"
+        )
+    out["data_time"] = local_time(latest, timezone) if latest is not None else "尚无回答"
+    out["generated_at"] = local_time(utcnow(), timezone)
     return out

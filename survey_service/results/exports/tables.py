@@ -84,7 +84,18 @@ ESTIMATE_FORMATS = {
         ("得分(10分制)", "标准误", "95%区间下限", "95%区间上限", "设计效应"), SCORE_FORMAT
     ),
     **dict.fromkeys(
-        ("应答率RR3", "合作率COOP1", "拒访率REF1", "接触率CON1", "后十名概率", "前十名概率"),
+        (
+            "满意率",
+            "满意率95%下限",
+            "满意率95%上限",
+            "说不清比例",
+            "应答率RR3",
+            "合作率COOP1",
+            "拒访率REF1",
+            "接触率CON1",
+            "后十名概率",
+            "前十名概率",
+        ),
         RATE_FORMAT,
     ),
 }
@@ -107,11 +118,14 @@ ASPECT_HEADER = [
     "95%区间下限",
     "95%区间上限",
     "自由度",
+    "满意率",
+    "满意率95%下限",
+    "满意率95%上限",
     "方法",
     "说明",
 ]
 ASPECT_FORMATS = {
-    "说不清比例": RATE_FORMAT,
+    **dict.fromkeys(("说不清比例", "满意率", "满意率95%下限", "满意率95%上限"), RATE_FORMAT),
     **dict.fromkeys(("得分(10分制)", "标准误", "95%区间下限", "95%区间上限"), SCORE_FORMAT),
 }
 
@@ -132,7 +146,7 @@ def aspects(data: WaveData) -> Table:
             fmt(a.not_applicable_share),
         ]
         if a.method == "none":
-            rows.append([*base, "", "", "", "", "", a.method, a.note])
+            rows.append([*base, "", "", "", "", "", "", "", "", a.method, a.note])
             continue
         rows.append(
             [
@@ -142,6 +156,9 @@ def aspects(data: WaveData) -> Table:
                 fmt(a.ci_low),
                 fmt(a.ci_high),
                 fmt(a.df, 0),
+                fmt(a.satisfied),
+                fmt(a.satisfied_low),
+                fmt(a.satisfied_high),
                 a.method,
                 a.note,
             ]

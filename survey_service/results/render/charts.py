@@ -38,7 +38,7 @@ import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MultipleLocator, PercentFormatter
+from matplotlib.ticker import MultipleLocator
 
 # Asked of the browser in this order (CSS font-family); the server uses them
 # only to measure text, and falls back to DejaVu Sans (shipped with matplotlib).
@@ -162,6 +162,20 @@ def _clip(value: float) -> float:
     return min(max(value, SCORE_MIN), SCORE_MAX)
 
 
+def score_range(scores) -> tuple[float, float]:
+    """The forest plot's x axis: whole points around means and intervals, within 0–10."""
+    values = [_clip(s.mean) for s in scores]
+    values += [_clip(v) for s in scores for v in (s.ci_low, s.ci_high) if math.isfinite(v)]
+    if not values:
+        return SCORE_MIN, SCORE_MAX
+    low = max(SCORE_MIN, float(math.floor(min(values))))
+    high = min(SCORE_MAX, float(math.ceil(max(values))))
+    if high - low < 2:  # at least two points wide
+        low = max(SCORE_MIN, high - 2)
+        high = min(SCORE_MAX, low + 2)
+    return low, high
+
+
 def score_forest_svg(rows: Iterable, *, title: str, highlight: int = 10) -> str:
     """Caterpillar (forest) plot of the unit scores, best at the top; SVG text.
 
@@ -172,8 +186,9 @@ def score_forest_svg(rows: Iterable, *, title: str, highlight: int = 10) -> str:
       the chart says how many. A row with a mean but no interval gets the point
       only.
     - Each unit is one row: a point at its mean and a grey line for its 95%
-      interval. The x axis is 0–10 on both the top and the bottom edge; an
-      interval that runs past it is cut at the edge and ends in an arrow head.
+      interval. The x axis (top and bottom edge) fits the data in whole points
+      within 0–10 (:func:`score_range`); an interval that runs past the scale
+      is cut at its end and ends in an arrow head.
     - The ``highlight`` best units (十佳 candidates) are blue, the
       ``highlight`` worst (十差 candidates) vermilion; with fewer than
       ``2 * highlight`` units each side gets half, so no unit is both.
@@ -205,7 +220,7 @@ def score_forest_svg(rows: Iterable, *, title: str, highlight: int = 10) -> str:
         ax = fig.add_axes(
             (left / width, BOTTOM_MARGIN / height, PLOT_WIDTH / width, plot_h / height)
         )
-        ax.set_xlim(SCORE_MIN, SCORE_MAX)
+        ax.set_xlim(*score_range(scores))
         ax.set_ylim(max(n, 1) - 0.5, -0.5)  # row 0 (the best) at the top
         ax.xaxis.set_major_locator(MultipleLocator(1))
         ax.xaxis.set_minor_locator(MultipleLocator(0.5))
@@ -330,70 +345,5 @@ def score_forest_svg(rows: Iterable, *, title: str, highlight: int = 10) -> str:
         note = f"共 {n} 个单位有估计，按得分从高到低排列"
         if left_out:
             note += f"；{left_out} 个单位没有估计（无有效回答），未画出"
-        fig.text(left / width, 0.12 / height, note, fontsize=7, color="#404040")
-        return _render(fig, title)
-
-
-def response_rate_svg(rows: Iterable, *, title: str) -> str:
-    """Dot chart of the units' response rates, highest at the top; SVG text.
-
-    *rows*: dicts or objects with ``label`` and ``rate`` (0–1). NaN/None rates
-    are left out and counted in the note. Each unit is a dot on a thin stem from
-    0 (one point per unit: group ``rates``), x axis 0–100%, all units named in
-    small type.
-    """
-    kept: list[tuple[str, float]] = []
-    left_out = 0
-    for row in rows:
-        rate = _float(_field(row, "rate"))
-        if not math.isfinite(rate):
-            left_out += 1
-            continue
-        kept.append((str(_field(row, "label", "") or ""), rate))
-    kept.sort(key=lambda item: (-item[1], item[0]))
-    n = len(kept)
-
-    left = 0.3 + max((_text_width_in(label, LABEL_PT) for label, _ in kept), default=0.5)
-    right = 0.4
-    plot_h = max(n, 3) * ROW_PITCH
-    width = left + PLOT_WIDTH + right
-    height = RATE_TOP_MARGIN + plot_h + BOTTOM_MARGIN
-
-    with _RENDER_LOCK, matplotlib.rc_context(_rc()):
-        fig = Figure(figsize=(width, height))
-        ax = fig.add_axes(
-            (left / width, BOTTOM_MARGIN / height, PLOT_WIDTH / width, plot_h / height)
-        )
-        ax.set_xlim(0.0, 1.0)
-        ax.set_ylim(max(n, 1) - 0.5, -0.5)
-        ax.xaxis.set_major_locator(MultipleLocator(0.1))
-        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
-        ax.tick_params(axis="x", top=True, labeltop=True, labelsize=7)
-        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
-        ax.set_axisbelow(True)
-        ax.set_xlabel("应答率")
-        _title(fig, title, left / width, height)
-
-        ys = list(range(n))
-        rates = [min(max(rate, 0.0), 1.0) for _, rate in kept]
-        if n:
-            ax.hlines(ys, 0.0, rates, colors=COLOUR_INTERVAL, linewidth=1.0, gid="stems")
-            ax.plot(
-                rates,
-                ys,
-                linestyle="none",
-                marker="o",
-                markersize=3.0,
-                color=COLOUR_BEST,
-                clip_on=False,
-                zorder=3,
-                gid="rates",
-            )
-        ax.set_yticks(ys, [label for label, _ in kept])
-        ax.tick_params(axis="y", length=0, labelsize=LABEL_PT, pad=3)
-
-        note = f"共 {n} 个单位"
-        if left_out:
-            note += f"；{left_out} 个单位没有应答率（无样本），未画出"
         fig.text(left / width, 0.12 / height, note, fontsize=7, color="#404040")
         return _render(fig, title)

@@ -59,6 +59,7 @@ PROPERTY_LABELS = {
     "description": "说明",
     "comments": "说明",
     "code_version": "程序版本",
+    "wave": "调查轮次",
     "draw": "抽样",
     "script_versions": "问卷版本",
     "data_time": "数据时间",
