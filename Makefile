@@ -1,4 +1,5 @@
-# make run   - set up (venv, install, database, demo) and serve on 127.0.0.1:5000
+# make run   - set up (venv, install, database, demo), serve on 127.0.0.1:5000 and run the
+#              worker beside it (bin/run: two processes, Ctrl-C stops both)
 # make test  - set up, lint, run the whole suite (SQLite, and PostgreSQL when it answers)
 # make bench - run the benchmarks and print their figures
 # make lint  - ruff (check + format) and the import-linter layer contracts
@@ -26,7 +27,7 @@ db: $(STAMP)
 	$(FLASK) demo --if-empty
 
 run: db
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	FLASK="$(FLASK)" HOST=$(HOST) PORT=$(PORT) bin/run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

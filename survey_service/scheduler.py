@@ -261,6 +261,23 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         coalesce=True,
         next_run_time=datetime.now(tz=None).astimezone(),
     )
+    if provider.name == "simulated":
+        from concurrent.futures import ThreadPoolExecutor
+
+        from survey_service.calls.telephony.simulated import HttpTransport
+        from survey_service.calls.telephony.simulated_play import play_calls
+
+        players = ThreadPoolExecutor(max_workers=8, thread_name_prefix="simulated-call")
+        scheduler.add_job(
+            play_calls,
+            "interval",
+            seconds=1,
+            args=[provider, HttpTransport()],
+            kwargs={"submit": players.submit},
+            id="play_simulated_calls",
+            max_instances=1,
+            coalesce=True,
+        )
     if provider.name == "aliyun" and app.config.get("ALIYUN_MNS_ENDPOINT"):
         from survey_service.calls.telephony.aliyun_receipts import MnsReceipts
 

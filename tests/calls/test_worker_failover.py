@@ -108,7 +108,7 @@ def test_kill_the_active_worker(throwaway_db, tmp_path):
     logs = [(tmp_path / f"w{i}.log").open("w") for i in range(2)]
     workers = [_start_worker(throwaway_db, tmp_path / f"w{i}", logs[i]) for i in range(2)]
     try:
-        active_pid = _wait(lambda: _lock_holder(engine), 30, "a worker to take the lock")
+        active_pid = _wait(lambda: _lock_holder(engine), 90, "a worker to take the lock")
         active = next(w for w in workers if w.pid == active_pid)
         standby = next(w for w in workers if w.pid != active_pid)
         _wait(lambda: len(_attempts(engine)) >= 2, 60, "the first calls")

@@ -139,7 +139,7 @@ def _routes(app):
     return [
         r
         for r in app.url_map.iter_rules()
-        if r.endpoint not in PUBLIC and not r.endpoint.startswith("ivr.")
+        if r.endpoint not in PUBLIC and not r.endpoint.startswith(("ivr.", "ivr_aliyun."))
     ]
 
 

@@ -9,9 +9,9 @@ Every provider implements :class:`Provider`: ``place_call`` returns the
 provider's call id; ``validate_request`` checks a webhook's signature (sent in
 the header named ``signature_header``); ``digits``, ``call_id`` and
 ``call_end`` read the posted fields. Twilio and the simulator share Twilio's
-webhook dialect and TwiML. ``aliyun`` (Alibaba Cloud, the route for mainland
-China numbers since Twilio stopped calling them) is registered but raises
-``NotImplementedError`` with the reason: its API differs and is not written.
+webhook dialect and TwiML. ``aliyun`` (Alibaba Cloud ``SmartCall``, the route
+for mainland China numbers since Twilio stopped calling them) answers its
+own per-turn callbacks (blueprint ``ivr_aliyun``); see ``aliyun_provider``.
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ def get_provider(app_config: Mapping[str, Any], **kwargs: Any) -> Provider:
     ``kwargs`` go to the provider (e.g. ``http_client=`` for twilio in tests).
 
     :raise ProviderError: for an unknown name or a missing setting.
-    :raise NotImplementedError: for a registered provider not yet written (aliyun).
     """
     name = app_config.get("TELEPHONY_PROVIDER") or "simulated"
     cls = PROVIDERS.get(name)
