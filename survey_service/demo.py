@@ -16,7 +16,7 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 import call_scripts
-from survey_service.calls.settings import CallingSettings
+from survey_service.calls.settings import ROUND_THE_CLOCK, CallingSettings
 from survey_service.dispositions import (
     ALWAYS_BUSY,
     BREAK_OFF,
@@ -173,8 +173,15 @@ def build_demo(
             unit_code=unit_code,
             display_name=display,
         )
+    # The demo wave calls at any hour, so that whoever tries it (as an agent, or
+    # watching the worker's simulated IVR calls) finds cases due; a real wave
+    # keeps the calling rules' day-parts.
     wave = open_wave(
-        session=session, name=WAVE_NAME, script_id="standard_satisfaction", actor=users["admin"]
+        session=session,
+        name=WAVE_NAME,
+        script_id="standard_satisfaction",
+        actor=users["admin"],
+        settings={"calling": ROUND_THE_CLOCK},
     )
 
     # Client lists: most approved; a few waiting, rejected, draft or missing.
