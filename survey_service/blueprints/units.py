@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from survey_service.lists import importing as list_import
-from survey_service.lists.parsing import REASONS
+from survey_service.lists.parsing import FIELD_LABELS, REASONS
 from survey_service.results import unit_report
 from survey_service.results.render import csvfile as reports
 from survey_service.setup.waves import current_wave
@@ -183,7 +183,13 @@ def errors_csv(list_id: int):
         .order_by(ListRowIssue.row_number)
     ).all()
     rows = [
-        [i.row_number, i.field, i.raw_value or "", i.reason, REASONS.get(i.reason, i.reason)]
+        [
+            i.row_number,
+            FIELD_LABELS.get(i.field, i.field),
+            i.raw_value or "",
+            i.reason,
+            REASONS.get(i.reason, i.reason),
+        ]
         for i in issues
     ]
     body = reports.csv_bytes(["行号", "字段", "原始值", "原因代码", "原因"], rows)

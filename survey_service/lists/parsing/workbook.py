@@ -58,7 +58,7 @@ def check_parts(zf: zipfile.ZipFile, limits: SheetLimits) -> None:
         if info.file_size > limits.max_xml_bytes or total > limits.max_xml_bytes:
             raise too_complex(
                 f"解压后超过 {_mb(limits.max_xml_bytes)}（部件 {info.filename[:80]}）",
-                "文件 / file",
+                "文件",
             )
 
 
@@ -218,7 +218,7 @@ class WorkbookGuard:
         try:
             self._zip = zipfile.ZipFile(source)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise _fail("unreadable_spreadsheet", "文件 / file", type(exc).__name__) from exc
+            raise _fail("unreadable_spreadsheet", "文件") from exc
         check_parts(self._zip, limits)
         self._parts = sheet_parts(self._zip) if fmt == "xlsx" else {}
         self._read = 0
@@ -226,7 +226,7 @@ class WorkbookGuard:
             try:
                 self._scan("xl/sharedStrings.xml", strings=True)
             except ClientFileError as exc:
-                exc.where = "文件 / file"
+                exc.where = "文件"
                 raise
 
     def _scan(self, part: str, strings: bool = False) -> SheetScan:
