@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from survey_service.lists import importing as list_import
-from survey_service.lists.parsing import REASONS
+from survey_service.lists.parsing import FIELD_LABELS, REASONS
 from survey_service.privacy import reveal as privacy_reveal
 from survey_service.results import unit_report
 from survey_service.results.render import csvfile as reports
@@ -225,7 +225,14 @@ def _errors_csv(list_id: int, *, reveal: bool):
             where="csv",
         )
     rows = [
-        [i.row_number, i.field, i.value, i.reason, REASONS.get(i.reason, i.reason)] for i in issues
+        [
+            i.row_number,
+            FIELD_LABELS.get(i.field, i.field),
+            i.value,
+            i.reason,
+            REASONS.get(i.reason, i.reason),
+        ]
+        for i in issues
     ]
     body = reports.csv_bytes(["行号", "字段", "原始值", "原因代码", "原因"], rows)
     suffix = "errors-full" if reveal else "errors"

@@ -18,7 +18,9 @@ clients_cli = AppGroup("clients", help="Client lists (服务对象名单).")
 @clients_cli.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--area-code", default=None, help="Area code for local numbers (default AREA_CODE).")
-@click.option("--sheet", default=None, help="Sheet name (XLSX/XLS; default the first).")
+@click.option(
+    "--sheet", default=None, help="Sheet name (spreadsheets; default the first holding a list)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--full", is_flag=True, help="Full numbers, not masked (written to the audit log).")
 def clients_check(
@@ -64,7 +66,9 @@ def clients_check(
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--unit", "unit_code", required=True, help="Unit code.")
 @click.option("--wave", "wave_name", default=None, help="Wave name (default: the open one).")
-@click.option("--sheet", default=None, help="Sheet name (XLSX/XLS).")
+@click.option(
+    "--sheet", default=None, help="Sheet name (spreadsheets; default the first holding a list)."
+)
 def clients_import(file: Path, unit_code: str, wave_name: str | None, sheet: str | None) -> None:
     """Store FILE as a new version of a unit's client list and print the counts."""
     from sqlmodel import select

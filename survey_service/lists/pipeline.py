@@ -244,7 +244,7 @@ class _Inbox:
             # Killed (out of memory, most likely: the address-space limit) or died.
             detail = f": {message[1]}" if kind == "broken" else ""
             log.warning("client-list helper process ended without an answer%s", detail)
-            raise too_complex("解析进程中途退出（可能超出内存上限）", "文件 / file")
+            raise too_complex("解析进程中途退出（可能超出内存上限）", "文件")
         if expected is None:
             return message
         if kind != expected:
@@ -318,6 +318,7 @@ def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
         for this process), both are left to it."""
         return _unread_bytes(out) > 0
 
+    options = None
     try:
         path, filename, options, lookup_key = pickle.load(stdin)
         hasher = LookupHasher(lookup_key) if lookup_key else None
@@ -336,8 +337,9 @@ def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
         send(("refused", exc.message, exc.where, exc.code))
     except MemoryError:
         gc.collect()  # what the parse held is garbage now: room for the answer
-        limit = f"{options.helper_memory_mb} MB" if options.helper_memory_mb else "可用内存"
-        exc = too_complex(f"解析时超出内存上限 {limit}", "文件 / file")
+        mb = options.helper_memory_mb if options is not None else None
+        limit = f"{mb} MB" if mb else "可用内存"
+        exc = too_complex(f"解析时超出内存上限 {limit}", "文件")
         send(("refused", exc.message, exc.where, exc.code))
     except BaseException:
         send(("failed", traceback.format_exc()))

@@ -83,7 +83,7 @@ def reject_list(
         raise Conflict("只有待审核的名单可以审核")
     note = (note or "").strip()
     if not note:
-        raise ServiceError("退回时必须填写原因", where=Where(field="note"))
+        raise ServiceError("退回时必须填写原因", where=Where(field="退回原因"))
     client_list.status = ListStatus.REJECTED
     client_list.reviewed_by = reviewer.id
     client_list.reviewed_at = utcnow()

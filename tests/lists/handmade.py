@@ -27,12 +27,14 @@ def xlsx_bytes(
     dimension: str | None = None,
     padding: int = 0,
     shared: bool = False,
+    raw_rows: str = "",
 ) -> bytes:
     """An .xlsx of ``{sheet name: {(row 1-based, column 0-based): text}}``.
 
     ``dimension``: the declared range written into each sheet; ``padding``:
     bytes of a part of zeros (xl/media/padding.bin) that inflates and compresses
-    to almost nothing; ``shared``: text in the shared-strings part, not inline.
+    to almost nothing; ``shared``: text in the shared-strings part, not inline;
+    ``raw_rows``: XML written as it is after the first sheet's rows.
     """
     strings: list[str] = []
     out = io.BytesIO()
@@ -101,7 +103,7 @@ def xlsx_bytes(
             z.writestr(
                 f"xl/worksheets/sheet{i + 1}.xml",
                 f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{_MAIN}">{dim}'
-                f"<sheetData>{''.join(body)}</sheetData></worksheet>",
+                f"<sheetData>{''.join(body)}{raw_rows if i == 0 else ''}</sheetData></worksheet>",
             )
         if padding:
             z.writestr("xl/media/padding.bin", bytes(padding))

@@ -75,7 +75,7 @@ def test_a_part_that_inflates_past_the_limit_is_refused():
     data = xlsx_bytes({"名单": small_list()}, padding=2 << 20)
     assert len(data) < 8000
     err = refused(data, limits=SheetLimits(max_xml_bytes=1 << 20))
-    assert err.code == "too_complex" and err.where == "文件 / file"
+    assert err.code == "too_complex" and err.where == "文件"
     assert err.message.startswith(PREFIX + "解压后超过 1 MB（部件 xl/media/padding.bin）")
     assert parse_client_file(data, filename="x.xlsx").sheet == "名单"  # under the default
 
@@ -88,6 +88,23 @@ def test_rows_and_columns_limits_come_from_the_settings():
     assert "用到第 4 列，超过上限 3 列" in err.message
     pf = parse_client_file(xlsx_bytes({"名单": cells}), filename="x.xlsx")
     assert sum(1 for r in pf.rows if r.status == "rejected") == 8  # names without a phone
+
+
+def test_rows_without_cells_do_not_count_and_cells_without_references_do():
+    """An empty formatted row far down is no data (the reader builds nothing for it);
+    cells written without a reference stand one after another, and count."""
+    far_row = '<row r="1048576" ht="20" customHeight="1"/>'
+    pf = parse_client_file(xlsx_bytes({"名单": small_list()}, raw_rows=far_row), filename="x.xlsx")
+    assert [r.status for r in pf.rows] == ["skipped", "accepted", "accepted"]
+    unreferenced = '<row><c t="inlineStr"><is><t>王五</t></is></c></row>' * 8
+    data = xlsx_bytes({"名单": small_list()}, raw_rows=unreferenced)
+    err = refused(data, limits=SheetLimits(max_rows=10))
+    assert "用到第 11 行，超过上限 10 行" in err.message
+    wide = "<row>" + '<c t="inlineStr"><is><t>x</t></is></c>' * 5 + "</row>"
+    err = refused(
+        xlsx_bytes({"名单": small_list()}, raw_rows=wide), limits=SheetLimits(max_columns=4)
+    )
+    assert "用到第 5 列，超过上限 4 列" in err.message
 
 
 @pytest.mark.parametrize("shared", [False, True])

@@ -84,7 +84,8 @@ def test_reject_needs_a_reason_and_keeps_it(session, setup):
         submitted = _submitted(session, unit, wave, staff, csv_content(3))
     with pytest.raises(ServiceError) as empty:
         review.reject_list(session=session, client_list=submitted, reviewer=reviewer, note=" \n ")
-    assert (empty.value.message, empty.value.where) == ("退回时必须填写原因", Where(field="note"))
+    assert str(empty.value) == "字段 退回原因：退回时必须填写原因"
+    assert empty.value.where == Where(field="退回原因")
     assert submitted.status == ListStatus.SUBMITTED
     with transaction(session):
         review.reject_list(

@@ -68,6 +68,7 @@ Modules, in the order a file goes through them
 """
 
 from survey_service.lists.parsing.errors import (
+    FIELD_LABELS,
     FILE_ERRORS,
     REASONS,
     SKIP_REASONS,
@@ -87,6 +88,7 @@ from survey_service.lists.parsing.workbook import SheetLimits
 
 __all__ = [
     "FIELDS",
+    "FIELD_LABELS",
     "FILE_ERRORS",
     "HEADER_SCAN_ROWS",
     "REASONS",

@@ -37,39 +37,41 @@ SKIP_REASONS: dict[str, str] = {
 
 #: Error codes of :class:`ClientFileError`.
 FILE_ERRORS: dict[str, str] = {
-    "empty": "文件是空的。/ The file is empty.",
-    "header_only": "文件只有表头，没有任何数据行。/ The file has a header but no data rows.",
+    "empty": "文件是空的。",
+    "header_only": "文件只有表头，没有任何数据行。",
     "no_phone_column": (
         "在文件前 20 行里找不到电话列（例如“联系电话”“手机号码”“联系方式”）。"
-        "请检查表头，或手动指定电话所在的列。/ No phone column found in the first 20 rows; "
-        "check the header or map the columns by hand."
+        "请检查表头，或手动指定电话所在的列。"
     ),
-    "binary": (
-        "无法识别的文件：既不是 Excel 表格，也不是 CSV/文本文件（可能已损坏）。"
-        "/ Not a spreadsheet or a text file (it may be damaged)."
-    ),
+    "binary": "无法识别的文件：既不是 Excel 表格，也不是 CSV/文本文件（可能已损坏）。",
     "html_disguised": (
         "这个文件其实是网页（HTML）格式，只是扩展名为 .xls。"
         "请用 Excel 打开后另存为 .xlsx 或 CSV 再上传。"
-        "/ This .xls file is really an HTML page; save it as .xlsx or CSV first."
     ),
-    "too_large": "文件太大。/ The file is too large.",
-    "unreadable_spreadsheet": (
-        "Excel 文件无法打开（可能已损坏或设置了密码）。/ The spreadsheet cannot be read "
-        "(damaged or password-protected)."
-    ),
-    "sheet_not_found": "找不到指定的工作表。/ The requested sheet does not exist.",
-    "bad_column_map": "手动指定的列有误。/ The column mapping is invalid.",
-    "malformed_csv": "文件中有无法解析的内容，不是规范的 CSV。/ The file is not valid CSV.",
+    "too_large": "文件太大。",
+    "unreadable_spreadsheet": "Excel 文件无法打开（可能已损坏或设置了密码）。",
+    "sheet_not_found": "找不到指定的工作表。",
+    "bad_column_map": "手动指定的列有误。",
+    "malformed_csv": "文件中有无法解析的内容，不是规范的 CSV。",
+    "too_complex": "表格过大或结构异常。",
+}
+
+#: How a field is named to the unit (the upload form's column fields, rejected rows' field).
+FIELD_LABELS: dict[str, str] = {
+    "name": "姓名列",
+    "phone": "联系电话列",
+    "service": "服务事项列",
+    "date": "办理日期列",
+    "kind": "对象类型列",
 }
 
 
 class ClientFileError(ValueError):
     """The file as a whole cannot be a client list.
 
-    ``message`` is Chinese + English for the unit; ``code`` is a key of
-    :data:`FILE_ERRORS`; ``where`` says where the problem was found
-    (e.g. ``"文件 / file"``, ``"第1-20行 / rows 1-20"``, ``"工作表 Sheet1"``).
+    ``message`` is for the unit, in Chinese; ``code`` is a key of
+    :data:`FILE_ERRORS`; ``where`` says where the problem was found, in
+    Chinese too (e.g. ``"文件"``, ``"前20行"``, ``"工作表 Sheet1"``).
     """
 
     def __init__(self, message: str, where: str | None = None, *, code: str = "invalid"):

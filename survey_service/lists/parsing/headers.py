@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from survey_service.lists.parsing.errors import _fail
+from survey_service.lists.parsing.errors import FIELD_LABELS, _fail
 from survey_service.lists.parsing.phones import _HAS_DIGIT_RX
 
 FIELDS = ("name", "phone", "service", "date", "kind")
@@ -272,17 +272,17 @@ def _find_header(head: list[list[str]], merged=None, row0: int = 0) -> _Layout |
 def _resolve_column_map(
     column_map: Mapping[str, Any], head: list[list[str]], auto: _Layout | None
 ) -> _Layout:
-    where = "手动列映射 / column_map"
+    where = "手动指定的列"
     named: dict[str, str] = {}
     numbered: dict[str, int] = {}
     for f, v in column_map.items():
         if f not in FIELDS:
             raise _fail("bad_column_map", where, f"未知字段 {f!r}，可用：{', '.join(FIELDS)}")
         if isinstance(v, bool) or v is None:
-            raise _fail("bad_column_map", where, f"{f}: {v!r}")
+            raise _fail("bad_column_map", where, f"{FIELD_LABELS[f]}：{v!r}")
         if isinstance(v, int):
             if v < 1:
-                raise _fail("bad_column_map", where, f"{f}: 列号从 1 开始")
+                raise _fail("bad_column_map", where, f"{FIELD_LABELS[f]}：列号从 1 开始")
             numbered[f] = v - 1
             continue
         s = str(v).strip()
@@ -293,7 +293,7 @@ def _resolve_column_map(
         else:
             named[f] = _norm_header(s)
     if "phone" not in column_map and (auto is None or "phone" not in auto.cols):
-        raise _fail("no_phone_column", "前20行 / first 20 rows")
+        raise _fail("no_phone_column", "前20行")
     idx: tuple[int, ...]
     if named:
         hit = None

@@ -79,7 +79,7 @@ def parse_client_file(
         ):
             more = rest.read(1) if rest is not None and len(prefix) >= SAMPLE_BYTES else b""
             if not more:
-                raise _fail("empty", "文件 / file")
+                raise _fail("empty", "文件")
             prefix += more  # 1 MB of blank space, then content: keep the byte read
         if prefix.startswith(_ZIP) or prefix.startswith(_OLE):
             parsed = _parse_spreadsheet(
@@ -109,16 +109,16 @@ def _parse_text(
     prefix, rest, owned, filename, delimiter, column_map, area_code, accepted_batch=None
 ) -> ParsedFile:
     if _sniff_html(prefix):
-        raise _fail("html_disguised", "文件 / file")
+        raise _fail("html_disguised", "文件")
     at_eof = len(prefix) < SAMPLE_BYTES
     encoding, _bom = _detect_encoding(prefix, at_eof)
     sample = codecs.getincrementaldecoder(encoding)("replace").decode(prefix, final=at_eof)
     if encoding == "utf-8-sig" and sample.startswith("\ufeff"):
         sample = sample[1:]
     if _looks_binary(sample):
-        raise _fail("binary", "文件 / file")
+        raise _fail("binary", "文件")
     if not sample.strip():
-        raise _fail("empty", "文件 / file")
+        raise _fail("empty", "文件")
     delim, _ = _choose_delimiter(sample, delimiter)
     raw = _Source(prefix, rest, owned)
     if encoding.startswith(("utf-16", "utf-32")):
@@ -140,7 +140,7 @@ def _parse_text(
             excel_serials=False,
             controls=raw.controls,
             accepted_batch=accepted_batch,
-            where_file="文件 / file",
+            where_file="文件",
         )
     except BaseException:
         text.close()
@@ -179,10 +179,10 @@ def _read_workbook(
         else:
             wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:
-        raise _fail("unreadable_spreadsheet", "文件 / file", type(exc).__name__) from exc
+        raise _fail("unreadable_spreadsheet", "文件") from exc
     names = list(wb.sheet_names)
     if not names:
-        raise _fail("empty", "文件 / file")
+        raise _fail("empty", "文件")
 
     def load(i: int):
         if guard is not None:
@@ -190,7 +190,7 @@ def _read_workbook(
         try:
             sh = wb.get_sheet_by_index(i)
         except Exception as exc:
-            raise _fail("unreadable_spreadsheet", f"工作表 {names[i]}", type(exc).__name__) from exc
+            raise _fail("unreadable_spreadsheet", f"工作表 {names[i]}") from exc
         check_size(sh.height, sh.width, limits, f"工作表 {names[i]}")
         return sh
 
@@ -226,7 +226,7 @@ def _read_workbook(
                 excel_serials=True,
                 controls=[True],
                 accepted_batch=accepted_batch,
-                where_file=f"工作表 {names[i]} / sheet {names[i]}",
+                where_file=f"工作表 {names[i]}",
             )
         except ClientFileError as exc:
             if exc.code not in ("no_phone_column", "empty"):
@@ -264,7 +264,7 @@ def _assemble(
     if column_map:
         layout = _resolve_column_map(column_map, head, auto)
     elif auto is None:
-        raise _fail("no_phone_column", f"{where_file}，前{len(head)}行 / first {len(head)} rows")
+        raise _fail("no_phone_column", f"{where_file}，前{len(head)}行")
     else:
         layout = auto
     hdr = layout.header_idx
@@ -312,11 +312,7 @@ def _assemble(
         buffered.append(pr)
     if not found:
         gen.close()
-        where = (
-            f"{where_file}，表头在第{hdr[0] + 1}行 / header at row {hdr[0] + 1}"
-            if hdr
-            else where_file
-        )
+        where = f"{where_file}，表头在第{hdr[0] + 1}行" if hdr else where_file
         raise _fail("header_only", where)
 
     columns = {

@@ -308,7 +308,7 @@ class _Parser:
                 yield PhoneRows(c_row, c_raw, c_phone, c_name, c_service, c_date, c_kind, c_garbled)
             complete = True
         except csv.Error as exc:
-            where = f"第{rownum + 1}行附近 / near row {rownum + 1}"
+            where = f"第{rownum + 1}行附近"
             raise _fail("malformed_csv", where, str(exc)) from exc
         finally:
             self.counts = {

@@ -139,8 +139,8 @@ def _too_large(size: int, limit: int, at_least: bool = False) -> ClientFileError
     mb = size / 1e6
     over = "超过 " if at_least else ""
     lim = limit / 1e6
-    detail = f"{over}{mb:.1f} MB，上限 {lim:.1f} MB / {mb:.1f} MB > {lim:.1f} MB"
-    return _fail("too_large", "文件 / file", detail)
+    detail = f"{over}{mb:.1f} MB，上限 {lim:.1f} MB"
+    return _fail("too_large", "文件", detail)
 
 
 def _detect_encoding(prefix: bytes, at_eof: bool) -> tuple[str, int]:
@@ -161,14 +161,14 @@ def _detect_encoding(prefix: bytes, at_eof: bool) -> tuple[str, int]:
         if even > 0.3 * half and odd < 0.05 * half:
             return "utf-16-be", 0
         if even + odd > max(2, len(sample) // 200):  # a few NULs: text, their rows rejected
-            raise _fail("binary", "文件 / file")
+            raise _fail("binary", "文件")
     for enc in ("utf-8", "gb18030"):
         try:
             codecs.getincrementaldecoder(enc)("strict").decode(prefix, final=at_eof)
         except UnicodeDecodeError:
             continue
         return enc, 0
-    raise _fail("binary", "文件 / file", "无法识别的文字编码 / unknown text encoding")
+    raise _fail("binary", "文件", "无法识别的文字编码")
 
 
 def _looks_binary(text: str) -> bool:
@@ -206,7 +206,7 @@ def _choose_delimiter(sample: str, explicit: str | None) -> tuple[str, list[list
         if best is None or key > best[0]:
             best = (key, d, rows)
     if best is None:
-        raise _fail("malformed_csv", "文件开头 / start of file")
+        raise _fail("malformed_csv", "文件开头")
     return best[1], best[2]
 
 

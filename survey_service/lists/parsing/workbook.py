@@ -58,14 +58,15 @@ def check_parts(zf: zipfile.ZipFile, limits: SheetLimits) -> None:
         if info.file_size > limits.max_xml_bytes or total > limits.max_xml_bytes:
             raise too_complex(
                 f"解压后超过 {_mb(limits.max_xml_bytes)}（部件 {info.filename[:80]}）",
-                "文件 / file",
+                "文件",
             )
 
 
 _PREFIX = rb"<(?:[A-Za-z_][\w.-]*:)?"
 _DIM_RX = re.compile(_PREFIX + rb'dimension\b[^>]*?\sref="([^"]*)"')
 _ROW_RX = re.compile(_PREFIX + rb"row\b")
-_ROW_R_RX = re.compile(_PREFIX + rb'row\b[^>]*?\sr="(\d+)"')
+_ROW_TAG_RX = re.compile(_PREFIX + rb"row\b[^>]*>")
+_R_ATTR_RX = re.compile(rb'\sr="(\d+)"')
 _CELL_RX = re.compile(_PREFIX + rb"c\b")
 _CELL_REF_RX = re.compile(_PREFIX + rb'c\b[^>]*?\sr="([A-Za-z]+)(\d+)"')
 _REF_RX = re.compile(r"\$?([A-Za-z]+)\$?(\d+)")
@@ -105,7 +106,7 @@ def scan_sheet(stream: IO[bytes], limits: SheetLimits, budget: int) -> SheetScan
     scan = SheetScan()
     long_text = re.compile(rb">[^<]{%d}" % (3 * limits.max_cell_chars + 1))
     carry = b""
-    n_rows = 0
+    n_rows = current = 0
     while chunk := stream.read(_CHUNK):
         scan.xml_bytes += len(chunk)
         if scan.xml_bytes > budget:
@@ -120,17 +121,22 @@ def scan_sheet(stream: IO[bytes], limits: SheetLimits, budget: int) -> SheetScan
                 raise too_complex(f"有单元格超过 {limits.max_cell_chars} 个字符")
             if scan.declared is None and (m := _DIM_RX.search(part)):
                 scan.declared = m.group(1).decode("ascii", "replace")
-            n_rows += len(_ROW_RX.findall(part))
-            rows = _ROW_R_RX.findall(part)
-            if rows:
-                scan.rows = max(scan.rows, max(map(int, rows)))
-            scan.cells += len(_CELL_RX.findall(part))
+            cells = len(_CELL_RX.findall(part))
+            scan.cells += cells
             refs = _CELL_REF_RX.findall(part)
             if refs:
                 scan.rows = max(scan.rows, max(int(r) for _, r in refs))
                 widest = max({c for c, _ in refs}, key=lambda c: (len(c), c.upper()))
                 scan.columns = max(scan.columns, column_number(widest.decode()))
-            if len(refs) < scan.cells:  # cells without a reference: at least one column each
+            if len(refs) < cells:
+                # Cells without a reference stand one after another, and so do
+                # rows without one: walk the rows (only in such a file; an
+                # empty row, only formatted, does not count elsewhere).
+                current = max(current, scan.rows)
+                for tag in _ROW_TAG_RX.findall(part):
+                    r = _R_ATTR_RX.search(tag)
+                    current = int(r.group(1)) if r else current + 1
+                    n_rows = max(n_rows, current)
                 scan.columns = max(scan.columns, _widest_row(part))
             _check_extent(scan, max(scan.rows, n_rows), limits)
         if len(carry) > 3 * limits.max_cell_chars + 64:
@@ -218,7 +224,7 @@ class WorkbookGuard:
         try:
             self._zip = zipfile.ZipFile(source)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise _fail("unreadable_spreadsheet", "文件 / file", type(exc).__name__) from exc
+            raise _fail("unreadable_spreadsheet", "文件") from exc
         check_parts(self._zip, limits)
         self._parts = sheet_parts(self._zip) if fmt == "xlsx" else {}
         self._read = 0
@@ -226,7 +232,7 @@ class WorkbookGuard:
             try:
                 self._scan("xl/sharedStrings.xml", strings=True)
             except ClientFileError as exc:
-                exc.where = "文件 / file"
+                exc.where = "文件"
                 raise
 
     def _scan(self, part: str, strings: bool = False) -> SheetScan:
