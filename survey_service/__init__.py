@@ -45,17 +45,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'survey.sqlite'}"
     app.config["SURVEY_ENV"] = config_module.normalise_env(app.config["SURVEY_ENV"])
     production = app.config["SURVEY_ENV"] == "production"
+    if production:
+        from .key_checks import production_problems
+
+        problems = production_problems(app.config)
+        if problems:
+            raise RuntimeError(
+                "refusing to start with SURVEY_ENV=production: " + "; ".join(problems)
+            )
     if not app.config.get("SECRET_KEY"):
-        if production:
-            raise RuntimeError("SECRET_KEY must be set when SURVEY_ENV=production")
         app.config["SECRET_KEY"] = _instance_secret(
             app, "secret_key", lambda: secrets.token_hex(32)
         )
-    elif production and len(app.config["SECRET_KEY"]) < 32:
-        raise RuntimeError("SECRET_KEY is too short for production (32+ characters)")
     if not app.config.get("SURVEY_DATA_KEY"):
-        if production:
-            raise RuntimeError("SURVEY_DATA_KEY must be set when SURVEY_ENV=production")
         from survey_service.privacy.vault import new_data_key
 
         app.config["SURVEY_DATA_KEY"] = _instance_secret(app, "data.key", new_data_key)
