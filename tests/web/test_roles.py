@@ -49,6 +49,9 @@ EXPECTED = {
     "exports.microdata_csv": {"statistician"},
     "admin.users": {"admin"},
     "admin.audit": {"admin"},
+    "admin.user_detail": {"admin"},
+    "admin.reset_password": {"admin"},
+    "admin.set_user_active": {"admin"},
 }
 PUBLIC = {"static", "auth.login", "auth.logout", "main.healthz"}
 
@@ -96,6 +99,7 @@ def _url(rule, world) -> str:
         "chart": "forest",
         "table": "estimates",
         "code": "A01",
+        "user_id": world["users"]["agent"].id,
     }
     path = rule.rule
     for name in rule.arguments:
