@@ -13,12 +13,21 @@ if TYPE_CHECKING:
     from flask import Flask
 
 
+def private_dir(path: Path) -> Path:
+    """Create ``path`` readable by its owner only (0700), tightening it if it is ours."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_uid == os.getuid() and info.st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
 def _instance_secret(app: Flask, filename: str, make) -> str:
     """Read a secret kept in the instance folder, creating it on first use (mode 600)."""
     path = Path(app.instance_path) / filename
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     value = make()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -40,22 +49,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    # The instance folder holds keys and the SQLite database: owner only.
+    if not app.config.get("DATABASE_URL") or Path(app.instance_path).is_dir():
+        private_dir(Path(app.instance_path))
     if not app.config.get("DATABASE_URL"):
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'survey.sqlite'}"
     app.config["SURVEY_ENV"] = config_module.normalise_env(app.config["SURVEY_ENV"])
     production = app.config["SURVEY_ENV"] == "production"
+    if production:
+        from .key_checks import production_problems
+
+        problems = production_problems(app.config)
+        if problems:
+            raise RuntimeError(
+                "refusing to start with SURVEY_ENV=production: " + "; ".join(problems)
+            )
     if not app.config.get("SECRET_KEY"):
-        if production:
-            raise RuntimeError("SECRET_KEY must be set when SURVEY_ENV=production")
         app.config["SECRET_KEY"] = _instance_secret(
             app, "secret_key", lambda: secrets.token_hex(32)
         )
-    elif production and len(app.config["SECRET_KEY"]) < 32:
-        raise RuntimeError("SECRET_KEY is too short for production (32+ characters)")
     if not app.config.get("SURVEY_DATA_KEY"):
-        if production:
-            raise RuntimeError("SURVEY_DATA_KEY must be set when SURVEY_ENV=production")
         from survey_service.privacy.vault import new_data_key
 
         app.config["SURVEY_DATA_KEY"] = _instance_secret(app, "data.key", new_data_key)

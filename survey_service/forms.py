@@ -104,3 +104,13 @@ class UserForm(FlaskForm):
     password = PasswordField("初始密码", validators=[DataRequired(), Length(min=8)])
     role = SelectField("角色", choices=[SelectChoice(k.value, v) for k, v in ROLE_LABELS.items()])
     unit_code = StringField("所属单位代码（单位填报员）", validators=[Optional(), Length(max=32)])
+
+
+class UserEditForm(FlaskForm):
+    display_name = StringField("姓名", validators=[Optional(), Length(max=100)])
+    role = SelectField("角色", choices=[SelectChoice(k.value, v) for k, v in ROLE_LABELS.items()])
+    unit_code = StringField("所属单位代码（单位填报员）", validators=[Optional(), Length(max=32)])
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField("新密码", validators=[DataRequired(), Length(min=8)])

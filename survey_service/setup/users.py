@@ -28,24 +28,9 @@ def create_user(
     username = username.strip()
     if not username:
         raise ServiceError("用户名不能为空", where=Where(field="username"))
-    try:
-        role = Role(role)
-    except ValueError:
-        allowed = ", ".join(r.value for r in Role)
-        raise ServiceError(
-            f"未知角色 {role!r}（可选：{allowed}）", where=Where(field="role")
-        ) from None
+    role = _role(role)
     _check_password(password)
-    unit_id = None
-    if role == Role.UNIT:
-        if not unit_code:
-            raise ServiceError("单位填报员必须指定所属单位", where=Where(field="unit"))
-        unit = session.exec(select(Unit).where(Unit.code == unit_code)).first()
-        if unit is None:
-            raise NotFound(f"单位代码 {unit_code} 不存在", where=Where(field="unit"))
-        unit_id = unit.id
-    elif unit_code:
-        raise ServiceError("只有单位填报员属于某个单位", where=Where(field="unit"))
+    unit_id = _unit_id(session, role, unit_code)
     if session.exec(select(User).where(User.username == username)).first() is not None:
         raise Conflict(f"用户名 {username} 已存在", where=Where(field="username"))
     user = User(
@@ -69,6 +54,75 @@ def create_user(
     return user
 
 
+def update_user(
+    *,
+    session: Session,
+    user: User,
+    display_name: str,
+    role: str,
+    unit_code: str | None,
+    actor: User | None,
+) -> None:
+    """Change a login's name, role and unit; a role change is audited on its own.
+
+    :raise ServiceError: on a bad role, a unit mismatch, or an admin demoting themself.
+    """
+    new_role = _role(role)
+    unit_id = _unit_id(session, new_role, unit_code)
+    if actor is not None and actor.id == user.id and new_role != user.role:
+        raise ServiceError("不能修改自己的角色", where=Where(field="role"))
+    old_role = user.role
+    name = (display_name or "").strip() or user.username
+    if name != user.display_name or unit_id != user.unit_id:
+        audit.record(
+            session,
+            user=actor,
+            action="user.update",
+            object_type="user",
+            object_id=user.id,
+            username=user.username,
+            display_name=name,
+            unit=unit_code or None,
+        )
+    user.display_name, user.unit_id = name, unit_id
+    if new_role != old_role:
+        user.role = new_role
+        audit.record(
+            session,
+            user=actor,
+            action="user.role",
+            object_type="user",
+            object_id=user.id,
+            username=user.username,
+            old_role=str(old_role),
+            new_role=new_role.value,
+        )
+    session.add(user)
+
+
+def _role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise ServiceError(
+            f"未知角色 {role!r}（可选：{allowed}）", where=Where(field="role")
+        ) from None
+
+
+def _unit_id(session: Session, role: Role, unit_code: str | None) -> int | None:
+    if role == Role.UNIT:
+        if not unit_code:
+            raise ServiceError("单位填报员必须指定所属单位", where=Where(field="unit"))
+        unit = session.exec(select(Unit).where(Unit.code == unit_code)).first()
+        if unit is None:
+            raise NotFound(f"单位代码 {unit_code} 不存在", where=Where(field="unit"))
+        return unit.id
+    if unit_code:
+        raise ServiceError("只有单位填报员属于某个单位", where=Where(field="unit"))
+    return None
+
+
 def end_sessions(user: User) -> None:
     """Make every session cookie issued to ``user`` so far invalid (all nodes)."""
     user.session_epoch = (user.session_epoch or 0) + 1
@@ -87,9 +141,14 @@ def set_password(*, session: Session, user: User, password: str, actor: User | N
 
 
 def set_active(*, session: Session, user: User, active: bool, actor: User | None) -> None:
-    """Enable or disable a login; disabling ends all the user's sessions (audited)."""
+    """Enable or disable a login; disabling ends all the user's sessions (audited).
+
+    :raise ServiceError: if an administrator tries to disable themself.
+    """
     if user.active == active:
         return
+    if not active and actor is not None and actor.id == user.id:
+        raise ServiceError("不能停用自己的账号", where=Where(field="active"))
     user.active = active
     if not active:
         end_sessions(user)

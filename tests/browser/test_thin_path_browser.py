@@ -96,7 +96,7 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
     page.click("form.card button[type=submit]")
     assert "已创建用户 agent9" in page.inner_text(".flash")
     page.click("text=审计日志")
-    assert "user.create" in page.inner_text("#audit")
+    assert "创建用户" in page.inner_text("#audit")
     page.click("text=退出")
 
     assert violations == []

@@ -74,6 +74,9 @@ EXPECTED = {
     },
     "evaluation.unit_page": {"unit"},
     "evaluation.answer_problem": {"unit"},
+    "admin.user_detail": {"admin"},
+    "admin.reset_password": {"admin"},
+    "admin.set_user_active": {"admin"},
 }
 PUBLIC = {"static", "auth.login", "auth.logout", "main.healthz"}
 
@@ -126,6 +129,7 @@ def _url(rule, world) -> str:
         "problem_id": 1,
         "name": "ranking.csv",
         "fmt": "xlsx",
+        "user_id": world["users"]["agent"].id,
     }
     path = rule.rule
     for name in rule.arguments:
