@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import time_machine
 from sqlmodel import select
 
 from survey_service.db import transaction
@@ -12,6 +14,8 @@ from tests.browser.conftest import login
 from tests.factories import csv_content, make_unit, make_user, make_wave
 
 
+# Agents call inside the calling rules' day-parts: a Wednesday evening in Wuhan.
+@time_machine.travel(datetime(2017, 11, 1, 11, 0, tzinfo=UTC))
 def test_agent_completes_an_interview(app, session, live_server, page, tmp_path: Path):
     """Can each role, in Chromium, upload, approve, draw, interview and read the score?"""
     with transaction(session):
