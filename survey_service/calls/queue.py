@@ -23,9 +23,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, update
 from sqlmodel import Session, select
 
+from survey_service.calls import ordering
 from survey_service.calls.settings import KINDS, CallingSettings
 from survey_service.errors import NotFound
 from survey_service.models import (
+    CallAttempt,
     Case,
     CaseStatus,
     Client,
@@ -37,14 +39,22 @@ from survey_service.models import (
     utcnow,
 )
 
-# Draws of waves still taking answers: a closed wave's cases are frozen.
+# The booking agent may take an appointment this long before its time.
+APPOINTMENT_LEAD = timedelta(minutes=15)
+
+# Draws of waves still taking answers: a closed wave's cases are never handed out.
 OPEN_DRAWS = (
     select(SampleDraw.id)
     .join(SurveyWave, SurveyWave.id == SampleDraw.wave_id)
     .where(SurveyWave.status == WaveStatus.OPEN)
 )
+# The case's number is on the do-not-call list (a hard refusal, any wave).
+ON_DO_NOT_CALL = exists().where(
+    Client.id == Case.client_id, Client.phone_hash == DoNotCall.phone_hash
+)
 
-# The order due cases are offered in: booked times first, fewer attempts, the sample's order.
+# The order the IVR dials due cases in: booked times first, fewer attempts, the sample's
+# order (the agents' queue has its own, :mod:`survey_service.calls.ordering`).
 DUE_ORDER = (
     Case.next_attempt_at.is_(None),
     Case.next_attempt_at,
@@ -94,13 +104,30 @@ def due(
         per_wave.append(condition)
     if not per_wave:
         return false()
-    on_list = exists().where(Client.id == Case.client_id, Client.phone_hash == DoNotCall.phone_hash)
     return and_(
         Case.released,
         Case.status == CaseStatus.PENDING,
         or_(*per_wave),
         or_(Case.next_attempt_at.is_(None), Case.next_attempt_at <= now),
-        ~on_list,
+        ~ON_DO_NOT_CALL,
+    )
+
+
+def own_appointment_soon(agent: User, now: datetime) -> ColumnElement[bool]:
+    """Cases the agent booked for the next few minutes: theirs before anyone else's."""
+    booked_by_agent = exists().where(
+        CallAttempt.case_id == Case.id,
+        CallAttempt.agent_id == agent.id,
+        CallAttempt.appointment_at == Case.next_attempt_at,
+    )
+    return and_(
+        Case.released,
+        Case.status == CaseStatus.PENDING,
+        Case.draw_id.in_(OPEN_DRAWS),
+        Case.next_attempt_at > now,
+        Case.next_attempt_at <= now + APPOINTMENT_LEAD,
+        booked_by_agent,
+        ~ON_DO_NOT_CALL,
     )
 
 
@@ -152,17 +179,23 @@ def claim_next_case(
 ) -> Case | None:
     """Give the agent the next due case, or the one it already holds; None if none is due.
 
-    Order: booked callbacks that are due first, then cases with fewer
-    attempts, then the sample's order.
+    Order: :func:`survey_service.calls.ordering.offer_order` (due
+    appointments, the unit furthest from its target, least recently tried,
+    seeded ties); the agent's own appointments from 15 minutes before their
+    time. One agent's concurrent requests (two tabs) are serialised on the
+    agent's row, so the second gets the case the first claimed.
     """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.exec(select(User.id).where(User.id == agent.id).with_for_update()).one()
     held = held_case(session, agent)
     if held is not None:
         return held
     now = now or utcnow()
-    postgres = session.get_bind().dialect.name == "postgresql"
-    condition = due(session, now, config=config)
+    condition = or_(due(session, now, config=config), own_appointment_soon(agent, now))
+    order = ordering.offer_order(session, _open_waves(session))
     for _ in range(tries):
-        query = select(Case.id).where(condition).order_by(*DUE_ORDER).limit(1)
+        query = select(Case.id).where(condition).order_by(*order).limit(1)
         if postgres:
             query = query.with_for_update(skip_locked=True)
         candidate = session.exec(query).first()

@@ -15,6 +15,7 @@ from tests.browser.conftest import login
 from tests.factories import csv_content, make_unit, make_user, make_wave
 
 
+# Agents call inside the calling rules' day-parts: a Wednesday evening in Wuhan.
 def test_agent_completes_an_interview(app, session, live_server, page, tmp_path: Path):
     """Can each role, in Chromium, upload, approve, draw, interview and read the score?"""
     with transaction(session):
