@@ -98,6 +98,17 @@ SETTINGS: tuple[Setting, ...] = (
         "when set; otherwise a key derived from SECRET_KEY).",
     ),
     Setting("TWILIO_FROM_NUMBER", None, "Caller number for outbound Twilio calls."),
+    Setting("TWILIO_RING_TIMEOUT", 30, "Seconds a Twilio call rings before it is a no-answer."),
+    Setting(
+        "TWILIO_HTTP_TIMEOUT",
+        10,
+        "Seconds a request to Twilio's REST API may take (its client has no timeout).",
+    ),
+    Setting(
+        "TWILIO_MAX_RETRIES",
+        3,
+        "Retries of a Twilio REST request answered 429 (too many), with exponential backoff.",
+    ),
     Setting(
         "PUBLIC_BASE_URL",
         None,
@@ -172,6 +183,9 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _INT_SETTINGS = {
+    "TWILIO_RING_TIMEOUT",
+    "TWILIO_HTTP_TIMEOUT",
+    "TWILIO_MAX_RETRIES",
     "MAX_UPLOAD_MB",
     "CLAIM_TIMEOUT_MINUTES",
     "LIST_MAX_ROWS",

@@ -33,7 +33,7 @@ from survey_service.calls import queue
 from survey_service.calls import settings as calling_settings
 from survey_service.calls.ivr import IVR, attempt_token, webhook_urls
 from survey_service.calls.settings import CallingSettings
-from survey_service.calls.telephony import CallRejected, Provider
+from survey_service.calls.telephony import CallRejected, CallUncertain, Provider
 from survey_service.dispositions import NON_WORKING, TECHNICAL
 from survey_service.models import (
     Answer,
@@ -241,6 +241,20 @@ def expire_stale_calls(
     return closed
 
 
+UNRESOLVED = object()  # the provider could not be asked whether an uncertain call exists
+
+
+def _resolve_uncertain(provider: Provider, number: str, attempt: CallAttempt, why: str):
+    """The call id of an uncertain placement, None if no call exists, or UNRESOLVED."""
+    find = getattr(provider, "find_call", None)
+    if find is None:
+        return None
+    try:
+        return find(to=number, since=attempt.started_at)
+    except Exception:
+        return UNRESOLVED
+
+
 def dial_due_cases(
     session: Session,
     *,
@@ -276,12 +290,28 @@ def dial_due_cases(
             webhook_base, attempt.id, attempt_token(token_key, attempt.id)
         )
         client = session.get(Client, case.client_id)
+        number = vault.decrypt(client.phone_enc)
         try:
             call_id = provider.place_call(
-                to=vault.decrypt(client.phone_enc),
-                webhook_url=voice_url,
-                status_callback_url=status_url,
+                to=number, webhook_url=voice_url, status_callback_url=status_url
             )
+        except CallUncertain as exc:
+            # The call may exist: ask the provider before anything could redial it.
+            call_id = _resolve_uncertain(provider, number, attempt, str(exc))
+            if call_id is None:
+                why = f"{exc}; the provider has no such call"
+                calling_attempts.record_outcome(
+                    session, case, attempt, TECHNICAL, actor=None, now=now, note=why
+                )
+                result.failed.append((case.id, TECHNICAL, why))
+                continue
+            if call_id is UNRESOLVED:
+                # Neither placed nor known not to be: the attempt stays open (no
+                # redial) until its status callback or the stale-call expiry.
+                attempt.note = f"{exc}; lookup failed, the call may exist"
+                session.add(attempt)
+                result.failed.append((case.id, "", attempt.note))
+                continue
         except CallRejected as exc:
             outcome = NON_WORKING if exc.invalid_number else TECHNICAL
             calling_attempts.record_outcome(

@@ -14,7 +14,9 @@ no-answer           3.13 no answer (temporary: redialled after the wave's gap)
 busy                3.12 busy (temporary)
 failed              3.16 technical problem (temporary)
 invalid-number      4.31 non-working number (final, not eligible)
-machine             3.14 answering machine, unknown whose (temporary)
+machine             3.14 answering machine, unknown whose (temporary); 2.22
+                    if the respondent was reached before (their machine)
+fax                 4.20 fax or data line (final, not eligible)
 canceled            3.90 other, unknown eligibility (temporary)
 answered, then      the interview's state on the IVR channel:
 hung up              ``partial`` → 1.2 (final);
@@ -49,6 +51,7 @@ from survey_service.calls.telephony import (
     BUSY,
     CANCELED,
     FAILED,
+    FAX,
     INVALID_NUMBER,
     MACHINE,
     NO_ANSWER,
@@ -79,6 +82,7 @@ UNANSWERED_OUTCOME = {
     INVALID_NUMBER: aapor.NON_WORKING,
     MACHINE: aapor.MACHINE_UNKNOWN,
     CANCELED: aapor.OTHER_UNKNOWN,
+    FAX: aapor.FAX_DATA,
 }
 PARTIAL_OUTCOME = aapor.PARTIAL
 BREAK_OFF_OUTCOME = aapor.BREAK_OFF
@@ -211,6 +215,9 @@ def record_call_end(
         if outcome in (ELIGIBLE_NOT_INTERVIEWED, NOTHING_KNOWN):
             # Nothing substantive was said: the next call starts with the introduction.
             session.execute(delete(Answer).where(Answer.case_id == case.id))
+    elif end_status == MACHINE and case.ever_eligible:
+        # The respondent was reached before: the machine is theirs (2.22), not unknown.
+        outcome = aapor.RESPONDENT_MACHINE
     else:
         outcome = UNANSWERED_OUTCOME.get(end_status, NOTHING_KNOWN)
     calling_attempts.record_outcome(

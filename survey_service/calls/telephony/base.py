@@ -20,7 +20,8 @@ FAILED = "failed"  # the network could not connect the call
 INVALID_NUMBER = "invalid-number"  # the provider says the number does not exist
 MACHINE = "machine"  # an answering machine took the call (only with machine detection)
 CANCELED = "canceled"  # cancelled before it was answered
-CALL_ENDS = (ANSWERED, NO_ANSWER, BUSY, FAILED, INVALID_NUMBER, MACHINE, CANCELED)
+FAX = "fax"  # a fax or data line answered (only with machine detection)
+CALL_ENDS = (ANSWERED, NO_ANSWER, BUSY, FAILED, INVALID_NUMBER, MACHINE, CANCELED, FAX)
 
 
 class ProviderError(Exception):
@@ -37,6 +38,15 @@ class CallRejected(Exception):
     def __init__(self, message: str, *, invalid_number: bool = False):
         super().__init__(message)
         self.invalid_number = invalid_number
+
+
+class CallUncertain(Exception):
+    """Placing a call failed in a way that does not say whether the call exists.
+
+    A timeout or a server error may come after the provider created the call;
+    placing a call is not idempotent at any provider, so before any redial the
+    dialler asks the provider (:meth:`Provider.find_call`) whether it exists.
+    """
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,14 @@ The HTTP transport is twilio's own ``HttpClient`` hook: production uses
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from twilio.base.exceptions import TwilioRestException
 from twilio.http import HttpClient
+from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
@@ -24,11 +27,13 @@ from survey_service.calls.telephony.base import (
     BUSY,
     CANCELED,
     FAILED,
+    FAX,
     INVALID_NUMBER,
     MACHINE,
     NO_ANSWER,
     CallEnd,
     CallRejected,
+    CallUncertain,
     ProviderError,
 )
 
@@ -46,8 +51,13 @@ _FINAL_STATUS = {
     "failed": FAILED,
     "canceled": CANCELED,
 }
-# The only status callback event asked for: the call's end (any final CallStatus).
-STATUS_CALLBACK_EVENTS = ["completed"]
+# Every status callback event: each is numbered (SequenceNumber), so one that
+# arrives late or twice changes nothing; only a final CallStatus ends the attempt.
+STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# Defaults of the settings TWILIO_RING_TIMEOUT, TWILIO_HTTP_TIMEOUT, TWILIO_MAX_RETRIES.
+RING_TIMEOUT = 30  # seconds a call rings before it is no-answer
+HTTP_TIMEOUT = 10.0  # seconds for a REST request (twilio's client has no default)
+MAX_RETRIES = 3  # REST 429 (too many requests) retries, with exponential backoff
 
 
 class TwilioWebhooks:
@@ -83,8 +93,11 @@ class TwilioWebhooks:
             return None  # queued, initiated, ringing, in-progress: not an end
         if status == FAILED and str(params.get("SipResponseCode") or "") in INVALID_NUMBER_SIP:
             status = INVALID_NUMBER
-        if status == ANSWERED and str(params.get("AnsweredBy") or "").startswith("machine"):
+        answered_by = str(params.get("AnsweredBy") or "")
+        if status == ANSWERED and answered_by.startswith("machine"):
             status = MACHINE
+        elif status == ANSWERED and answered_by == "fax":
+            status = FAX
         duration = params.get("CallDuration")
         return CallEnd(
             status=status,
@@ -105,6 +118,10 @@ class TwilioProvider(TwilioWebhooks):
         auth_token: str,
         from_number: str,
         http_client: HttpClient | None = None,
+        ring_timeout: int = RING_TIMEOUT,
+        http_timeout: float = HTTP_TIMEOUT,
+        max_retries: int = MAX_RETRIES,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         super().__init__(auth_token)
         missing = [
@@ -118,7 +135,13 @@ class TwilioProvider(TwilioWebhooks):
         if missing:
             raise ProviderError(f"the twilio provider needs {', '.join(missing)}")
         self._from = from_number
-        # http_client=None: twilio's TwilioHttpClient (real HTTPS). Tests pass a fake.
+        self._ring_timeout = int(ring_timeout)
+        self._max_retries = int(max_retries)
+        self._sleep = sleep
+        # http_client=None: twilio's TwilioHttpClient (real HTTPS), with a timeout:
+        # its default waits for ever. Tests pass a recording fake.
+        if http_client is None:
+            http_client = TwilioHttpClient(timeout=float(http_timeout))
         self._client = Client(account_sid, auth_token, http_client=http_client)
 
     @classmethod
@@ -127,29 +150,58 @@ class TwilioProvider(TwilioWebhooks):
             account_sid=config.get("TWILIO_ACCOUNT_SID") or "",
             auth_token=config.get("TWILIO_AUTH_TOKEN") or "",
             from_number=config.get("TWILIO_FROM_NUMBER") or "",
+            ring_timeout=int(config.get("TWILIO_RING_TIMEOUT") or RING_TIMEOUT),
+            http_timeout=float(config.get("TWILIO_HTTP_TIMEOUT") or HTTP_TIMEOUT),
+            max_retries=int(config.get("TWILIO_MAX_RETRIES") or MAX_RETRIES),
             **kwargs,
         )
 
     def place_call(self, *, to: str, webhook_url: str, status_callback_url: str) -> str:
         """Create the outbound call; Twilio posts to ``webhook_url`` once it is answered.
 
+        Asks for every status callback event, answering-machine detection (a
+        machine is 3.14, or 2.22 once the respondent is known; a fax 4.20) and
+        a ring timeout. A REST 429 is retried with exponential backoff.
+
         :raise CallRejected: on a Twilio REST error (``invalid_number`` for 21211/21217).
+        :raise CallUncertain: on a timeout, a lost connection or a server error (5xx):
+            the call may exist; :meth:`find_call` says.
         """
-        try:
-            call = self._client.calls.create(
-                to=to,
-                from_=self._from,
-                url=webhook_url,
-                method="POST",
-                status_callback=status_callback_url,
-                status_callback_method="POST",
-                status_callback_event=STATUS_CALLBACK_EVENTS,
-                # The scripts' introduction tells the respondent the call is
-                # recorded; Twilio keeps the recording with the call.
-                record=True,
-            )
-        except TwilioRestException as exc:
-            raise CallRejected(
-                f"Twilio {exc.code}: {exc.msg}", invalid_number=exc.code in INVALID_NUMBER_ERRORS
-            ) from exc
-        return call.sid
+        for attempt in range(self._max_retries + 1):
+            try:
+                call = self._client.calls.create(
+                    to=to,
+                    from_=self._from,
+                    url=webhook_url,
+                    method="POST",
+                    status_callback=status_callback_url,
+                    status_callback_method="POST",
+                    status_callback_event=STATUS_CALLBACK_EVENTS,
+                    timeout=self._ring_timeout,
+                    machine_detection="Enable",
+                    # The scripts' introduction tells the respondent the call is
+                    # recorded; Twilio keeps the recording with the call.
+                    record=True,
+                )
+                return call.sid
+            except TwilioRestException as exc:
+                if exc.status == 429 and attempt < self._max_retries:
+                    self._sleep(0.5 * 2**attempt)
+                    continue
+                if exc.status >= 500:
+                    raise CallUncertain(f"Twilio {exc.status}: {exc.msg}") from exc
+                raise CallRejected(
+                    f"Twilio {exc.code}: {exc.msg}",
+                    invalid_number=exc.code in INVALID_NUMBER_ERRORS,
+                ) from exc
+            except OSError as exc:  # requests' Timeout and ConnectionError are OSErrors
+                raise CallUncertain(f"{type(exc).__name__}: {exc}") from exc
+        raise CallRejected("Twilio 429: too many requests")  # pragma: no cover - loop returns
+
+    def find_call(self, *, to: str, since: datetime) -> str | None:
+        """The id of a call to ``to`` created since ``since``, if Twilio has one."""
+        calls = self._client.calls.list(to=to, start_time_after=since, limit=20)
+        for call in calls:
+            if getattr(call, "from_", None) in (None, self._from):
+                return call.sid
+        return None
