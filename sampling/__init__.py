@@ -17,6 +17,7 @@ from sampling.draw import Draw, draw
 from sampling.errors import SamplingError
 from sampling.estimate import DomainEstimates, domain_means
 from sampling.framehash import frame_hash
+from sampling.gaming import ShareOutliers, robust_z, share_outliers
 from sampling.nonresponse import NonresponseBounds, RIndicator, nonresponse_bounds, r_indicator
 from sampling.proportions import DomainProportions, domain_proportions, proportion_interval
 from sampling.ranking import RankProbabilities, rank_probabilities
@@ -43,6 +44,7 @@ __all__ = [
     "RankProbabilities",
     "SampleSize",
     "SamplingError",
+    "ShareOutliers",
     "Shrinkage",
     "StratumWeights",
     "SubgroupEstimates",
@@ -58,7 +60,9 @@ __all__ = [
     "proportion_interval",
     "r_indicator",
     "rank_probabilities",
+    "robust_z",
     "sample_size",
+    "share_outliers",
     "shrink_means",
     "stratum_weights",
     "subgroup_means",
