@@ -6,9 +6,12 @@ replicate draw, frame hash and its check (:mod:`sampling.draw`, :mod:`sampling.f
 :mod:`sampling.estimate`, :mod:`sampling.proportions`), AAPOR outcome rates
 (:mod:`sampling.rates`), rank probabilities (:mod:`sampling.ranking`), tests of the cuts
 (:mod:`sampling.ranktests`), an empirical-Bayes view (:mod:`sampling.shrinkage`) and
-non-response bounds and R-indicators (:mod:`sampling.nonresponse`). Every random number
-comes from an explicit ``np.random.Generator(np.random.PCG64(seed))``; every result is a frozen
-dataclass; every bad argument raises :class:`SamplingError`.
+non-response bounds and R-indicators (:mod:`sampling.nonresponse`), subgroup (domain)
+means (:mod:`sampling.subgroup`) and signs of gaming (:mod:`sampling.gaming`); the
+microdata design columns and loader scripts (:mod:`sampling.microdata`) and the draw's
+audit package (:mod:`sampling.audit`, ``python -m sampling.audit``) are submodules.
+Every random number comes from an explicit ``np.random.Generator(np.random.PCG64(seed))``;
+every result is a frozen dataclass; every bad argument raises :class:`SamplingError`.
 """
 
 from sampling.allocation import Allocation, allocate
