@@ -6,9 +6,12 @@ replicate draw, frame hash and its check (:mod:`sampling.draw`, :mod:`sampling.f
 :mod:`sampling.estimate`, :mod:`sampling.proportions`), AAPOR outcome rates
 (:mod:`sampling.rates`), rank probabilities (:mod:`sampling.ranking`), tests of the cuts
 (:mod:`sampling.ranktests`), an empirical-Bayes view (:mod:`sampling.shrinkage`) and
-non-response bounds and R-indicators (:mod:`sampling.nonresponse`). Every random number
-comes from an explicit ``np.random.Generator(np.random.PCG64(seed))``; every result is a frozen
-dataclass; every bad argument raises :class:`SamplingError`.
+non-response bounds and R-indicators (:mod:`sampling.nonresponse`), subgroup (domain)
+means (:mod:`sampling.subgroup`) and signs of gaming (:mod:`sampling.gaming`); the
+microdata design columns and loader scripts (:mod:`sampling.microdata`) and the draw's
+audit package (:mod:`sampling.audit`, ``python -m sampling.audit``) are submodules.
+Every random number comes from an explicit ``np.random.Generator(np.random.PCG64(seed))``;
+every result is a frozen dataclass; every bad argument raises :class:`SamplingError`.
 """
 
 from sampling.allocation import Allocation, allocate
@@ -17,6 +20,7 @@ from sampling.draw import Draw, draw
 from sampling.errors import SamplingError
 from sampling.estimate import DomainEstimates, domain_means
 from sampling.framehash import frame_hash
+from sampling.gaming import ShareOutliers, robust_z, share_outliers
 from sampling.nonresponse import NonresponseBounds, RIndicator, nonresponse_bounds, r_indicator
 from sampling.proportions import DomainProportions, domain_proportions, proportion_interval
 from sampling.ranking import RankProbabilities, rank_probabilities
@@ -43,6 +47,7 @@ __all__ = [
     "RankProbabilities",
     "SampleSize",
     "SamplingError",
+    "ShareOutliers",
     "Shrinkage",
     "StratumWeights",
     "SubgroupEstimates",
@@ -58,7 +63,9 @@ __all__ = [
     "proportion_interval",
     "r_indicator",
     "rank_probabilities",
+    "robust_z",
     "sample_size",
+    "share_outliers",
     "shrink_means",
     "stratum_weights",
     "subgroup_means",

@@ -125,16 +125,19 @@ def zero_variance_intervals(
     spread = np.zeros(zv.size)
     notes: list[str] = []
     d_u = _hypergeometric_zero_bound(c.pop_free[zv], c.n_free[zv], alpha)
-    ya = dom = stra = None
+    ya = stra = starts = order = None
     des = c.design
     for j, i in enumerate(zv.tolist()):
         got = None
         if rule == "nearest" and c.n[i] >= 2:
-            if ya is None:
+            if ya is None:  # once: the rows of every domain, by one stable sort
                 ya = _checks.as_float_array("y", y, ndim=1)
-                dom = _checks.labels("domain", domain)
                 stra = _checks.labels("stratum", stratum)
-            rows = (dom == des.domains[i]) & ~np.isnan(ya)
+                code, _ = _checks.encode("domain", _checks.labels("domain", domain), des.domains)
+                code = np.where(np.isnan(ya), -1, code)
+                order = np.argsort(code, kind="stable")
+                starts = np.searchsorted(code[order], np.arange(des.domains.size + 1))
+            rows = order[starts[i] : starts[i + 1]]
             cells = np.flatnonzero(des.cell_domain == i)
             table = (
                 np.zeros(cells.size, dtype=np.int64),

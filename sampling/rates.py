@@ -12,9 +12,10 @@ R       refusal and break-off                                  2.11, 2.12
 NC      non-contact (respondent never available, known         2.21, 2.22
         respondent's answering machine)
 O       other eligible non-interview (unable, language)        2.32, 2.33
-UH      unknown if eligible household/number (always busy,     3.12, 3.13, 3.14, 3.16
-        no answer, answering machine of unknown owner,
-        technical phone problems)
+UH      unknown if eligible household/number (not attempted:   3.11, 3.12, 3.13, 3.14,
+        released but never dialled; always busy, no answer,    3.16
+        answering machine of unknown owner, technical phone
+        problems)
 UO      other unknown eligibility                              3.90
 NE      not eligible (fax/data line, non-working,              4.20, 4.31, 4.32, 4.41, 4.70
         disconnected, number changed, screened out)
@@ -49,6 +50,7 @@ CODE_GROUP: dict[str, str] = {
     "2.22": "NC",
     "2.32": "O",
     "2.33": "O",
+    "3.11": "UH",
     "3.12": "UH",
     "3.13": "UH",
     "3.14": "UH",
@@ -85,6 +87,11 @@ class AaporRates:
         Refusal rates.
     con1, con2, con3 : float or ndarray
         Contact rates.
+    not_attempted : float or ndarray
+        Cases counted under code 3.11 (released, never dialled; part of UH). In interim rates
+        they are still in the field, not failed contacts.
+    not_attempted_share : float or ndarray
+        ``not_attempted`` over all cases counted (NaN for none).
     """
 
     I: object  # noqa: E741 (AAPOR's own name)
@@ -113,6 +120,8 @@ class AaporRates:
     con1: object
     con2: object
     con3: object
+    not_attempted: object = 0.0
+    not_attempted_share: object = float("nan")
 
 
 def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -183,6 +192,7 @@ def aapor_rates(counts: Mapping, e=None) -> AaporRates:
             f"counts of type {type(counts).__name__}; allowed: a mapping of AAPOR codes or groups"
         )
     totals: dict[str, np.ndarray] = {}
+    never = 0
     shape: tuple[int, ...] | None = None
     for key, value in counts.items():
         group = key if key in GROUPS else CODE_GROUP.get(key)
@@ -200,6 +210,8 @@ def aapor_rates(counts: Mapping, e=None) -> AaporRates:
                 f"counts {shape}"
             )
         totals[group] = totals.get(group, 0) + arr
+        if key == "3.11":
+            never = never + arr
     shape = shape if shape is not None else ()
     c = {
         gname: np.asarray(totals.get(gname, np.zeros(shape, np.int64)), np.float64)
@@ -258,9 +270,13 @@ def aapor_rates(counts: Mapping, e=None) -> AaporRates:
         a = np.asarray(a, dtype=np.float64)
         return float(a) if a.ndim == 0 else a
 
+    never_arr = np.asarray(never, np.float64) * np.ones(shape)
+    total = sum(c[gname] for gname in GROUPS)
     return AaporRates(
         **{gname: out(c[gname]) for gname in GROUPS},
         e=out(e_arr),
         e_estimated=estimated,
         **{name: out(v) for name, v in rates.items()},
+        not_attempted=out(never_arr),
+        not_attempted_share=out(_div(never_arr, total)),
     )

@@ -38,10 +38,12 @@ def test_demo_builds_the_district(runner, session, backend):
     assert draw.status == "drawn"
     units = draw.design["units"]
     assert len(units) == 324
-    assert draw.sample_size == sum(u["release"] for u in units.values())
+    # the plan is what the whole replicate batches hold, at least each unit's target
+    assert draw.sample_size == sum(u["planned"] for u in units.values())
+    assert all(u["planned"] >= u["release"] for u in units.values())
     assert all(u["completes"] == min(u["N"], 30) for u in units.values())  # minimum 30 binds
     released = session.exec(select(func.count(Case.id)).where(Case.released)).one()
-    assert released >= draw.sample_size  # whole replicates are released
+    assert released == draw.sample_size  # planned and released agree (issue 16)
     rows = unit_results(session, current_wave(session))
     scored = [r for r in rows if r.n > 0]
     assert len(rows) == 330

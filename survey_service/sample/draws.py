@@ -136,15 +136,18 @@ def _strata_plan(frame: Frame, design: DrawDesign) -> tuple[dict, dict]:
             size = max(1, math.ceil(n / design.replicates))
             released = math.ceil(n / size) if n else 0
             stored = min(math.ceil(count / size), released + design.reserve)
+            # whole batches are released: the plan is what they hold (planned == released)
             strata[label] = {
                 "unit": unit,
                 "kind": label.partition("/")[2] or None,
                 "N": count,
-                "n": n,
+                "n": min(size * released, count),
+                "allocated": n,
                 "replicate_size": size,
                 "released": released,
                 "stored": stored,
             }
+        units[unit]["planned"] = sum(strata[label]["n"] for label, _ in parts)
     return units, strata
 
 

@@ -108,7 +108,9 @@ def test_python_m_sampling_audit_runs_on_the_package_alone(session, wave, tmp_pa
     assert out.returncode == 0, out.stderr
     report = out.stdout.strip()
     assert json.loads(report)["ok"] is True
-    assert sum(len(v) for v in json.loads(report)["selected"].values()) == 17 + 11 + 20
+    selected = json.loads(report)["selected"]
+    assert sum(len(v) for v in selected.values()) == 18 + 12 + 20  # whole batches
+    assert selected == json.loads(report)["released"]  # planned == released
 
 
 def test_cli_fix_frame_then_seed_then_audit(runner, session, wave, tmp_path):

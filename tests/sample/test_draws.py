@@ -46,7 +46,10 @@ def test_margin_design_sizes_and_allocates(session, frame):
     # U1: n0 = (1.96*2/1)^2 = 15.37, with fpc 15.37/(1+15.37/100) = 13.3 -> 14 completes,
     # / 0.5 response -> 28 released; proportional to 60/40 -> 16.8/11.2 -> 17 and 11.
     assert units["U1"]["release"] == 28
-    assert (strata["U1/群众"]["n"], strata["U1/企业"]["n"]) == (17, 11)
+    assert (strata["U1/群众"]["allocated"], strata["U1/企业"]["allocated"]) == (17, 11)
+    # released in whole batches of 9 and 6 (two replicates): the plan is what they hold
+    assert (strata["U1/群众"]["n"], strata["U1/企业"]["n"]) == (18, 12)
+    assert units["U1"]["planned"] == 30 and record.sample_size == 18 + 12 + 20
     assert strata["U2/群众"]["n"] == 20  # census: 20 of 20
     assert record.status == "frame_fixed" and record.seed is None
     assert session.exec(select(Case)).all() == []

@@ -91,3 +91,14 @@ def test_zero_denominators_give_nan_not_warnings():
 def test_bad_arguments(counts, e, text):
     with pytest.raises(SamplingError, match=text):
         aapor_rates(counts, e=e)
+
+
+def test_not_attempted_cases_are_counted_apart():
+    # 12 of 100 released cases never dialled (3.11): in UH, and reported as such
+    r = aapor_rates({"1.1": 40, "2.11": 20, "2.21": 10, "3.11": 12, "3.13": 8, "4.31": 10})
+    assert r.UH == 20.0 and r.not_attempted == 12.0
+    assert r.not_attempted_share == 0.12
+    assert r.rr4 == 40 / (40 + 30 + r.e * 20)
+    v = aapor_rates({"1.1": [5, 0], "3.11": [5, 0]})
+    assert v.not_attempted.tolist() == [5.0, 0.0]
+    assert v.not_attempted_share[0] == 0.5 and np.isnan(v.not_attempted_share[1])

@@ -19,6 +19,7 @@ MODULES = [
     "errors",
     "estimate",
     "framehash",
+    "gaming",
     "microdata",
     "nonresponse",
     "proportions",
