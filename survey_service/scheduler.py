@@ -141,13 +141,20 @@ def calls_allowed(session: Session, *, now: datetime, rules: limits.Limits, conf
     The due cases are the queue's (:func:`queue.due`), the one rule the agents'
     queue and the dialler share.
     """
-    due_rows = session.exec(
-        select(Case.id, Client.phone_hash)
-        .join(Client, Client.id == Case.client_id)
+    due_ids = session.exec(
+        select(Case.id)
         .where(queue.due(session, now, config=config))
         .order_by(*queue.DUE_ORDER)
         .limit(500)
     ).all()
+    hashes = dict(
+        session.exec(
+            select(Case.id, Client.phone_hash)
+            .join(Client, Client.id == Case.client_id)
+            .where(Case.id.in_(due_ids))
+        ).all()
+    )
+    due_rows = [(case_id, hashes[case_id]) for case_id in due_ids]
     recent_rows = session.exec(
         select(Client.phone_hash, CallAttempt.started_at, CallAttempt.ended_at)
         .join(Case, Case.id == CallAttempt.case_id)

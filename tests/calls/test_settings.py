@@ -144,7 +144,8 @@ def test_the_scheduler_dials_in_the_app_timezone(app, session, telephony, monkey
         return real(session, **{**kwargs, "now": UTC_EVENING})
 
     monkeypatch.setattr(dialling, "dial_due_cases", spy)
-    monkeypatch.setattr("survey_service.calls.telephony.get_provider", lambda config: telephony)
-    app.config.update(TIMEZONE="UTC", PUBLIC_BASE_URL="http://ivr.test")
-    assert scheduler.dial_ivr(app) == 2
+    # The worker's limits and the due rule both read the clock: an evening in UTC.
+    monkeypatch.setattr(scheduler, "utcnow", lambda: UTC_EVENING)
+    app.config.update(TIMEZONE="UTC", PUBLIC_BASE_URL="http://ivr.test", DIAL_CALLS_PER_SECOND=5)
+    assert scheduler.dial_ivr(app, provider=telephony) == 2
     assert seen == ["UTC"]
