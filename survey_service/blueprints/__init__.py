@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, auth, calls, evaluation, exports, ivr, main, review, statistics, units
+    from . import admin, auth, calls, exports, ivr, main, review, statistics, units
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp, url_prefix="/auth")
@@ -17,4 +17,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(statistics.bp, url_prefix="/statistics")
     app.register_blueprint(exports.bp, url_prefix="/statistics/exports")
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    from . import evaluation, rectification  # the office's evaluation and 整改清单
+
     app.register_blueprint(evaluation.bp, url_prefix="/evaluation")
+    app.register_blueprint(rectification.bp, url_prefix="/rectification")

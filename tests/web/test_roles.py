@@ -62,6 +62,13 @@ EXPECTED = {
             "record_step",
             "export",
             "export_unit",
+            "revoke_veto",
+            "revoke_step",
+        ]
+    },
+    **{
+        f"rectification.{name}": {"reviewer", "admin"}
+        for name in [
             "problems",
             "build_problems",
             "unit_problems",
@@ -69,8 +76,8 @@ EXPECTED = {
             "compare_page",
         ]
     },
-    "evaluation.unit_page": {"unit"},
-    "evaluation.answer_problem": {"unit"},
+    "rectification.unit_page": {"unit"},
+    "rectification.answer_problem": {"unit"},
 }
 PUBLIC = {"static", "auth.login", "auth.logout", "main.healthz"}
 
