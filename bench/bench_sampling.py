@@ -7,11 +7,12 @@ Run from the project root::
 One generated design: 330 units, frame sizes from 8 to 50,000 (1,000,000 clients, skewed), two
 sub-strata (群众/企业) per unit, 100,000 respondents. Times the draw, domain_means for all
 units, and rank_probabilities, and samplics' TaylorEstimator looped over the units on the same
-weights (samplics is a test-only dependency); asserts the numbers agree and prints the ratio.
-Targets: domain_means >= 50x faster than samplics; draw under 1 s. The respondents are timed
-in the order the draw leaves them (grouped by unit, the natural order) and shuffled; the
-assertion uses the natural order. The machine may be shared, so the two estimators are timed
-alternately and each keeps its best time.
+weights (samplics is a test-only dependency); checks the numbers agree (exit 1 if not) and prints
+the ratio. Targets: domain_means >= 50x faster than samplics; draw under 1 s. A missed timing
+target is printed as MISSED TARGET and the run still exits 0 (a shared machine is noisy). The
+respondents are timed in the order the draw leaves them (grouped by unit, the natural order)
+and shuffled; the target uses the natural order. The machine may be shared, so the two
+estimators are timed alternately and each keeps its best time.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def main() -> None:
         est_s, t_est_s, _, t_ref_s = interleaved(
             lambda: domain_means(ys, us, ks, pop), samplics_all, rounds=5, inner_a=10
         )
-        assert np.allclose(est_s.se, est.se, rtol=0, atol=1e-12, equal_nan=True)
+        same_order_free = np.allclose(est_s.se, est.se, rtol=0, atol=1e-12, equal_nan=True)
 
     taylor = est.method == "taylor"
     diff_mean = np.max(np.abs(est.mean - ref[:, 0]))
@@ -206,11 +207,25 @@ def main() -> None:
     )
     print()
 
-    assert diff_mean < 1e-9 and diff_se < 1e-9 and diff_ci < 1e-9, "numbers differ from samplics"
-    assert t_draw < 1.0, f"draw took {t_draw:.3f} s (target < 1 s)"
-    assert ratio >= 50, f"only {ratio:.0f}x faster than samplics (target >= 50x)"
+    # Timing targets are reported, not asserted: the machine is shared and a noisy run must not
+    # fail `make bench`. Disagreeing numbers are a bug, not noise, and still exit non-zero.
+    missed = []
+    if t_draw >= 1.0:
+        missed.append(f"draw took {t_draw:.3f} s (target < 1 s)")
+    if ratio < 50:
+        missed.append(f"domain_means only {ratio:.0f}x faster than samplics (target >= 50x)")
+    for text in missed:
+        print(f"  MISSED TARGET: {text} (machine load?)")
+    if not missed:
+        print("  all timing targets met")
     if ratio_s < 50:
-        print(f"  note: shuffled rows only {ratio_s:.0f}x (machine load?); grouped meets target")
+        print(f"  note: shuffled rows only {ratio_s:.0f}x (no target; the grouped order has one)")
+    if not (diff_mean < 1e-9 and diff_se < 1e-9 and diff_ci < 1e-9):
+        print("  FAILED: numbers differ from samplics by more than 1e-9")
+        sys.exit(1)
+    if not same_order_free:
+        print("  FAILED: shuffling the rows changed the standard errors")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

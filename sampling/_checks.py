@@ -197,3 +197,28 @@ def encode(name: str, arr: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, b
     pos = np.minimum(np.searchsorted(known, arr), known.size - 1)
     codes = np.where(known[pos] == arr, pos, -1)
     return codes, bool(codes.min() >= 0)
+
+
+def records(obj, names: tuple[str, ...]) -> np.ndarray:
+    """Structured array of the named array attributes of a result dataclass."""
+    cols = [np.asarray(getattr(obj, n)) for n in names]
+    dtype = []
+    for n, c in zip(names, cols, strict=True):
+        dtype.append((n, c.dtype if c.dtype.kind != "O" else np.str_))
+    out = np.empty(cols[0].shape[0], dtype=dtype)
+    for n, c in zip(names, cols, strict=True):
+        out[n] = c
+    return out
+
+
+def scale_bounds(scale) -> tuple[float, float]:
+    """``(low, high)`` of a score scale after checking finite ``low < high``."""
+    try:
+        low, high = (float(v) for v in scale)
+    except (TypeError, ValueError):
+        raise SamplingError(
+            f"scale={scale!r}; allowed: a pair (low, high) with low < high"
+        ) from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise SamplingError(f"scale={scale!r}; allowed: finite low < high")
+    return low, high

@@ -1,4 +1,6 @@
-"""Reproducible stratified draw released in replicates, frame hashing and verification.
+"""Reproducible stratified draw released in replicates.
+
+:mod:`sampling.framehash` hashes the frame and :mod:`sampling.verify` re-checks a stored draw.
 
 Every stratum's frame is put in a seeded random order; cases are released in replicate batches
 from the front of that order. Because the order is a uniformly random permutation, the first
@@ -28,7 +30,6 @@ References
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -37,18 +38,9 @@ import numpy as np
 from sampling import _checks
 from sampling.errors import SamplingError
 
-__all__ = [
-    "DRAW_ALGORITHM",
-    "FRAME_HASH_HEADER",
-    "Draw",
-    "DrawCheck",
-    "draw",
-    "frame_hash",
-    "verify_draw",
-]
+__all__ = ["DRAW_ALGORITHM", "Draw", "draw"]
 
 DRAW_ALGORITHM = "sampling.draw/v1: canonical (stratum, key) order, one Generator.random() per row"
-FRAME_HASH_HEADER = "sampling-frame-v1\n"
 
 
 @dataclass(frozen=True)
@@ -105,102 +97,6 @@ class Draw:
                 f"{self.strata.shape}"
             )
         return self.replicate <= r[self.stratum_code]
-
-
-@dataclass(frozen=True)
-class DrawCheck:
-    """Result of :func:`verify_draw`.
-
-    Attributes
-    ----------
-    ok : bool
-        True when everything compared is identical.
-    field : str or None
-        First field that differs: ``"frame_hash"``, ``"length"``, ``"rank"`` or ``"replicate"``.
-    index : int or None
-        Row index of the first difference (None for hash or length).
-    stored, recomputed : object
-        The two differing values.
-    message : str
-        One readable sentence.
-    """
-
-    ok: bool
-    field: str | None
-    index: int | None
-    stored: object
-    recomputed: object
-    message: str
-
-
-def _values(name: str, col: np.ndarray) -> list:
-    """Python values of a column (ints or strs), refusing strings with TAB, CR or LF."""
-    values = col.tolist()
-    if col.dtype.kind == "U":
-        joined = "".join(values)
-        if "\t" in joined or "\n" in joined or "\r" in joined:
-            raise SamplingError(f"{name} holds a tab or line break; allowed: labels without them")
-    return values
-
-
-def frame_hash(*columns) -> str:
-    r"""SHA-256 of a frame in canonical form, hex digest.
-
-    Parameters
-    ----------
-    *columns : array_like
-        One or more equal-length columns of integer or string labels; for a sampling frame,
-        ``frame_hash(stratum, key)``.
-
-    Returns
-    -------
-    str
-        64 lowercase hex digits.
-
-    Notes
-    -----
-    Canonical form (version 1), exactly:
-
-    1. The rows are sorted ascending by the first column, then the second, and so on; integer
-       columns numerically, string columns by Unicode code point (Python ``sorted`` order).
-    2. Each value is written as text: integers in decimal without sign for non-negative numbers,
-       with ``-`` for negative ones and no leading zeros; strings as they are. Strings must not
-       contain TAB, CR or LF.
-    3. The text is the header line ``sampling-frame-v1`` followed by one line per row, the
-       values joined by TAB, every line ending in LF (``\n``), encoded in UTF-8.
-    4. The digest is SHA-256 of those bytes.
-
-    Equivalent Python::
-
-        rows = sorted(zip(stratum, key))
-        text = "sampling-frame-v1\n" + "".join(f"{s}\t{k}\n" for s, k in rows)
-        hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-    Duplicate rows are kept (they change the hash).
-
-    References
-    ----------
-    .. [1] NIST (2015), FIPS PUB 180-4, *Secure Hash Standard (SHS)* (SHA-256).
-
-    Examples
-    --------
-    >>> frame_hash([1, 1, 2], [30, 10, 20]) == frame_hash([2, 1, 1], [20, 10, 30])
-    True
-    """
-    if not columns:
-        raise SamplingError("frame_hash() got no columns; allowed: one or more columns")
-    cols = [_checks.labels(f"column {i}", c) for i, c in enumerate(columns)]
-    _checks.same_length(**{f"column {i}": c for i, c in enumerate(cols)})
-    order = np.lexsort(tuple(reversed(cols))) if cols[0].size else np.arange(0)
-    vals = [_values(f"column {i}", c[order]) for i, c in enumerate(cols)]
-    if len(vals) == 1:
-        body = "".join([f"{a}\n" for a in vals[0]])
-    elif len(vals) == 2:
-        body = "".join([f"{a}\t{b}\n" for a, b in zip(vals[0], vals[1], strict=True)])
-    else:
-        body = "".join(["\t".join(map(str, row)) + "\n" for row in zip(*vals, strict=True)])
-    payload = FRAME_HASH_HEADER + body
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def _per_stratum(name: str, value, strata: np.ndarray, *, minimum: int) -> np.ndarray:
@@ -373,88 +269,3 @@ def draw(frame_strata, sizes, seed: int, replicate_size=None, *, keys=None) -> D
         seed=seed_i,
         generator=gen,
     )
-
-
-def verify_draw(
-    rank,
-    replicate,
-    frame_strata,
-    sizes,
-    seed: int,
-    replicate_size=None,
-    *,
-    keys=None,
-    expected_hash: str | None = None,
-) -> DrawCheck:
-    """Recompute a draw from its recorded inputs and compare it with the stored one.
-
-    Parameters
-    ----------
-    rank, replicate : array_like of int
-        The stored per-row rank and replicate numbers, rows in the same order as `frame_strata`.
-    frame_strata, sizes, seed, replicate_size, keys
-        As given to :func:`draw`.
-    expected_hash : str, optional
-        Stored :func:`frame_hash` of ``(frame_strata, keys)`` (or of ``frame_strata`` alone
-        when `keys` is None); compared first.
-
-    Returns
-    -------
-    DrawCheck
-        ``ok`` is True when hash, length, ranks and replicates all agree; otherwise the first
-        difference (in that order of checks, rows in ascending index).
-
-    Notes
-    -----
-    The draw is recomputed with :func:`draw` from the recorded seed, sizes and replicate sizes;
-    nothing random is stored besides the seed, so agreement proves that the stored sample is
-    the one the seed and frame determine.
-
-    References
-    ----------
-    .. [1] Tillé, Y. (2006), *Sampling Algorithms*, Springer, sec. 4.5.
-    .. [2] NIST (2015), FIPS PUB 180-4, *Secure Hash Standard (SHS)*.
-
-    Examples
-    --------
-    >>> d = draw([1, 1, 2], sizes=1, seed=3, keys=[5, 6, 7])
-    >>> verify_draw(d.rank, d.replicate, [1, 1, 2], 1, 3, keys=[5, 6, 7]).ok
-    True
-    """
-    if expected_hash is not None:
-        got = frame_hash(frame_strata) if keys is None else frame_hash(frame_strata, keys)
-        if got != expected_hash:
-            return DrawCheck(
-                False,
-                "frame_hash",
-                None,
-                expected_hash,
-                got,
-                f"frame hash differs: stored {expected_hash}, recomputed {got}",
-            )
-    new = draw(frame_strata, sizes, seed, replicate_size, keys=keys)
-    for name, stored in (("rank", rank), ("replicate", replicate)):
-        old = _checks.as_count_array(name, stored)
-        fresh = getattr(new, name)
-        if old.shape != fresh.shape:
-            return DrawCheck(
-                False,
-                "length",
-                None,
-                old.shape,
-                fresh.shape,
-                f"stored {name} has shape {old.shape}, the frame gives {fresh.shape}",
-            )
-        diff = np.flatnonzero(old != fresh)
-        if diff.size:
-            i = int(diff[0])
-            return DrawCheck(
-                False,
-                name,
-                i,
-                int(old[i]),
-                int(fresh[i]),
-                f"{name} differs first at row {i}: stored {int(old[i])}, recomputed "
-                f"{int(fresh[i])} ({diff.size} rows differ)",
-            )
-    return DrawCheck(True, None, None, None, None, "draw reproduced exactly")

@@ -27,26 +27,30 @@ Edge cases (the ``method`` column says which rule produced the row)
 -------------------------------------------------------------------
 ``"taylor"``
     The ordinary case above (``collapsed`` True if thin sub-strata were collapsed, see
-    :mod:`sampling.weights`). The interval is not clipped to the scale (as in samplics); with
-    very few respondents it can run past 0 or 10, which itself says the estimate is weak.
+    :mod:`sampling.weights`). The interval is clipped to the scale (samplics does not clip):
+    no interval leaves 0-10. Degrees of freedom ``n - H`` by default; the Satterthwaite
+    effective df of the variance strata is computed beside it (``df_satterthwaite``) and a
+    row is flagged (``df_flag``) where its t quantile is at least :data:`DF_FLAG_RATIO` times
+    the ``n - H`` one; ``df_method="satterthwaite"`` makes the interval use it.
 ``"census"``
     Every sub-stratum fully answered (``r_h == N_h``): no sampling variance; ``se = 0``,
     ``ci_low == ci_high == mean``, ``deff`` NaN.
 ``"zero-variance-bound"``
     Not a census, but every answer within each variance stratum is the same (all ten points,
     say), or there is a single respondent. The t interval would have zero width and claim
-    certainty about clients who were not asked. Instead: with ``N'`` clients and ``n'``
-    respondents in the sub-strata not fully answered, take ``D_u``, the largest number of
-    unasked clients whose answer *could differ* that is still consistent at level
-    ``1 - alpha`` with seeing no differing answer among ``n'`` drawn without replacement,
-    i.e. the exact hypergeometric (zero-event Clopper-Pearson) bound
-    ``D_u = max{D : C(N' - D, n') / C(N', n') > alpha}`` (the finite-population rule of three,
-    ``D_u / N' ~ 3 / n'`` at 95 %). The interval is every mean reachable when ``D_u`` clients
-    answer anywhere on the scale: ``mean - D_u/N * max(y - low)`` to
-    ``mean + D_u/N * max(high - y)``, clipped to the scale. ``se`` stays the Taylor value
-    (0; NaN with one respondent), ``deff`` is NaN. The pooled hypergeometric treats the
-    unanswered sub-strata as one simple random sample; for unequal sampling fractions it is an
-    approximation.
+    certainty about clients who were not asked. Default rule (``zero_variance="nearest"``):
+    the interval of the nearest sample that is not degenerate, one respondent's answer moved
+    ``resolution`` down (lower bound) or up (upper bound) in the sub-stratum giving the
+    narrowest bound. It is monotone: a unit whose answers are all at the top never gets a
+    lower bound below a unit of the same design with one answer ``resolution`` or more lower
+    (the issue-16 case: 30 answers of 10 gave [9.07, 10] against [9.80, 10] for 29 of 10 and
+    one 8). ``rank_se`` carries that nearest sample's SE for the ranking. With a single
+    respondent, or with ``zero_variance="hypergeometric"``, the exact zero-event bound: with
+    ``N'`` clients and ``n'`` respondents in the sub-strata not fully answered, ``D_u =
+    max{D : C(N' - D, n') / C(N', n') > alpha}`` clients could answer anywhere on the scale,
+    giving ``mean - D_u/N * max(y - low)`` to ``mean + D_u/N * max(high - y)``, clipped (the
+    finite-population rule of three). ``se`` stays the Taylor value (0; NaN with one
+    respondent), ``deff`` is NaN.
 ``"no-respondents"``
     No valid answer in the domain: ``n = 0`` and every number NaN.
 
@@ -72,15 +76,17 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy.special import gammaln, stdtrit
-from scipy.stats import beta, norm
-from scipy.stats import t as student
+from scipy.special import stdtrit
 
 from sampling import _checks
+from sampling._cells import _core
+from sampling._zero_variance import ZERO_VARIANCE_RULES, zero_variance_intervals
 from sampling.errors import SamplingError
-from sampling.weights import _Design, _design
+from sampling.proportions import PROPORTION_METHODS, DomainProportions, domain_proportions
 
 __all__ = [
+    "DF_FLAG_RATIO",
+    "DF_METHODS",
     "PROPORTION_METHODS",
     "DomainEstimates",
     "DomainProportions",
@@ -88,18 +94,12 @@ __all__ = [
     "domain_proportions",
 ]
 
-PROPORTION_METHODS = ("korn-graubard", "wilson")
-
-
-def _records(obj, names: tuple[str, ...]) -> np.ndarray:
-    cols = [np.asarray(getattr(obj, n)) for n in names]
-    dtype = []
-    for n, c in zip(names, cols, strict=True):
-        dtype.append((n, c.dtype if c.dtype.kind != "O" else np.str_))
-    out = np.empty(cols[0].shape[0], dtype=dtype)
-    for n, c in zip(names, cols, strict=True):
-        out[n] = c
-    return out
+#: Degrees of freedom for the t interval: n - H (R survey's and samplics' default) or the
+#: Satterthwaite effective df of the variance strata.
+DF_METHODS = ("n-h", "satterthwaite")
+#: A domain is flagged when the Satterthwaite t quantile is at least this multiple of the
+#: n - H one, i.e. its interval would be at least 10 % wider.
+DF_FLAG_RATIO = 1.10
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,8 @@ class DomainEstimates:
     mean, se, ci_low, ci_high : ndarray of float64
         Estimate, standard error, interval (see the module docstring for each ``method``).
     df : ndarray of float64
-        Design degrees of freedom, respondents minus variance strata (NaN without
-        respondents; float so that NaN fits).
+        Degrees of freedom the interval used: ``df_design`` unless ``df_method`` is
+        ``"satterthwaite"`` (then ``df_satterthwaite`` where finite). Float so that NaN fits.
     deff : ndarray of float64
         Design effect ``V_design / V_srswor`` (NaN where undefined).
     method : ndarray of str
@@ -127,8 +127,22 @@ class DomainEstimates:
         Thin sub-strata were collapsed (see :mod:`sampling.weights`).
     note : ndarray of str
         Plain-language reason for anything unusual ("" otherwise).
+    df_design : ndarray of float64
+        Respondents minus variance strata, ``n - H`` (NaN without respondents).
+    df_satterthwaite : ndarray of float64
+        Satterthwaite effective df ``(sum_g v_g)^2 / sum_g v_g^2 / (r_g - 1)`` over the
+        variance strata ``g`` (NaN where the variance is zero or undefined).
+    df_flag : ndarray of bool
+        Taylor rows whose Satterthwaite t quantile is at least :data:`DF_FLAG_RATIO` (1.10)
+        times the ``n - H`` one: the interval on the effective df would be 10 % wider or more.
+    rank_se : ndarray of float64
+        Spread to give :func:`sampling.rank_probabilities`: ``se`` for Taylor rows, 0 for a
+        census, and for zero-variance rows the SE of the nearest sample that set the bound
+        (or half the hypergeometric interval over the normal quantile).
     level : float
         Confidence level used.
+    df_method : str
+        ``"n-h"`` or ``"satterthwaite"``: which df the intervals used.
     """
 
     domain: np.ndarray
@@ -143,249 +157,17 @@ class DomainEstimates:
     method: np.ndarray
     collapsed: np.ndarray
     note: np.ndarray
+    df_design: np.ndarray
+    df_satterthwaite: np.ndarray
+    df_flag: np.ndarray
+    rank_se: np.ndarray
     level: float
+    df_method: str
 
     def to_records(self) -> np.ndarray:
-        """The rows as a NumPy structured array (every field except ``level``)."""
-        return _records(self, tuple(f.name for f in fields(self) if f.name != "level"))
-
-
-@dataclass(frozen=True)
-class DomainProportions:
-    """Result of :func:`domain_proportions`: one row per domain, arrays of length D.
-
-    Attributes
-    ----------
-    domain, n, population, se, df, deff, collapsed, note, level
-        As in :class:`DomainEstimates`.
-    proportion : ndarray of float64
-        Weighted share of ``y == 1``.
-    ci_low, ci_high : ndarray of float64
-        Interval by ``method``, always inside [0, 1].
-    n_eff : ndarray of float64
-        Effective sample size used by the interval (after the degrees-of-freedom adjustment for
-        Korn-Graubard); NaN for census and no-respondent rows.
-    method : ndarray of str
-        ``"korn-graubard"``, ``"wilson"``, ``"census"`` or ``"no-respondents"``.
-    """
-
-    domain: np.ndarray
-    n: np.ndarray
-    population: np.ndarray
-    proportion: np.ndarray
-    se: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    df: np.ndarray
-    deff: np.ndarray
-    n_eff: np.ndarray
-    method: np.ndarray
-    collapsed: np.ndarray
-    note: np.ndarray
-    level: float
-
-    def to_records(self) -> np.ndarray:
-        """The rows as a NumPy structured array (every field except ``level``)."""
-        return _records(self, tuple(f.name for f in fields(self) if f.name != "level"))
-
-
-@dataclass(frozen=True)
-class _Core:
-    design: _Design
-    n: np.ndarray
-    pop: np.ndarray
-    mean: np.ndarray
-    var: np.ndarray
-    df: np.ndarray
-    deff: np.ndarray
-    census: np.ndarray
-    zero_var: np.ndarray
-    n_free: np.ndarray  # respondents in sub-strata not fully answered
-    pop_free: np.ndarray  # clients in sub-strata not fully answered
-    room_down: np.ndarray  # max(y - low) over respondents in such sub-strata
-    room_up: np.ndarray  # max(high - y) over them
-
-
-def _core(y, domain, stratum, stratum_population, low: float, high: float) -> _Core:
-    """All domains at once from per-cell sufficient statistics (no per-domain loop).
-
-    Per cell c (domain x sub-stratum) with r_c respondents: the mean and the sum of squares
-    ``SS_c`` (around the middle of the scale; cells with a tiny ``SS_c`` are re-done around one
-    member's value, so that equal answers give exactly 0). Then, with
-    ``w_c = N'_c / r_c`` and ``N_d`` the domain's population, the linearised scores
-    ``z_i = w_c (y_i - ybar_d) / N_d`` of samplics satisfy, within variance stratum g,
-
-    ``sum_{i in g} (z_i - zbar_g)^2 = sum_{c in g} [(w_c/N_d)^2 SS_c + r_c (zbar_c - zbar_g)^2]``
-
-    so every quantity of the Taylor variance is a sum over cells.
-    """
-    ya = _checks.as_float_array("y", y, ndim=1)
-    nan = np.isnan(ya)
-    any_nan = bool(nan.any()) if ya.size else False
-    if ya.size and not (any_nan and nan.all()):
-        y_min, y_max = float(np.fmin.reduce(ya)), float(np.fmax.reduce(ya))
-        if np.isinf(y_min) or np.isinf(y_max):
-            raise SamplingError("y contains inf; allowed: finite scores or NaN for no valid answer")
-        if y_min < low or y_max > high:
-            bad = y_min if y_min < low else y_max
-            raise SamplingError(f"y has value {bad!r}; allowed range [{low:g}, {high:g}] or NaN")
-    if len(ya) != len(domain) or len(ya) != len(stratum):
-        _checks.same_length(y=ya, domain=np.asarray(domain), stratum=np.asarray(stratum))
-    des = _design(domain, stratum, stratum_population, left_out=nan if any_nan else None)
-    cell = des.resp_cell
-    n_cells = des.n_cells
-    r_c = des.cell_respondents
-    has_c = r_c > 0
-    safe_r = np.maximum(r_c, 1)
-    # Sufficient statistics around the middle of the scale; rows left out (NaN) sit in the
-    # spare bin n_cells, which is dropped. One buffer is reused in place (dev, then dev**2):
-    # every large temporary costs page faults on each call.
-    shift = (low + high) / 2.0
-    dev = np.subtract(ya, shift)
-    grouped = des.seg_starts is not None
-    if grouped:
-        if any_nan:
-            np.putmask(dev, nan, 0.0)  # left-out rows stay in place but add nothing
-        s1 = np.zeros(n_cells)
-        s2 = np.zeros(n_cells)
-        s1[des.seg_cells] = np.add.reduceat(dev, des.seg_starts)
-        np.multiply(dev, dev, out=dev)
-        s2[des.seg_cells] = np.add.reduceat(dev, des.seg_starts)
-    else:
-        s1 = np.bincount(cell, weights=dev, minlength=n_cells + 1)[:n_cells]
-        np.multiply(dev, dev, out=dev)
-        s2 = np.bincount(cell, weights=dev, minlength=n_cells + 1)[:n_cells]
-    del dev
-    mean_c = shift + s1 / safe_r
-    ss_c = np.maximum(s2 - s1 * s1 / safe_r, 0.0)
-    # Cells whose answers may all be equal (tiny SS: exact 0 for integer scores, rounding
-    # otherwise) are re-done exactly around one member's value, so that "every answer equal"
-    # is decided exactly and their mean is that value.
-    anchor = np.full(n_cells, np.nan)
-    flat_c = ~has_c
-    cand = has_c & (ss_c <= 1e-9 * (s2 + 1.0))
-    if cand.any():
-        if grouped:
-            # rows of the candidate cells' runs
-            ends = np.append(des.seg_starts[1:], ya.size)
-            chosen = np.flatnonzero(cand[des.seg_cells])
-            lengths = ends[chosen] - des.seg_starts[chosen]
-            offsets = np.repeat(des.seg_starts[chosen] - np.cumsum(lengths) + lengths, lengths)
-            rows = np.arange(int(lengths.sum())) + offsets
-            sub_cell = np.repeat(des.seg_cells[chosen], lengths)
-            if any_nan:
-                keep = ~nan[rows]
-                rows, sub_cell = rows[keep], sub_cell[keep]
-        else:
-            rows = np.flatnonzero(np.append(cand, False)[cell])
-            sub_cell = cell[rows]
-        sub_y = ya[rows]
-        first = np.zeros(n_cells)
-        first[sub_cell] = sub_y
-        d = sub_y - first[sub_cell]
-        e1 = np.bincount(sub_cell, weights=d, minlength=n_cells)
-        e2 = np.bincount(sub_cell, weights=d * d, minlength=n_cells)
-        exact = cand & (e2 == 0)
-        mean_c = np.where(cand, first + e1 / safe_r, mean_c)
-        ss_c = np.where(cand, np.maximum(e2 - e1 * e1 / safe_r, 0.0), ss_c)
-        ss_c = np.where(exact, 0.0, ss_c)
-        mean_c = np.where(exact, first, mean_c)
-        anchor = np.where(exact, first, anchor)
-        flat_c = flat_c | exact
-
-    n_dom = des.domains.size
-    cdom = des.cell_domain
-    gdom = des.group_domain
-    cg = des.cell_group
-    n_groups = gdom.size
-    n = des.domain_respondents
-    has = n > 0
-    n_adj = des.cell_weight_population.astype(np.float64)
-    w_c = np.where(has_c, n_adj / safe_r, 0.0)
-    pop_w = np.bincount(cdom, weights=np.where(has_c, n_adj, 0.0), minlength=n_dom)
-    safe_pop = np.where(has, pop_w, 1.0)
-    mean = np.bincount(cdom, weights=np.where(has_c, n_adj * mean_c, 0.0), minlength=n_dom)
-    mean = np.where(has, mean / safe_pop, np.nan)
-    centred = np.where(has_c, mean_c - np.where(has, mean, 0.0)[cdom], 0.0)
-    scale_c = w_c / safe_pop[cdom]  # z_i = scale_c * (y_i - ybar_d)
-    zsum_c = scale_c * r_c * centred
-    r_g = des.group_respondents
-    safe_rg = np.maximum(r_g, 1)
-    zbar_g = np.bincount(cg, weights=zsum_c, minlength=n_groups) / safe_rg
-    multi = des.group_cells > 1
-    between = np.where(has_c & multi[cg], r_c * (scale_c * centred - zbar_g[cg]) ** 2, 0.0)
-    within = scale_c * scale_c * ss_c
-    ss_g = np.bincount(cg, weights=within + between, minlength=n_groups)
-    flat_g = np.bincount(cg, weights=~flat_c & has_c, minlength=n_groups) == 0
-    flat_g &= np.bincount(cg, weights=between, minlength=n_groups) == 0
-    ss_g = np.where(flat_g, 0.0, ss_g)
-    fpc = des.group_fpc
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var_g = np.where(r_g >= 2, fpc * r_g / (r_g - 1) * ss_g, 0.0)
-    var_g = np.where((r_g == 1) & (fpc > 0), np.nan, var_g)  # one respondent, not a census
-    var = np.bincount(gdom, weights=var_g, minlength=n_dom)
-    var = np.where(has, var, np.nan)
-    h = np.bincount(gdom, weights=r_g > 0, minlength=n_dom)
-    df = np.where(has, n - h, np.nan)
-    live = (r_g > 0) & (fpc > 0)
-    census = has & (np.bincount(gdom, weights=live, minlength=n_dom) == 0)
-    zero_var = has & ~census & ((var == 0) | np.isnan(var))
-    pop = des.domain_population
-    spread = np.bincount(cdom, weights=w_c * (ss_c + r_c * centred * centred), minlength=n_dom)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sigma2 = spread / safe_pop * n / (n - 1.0)
-        v_srs = (1.0 - n / pop) * sigma2 / n
-        deff = np.where(has & ~census & (v_srs > 0) & np.isfinite(var), var / v_srs, np.nan)
-    n_free = np.bincount(gdom, weights=r_g * live, minlength=n_dom)
-    pop_free = np.bincount(gdom, weights=des.group_population * live, minlength=n_dom)
-    room_down = np.zeros(n_dom)
-    room_up = np.zeros(n_dom)
-    if zero_var.any():
-        # in a zero-variance domain every cell of an unfinished group holds one value, `anchor`
-        sel = has_c & live[cg] & zero_var[cdom]
-        np.maximum.at(room_down, cdom[sel], anchor[sel] - low)
-        np.maximum.at(room_up, cdom[sel], high - anchor[sel])
-    return _Core(
-        des, n, pop, mean, var, df, deff, census, zero_var, n_free, pop_free, room_down, room_up
-    )
-
-
-def _hypergeometric_zero_bound(pop: np.ndarray, n: np.ndarray, alpha: float) -> np.ndarray:
-    """Largest D in [0, pop - n] with C(pop - D, n) / C(pop, n) > alpha (vectorised bisection).
-
-    ``log P0(D) = lnG(pop-D+1) - lnG(pop-D-n+1) - lnG(pop+1) + lnG(pop-n+1)``, decreasing in D.
-    """
-    pop = pop.astype(np.float64)
-    n = n.astype(np.float64)
-
-    def log_p0(dd: np.ndarray) -> np.ndarray:
-        return (
-            gammaln(pop - dd + 1)
-            - gammaln(pop - dd - n + 1)
-            - gammaln(pop + 1)
-            + gammaln(pop - n + 1)
-        )
-
-    la = np.log(alpha)
-    lo = np.zeros_like(pop)  # log_p0(0) = 0 > log(alpha): always feasible
-    hi = pop - n
-    ok_hi = log_p0(hi) > la
-    lo = np.where(ok_hi, hi, lo)
-    hi = np.where(ok_hi, hi, hi)  # invariant: lo feasible, hi infeasible unless equal
-    while True:
-        gap = hi - lo
-        active = gap > 1
-        if not active.any():
-            break
-        mid = np.floor((lo + hi) / 2)
-        good = log_p0(mid) > la
-        lo = np.where(active & good, mid, lo)
-        hi = np.where(active & ~good, mid, hi)
-    return lo
-
-
-def _level_alpha(level) -> float:
-    return _checks.level_alpha(level)
+        """The rows as a NumPy structured array (every field except ``level``, ``df_method``)."""
+        names = tuple(f.name for f in fields(self) if f.name not in ("level", "df_method"))
+        return _checks.records(self, names)
 
 
 def domain_means(
@@ -396,6 +178,9 @@ def domain_means(
     level: float = 0.95,
     *,
     scale: tuple[float, float] = (0.0, 10.0),
+    df_method: str = "n-h",
+    zero_variance: str = "nearest",
+    resolution: float | None = None,
 ) -> DomainEstimates:
     r"""Stratified mean per domain with Taylor variance, FPC, t interval and design effect.
 
@@ -455,47 +240,59 @@ def domain_means(
     >>> round(float(est.mean[0]), 6), round(float(est.se[0]), 6), str(est.method[0])
     (7.333333, 0.952579, 'taylor')
     """
-    alpha = _level_alpha(level)
-    low, high = _scale(scale)
+    alpha = _checks.level_alpha(level)
+    low, high = _checks.scale_bounds(scale)
+    if df_method not in DF_METHODS:
+        raise SamplingError(f"df_method={df_method!r}; allowed: {', '.join(DF_METHODS)}")
+    if zero_variance not in ZERO_VARIANCE_RULES:
+        raise SamplingError(
+            f"zero_variance={zero_variance!r}; allowed: {', '.join(ZERO_VARIANCE_RULES)}"
+        )
+    step = (high - low) / 10.0 if resolution is None else float(resolution)
+    if not (0 < step <= high - low):
+        raise SamplingError(f"resolution={resolution!r}; allowed: 0 < resolution <= high - low")
     c = _core(y, domain, stratum, stratum_population, low, high)
     n_dom = c.n.size
     se = np.sqrt(c.var)
     has = c.n > 0
     taylor = has & ~c.census & ~c.zero_var
-    q = np.full(n_dom, np.nan)
+    q_nh = np.full(n_dom, np.nan)
+    q_satt = np.full(n_dom, np.nan)
+    satt_ok = taylor & np.isfinite(c.df_satt)
     if taylor.any():
         # scipy.stats.t.ppf(q, df) is special.stdtrit(df, q): the same numbers as samplics
-        q[taylor] = stdtrit(c.df[taylor], 1.0 - alpha / 2.0)
-    ci_low = c.mean - q * se
-    ci_high = c.mean + q * se
+        q_nh[taylor] = stdtrit(c.df[taylor], 1.0 - alpha / 2.0)
+        q_satt[satt_ok] = stdtrit(c.df_satt[satt_ok], 1.0 - alpha / 2.0)
+    with np.errstate(invalid="ignore"):
+        df_flag = satt_ok & (q_satt >= DF_FLAG_RATIO * q_nh)
+    use_satt = satt_ok if df_method == "satterthwaite" else np.zeros(n_dom, dtype=bool)
+    q = np.where(use_satt, q_satt, q_nh)
+    df = np.where(use_satt, c.df_satt, c.df)
+    # no interval leaves the scale (samplics does not clip; the unclipped ends are mean -/+ q se)
+    ci_low = np.maximum(c.mean - q * se, low)
+    ci_high = np.minimum(c.mean + q * se, high)
     ci_low = np.where(c.census, c.mean, ci_low)
     ci_high = np.where(c.census, c.mean, ci_high)
+    rank_se = np.where(has, np.where(c.census, 0.0, se), np.nan)
     method = np.full(n_dom, "taylor", dtype=object)
     method[c.census] = "census"
     method[~has] = "no-respondents"
     notes = c.design.note.astype(object)
-    deff = c.deff
     if c.zero_var.any():
         zv = c.zero_var
-        d_u = _hypergeometric_zero_bound(c.pop_free[zv], c.n_free[zv], alpha)
-        share = d_u / c.pop[zv]
-        ci_low[zv] = np.maximum(c.mean[zv] - share * c.room_down[zv], low)
-        ci_high[zv] = np.minimum(c.mean[zv] + share * c.room_up[zv], high)
+        lo, hi, spread, zv_notes = zero_variance_intervals(
+            c, y, domain, stratum, low, high, alpha, zero_variance, step
+        )
+        ci_low[zv], ci_high[zv], rank_se[zv] = lo, hi, spread
         method[zv] = "zero-variance-bound"
-        for i, k, dd, nf, pf in zip(
-            np.flatnonzero(zv).tolist(),
-            c.n[zv].tolist(),
-            d_u.tolist(),
-            c.n_free[zv].tolist(),
-            c.pop_free[zv].tolist(),
-            strict=True,
-        ):
-            why = "one respondent" if k == 1 else "every answer equal within its sub-strata"
-            text = (
-                f"{why}, not a census: interval from the exact bound of {int(dd)} of the "
-                f"{int(pf - nf)} unasked clients possibly answering otherwise"
-            )
+        for i, text in zip(np.flatnonzero(zv).tolist(), zv_notes, strict=True):
             notes[i] = text if not notes[i] else notes[i] + "; " + text
+    for i in np.flatnonzero(df_flag).tolist():
+        text = (
+            f"Satterthwaite df {c.df_satt[i]:.1f} against n - H = {int(c.df[i])}: the interval "
+            f"would be {q_satt[i] / q_nh[i]:.1f}x as wide"
+        )
+        notes[i] = text if not notes[i] else notes[i] + "; " + text
     for i in np.flatnonzero(c.census).tolist():
         text = "census: every client in the frame answered, no sampling error"
         notes[i] = text if not notes[i] else notes[i] + "; " + text
@@ -510,166 +307,15 @@ def domain_means(
         se=se,
         ci_low=ci_low,
         ci_high=ci_high,
-        df=c.df,
-        deff=deff,
+        df=df,
+        deff=c.deff,
         method=method.astype(str),
         collapsed=c.design.collapsed,
         note=notes.astype(str),
+        df_design=c.df,
+        df_satterthwaite=c.df_satt,
+        df_flag=df_flag,
+        rank_se=rank_se,
         level=float(level),
-    )
-
-
-def _scale(scale) -> tuple[float, float]:
-    try:
-        low, high = (float(v) for v in scale)
-    except (TypeError, ValueError):
-        raise SamplingError(
-            f"scale={scale!r}; allowed: a pair (low, high) with low < high"
-        ) from None
-    if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise SamplingError(f"scale={scale!r}; allowed: finite low < high")
-    return low, high
-
-
-def domain_proportions(
-    y,
-    domain,
-    stratum,
-    stratum_population,
-    level: float = 0.95,
-    *,
-    method: str = "korn-graubard",
-) -> DomainProportions:
-    r"""Weighted share per domain (e.g. 满意率, the share satisfied) with a bounded interval.
-
-    Parameters
-    ----------
-    y : array_like, length n
-        1 (or True) for the answer counted, 0 otherwise, NaN for no valid answer (left out).
-    domain, stratum, stratum_population
-        As in :func:`domain_means`.
-    level : float, default 0.95
-        Confidence level, ``0 < level < 1``.
-    method : {"korn-graubard", "wilson"}
-        Interval: Clopper-Pearson on the effective sample size with Korn and Graubard's
-        degrees-of-freedom adjustment (default), or Wilson's score interval on the same
-        effective size.
-
-    Returns
-    -------
-    DomainProportions
-        Frozen dataclass of arrays; see its attributes.
-
-    Notes
-    -----
-    The proportion, its SE, df and deff are those of :func:`domain_means` applied to the 0/1
-    variable. The effective sample size is
-
-    .. math::
-
-        n^* = \frac{\hat p (1 - \hat p)}{\hat V(\hat p)}
-              \left(\frac{t_{n-1}(1-\alpha/2)}{t_{df}(1-\alpha/2)}\right)^2
-
-    (Korn and Graubard 1998). When ``p`` is 0 or 1, or the estimated variance is 0 without a
-    census, ``n* = n`` (the respondents), so the interval never collapses to a point
-    (Korn-Graubard's convention). ``n*`` is not truncated at ``n``: a large sampling fraction
-    legitimately shrinks the variance. With ``x = p n*``:
-    ``[Beta^{-1}(alpha/2; x, n* - x + 1), Beta^{-1}(1 - alpha/2; x + 1, n* - x)]``, with 0 and 1
-    at the ends. Wilson: ``(p + z^2/2n*  -/+  z sqrt(p(1-p)/n* + z^2/4n*^2)) / (1 + z^2/n*)``
-    with the normal ``z``. Census rows have zero width; no-respondent rows are NaN.
-
-    References
-    ----------
-    .. [1] Korn, E.L. and Graubard, B.I. (1998), *Survey Methodology* 24, 193-201.
-    .. [2] Dean, N. and Pagano, M. (2015), *J. Survey Statistics and Methodology* 3, 484-503.
-    .. [3] Wilson, E.B. (1927), *JASA* 22, 209-212.
-
-    Examples
-    --------
-    >>> p = domain_proportions([1, 1, 1, 1], ["u"] * 4, ["a"] * 4, {("u", "a"): 100})
-    >>> float(p.proportion[0]), float(p.ci_high[0]), round(float(p.ci_low[0]), 4)
-    (1.0, 1.0, 0.3976)
-    """
-    if method not in PROPORTION_METHODS:
-        raise SamplingError(
-            f"method={method!r} is unknown; allowed: {', '.join(PROPORTION_METHODS)}"
-        )
-    alpha = _level_alpha(level)
-    ya = _checks.as_float_array("y", y, ndim=1)
-    ok = np.isnan(ya) | (ya == 0) | (ya == 1)
-    if not ok.all():
-        bad = ya[~ok][0]
-        raise SamplingError(f"y has value {bad!r}; allowed: 0, 1 (or True/False) or NaN")
-    c = _core(ya, domain, stratum, stratum_population, 0.0, 1.0)
-    n_dom = c.n.size
-    has = c.n > 0
-    p = c.mean
-    se = np.sqrt(np.where(np.isnan(c.var) & has, 0.0, c.var))
-    se = np.where(has, se, np.nan)
-    est = has & ~c.census
-    nf = c.n.astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        interior = est & (p > 0) & (p < 1) & (c.var > 0)
-        n_star = np.where(interior, p * (1 - p) / c.var, nf)
-    n_star = np.where(est, n_star, np.nan)
-    adj = est & (c.df >= 1) & (c.n >= 2)
-    ratio = np.ones(n_dom)
-    if adj.any():
-        ratio[adj] = (
-            student.ppf(1 - alpha / 2, nf[adj] - 1) / student.ppf(1 - alpha / 2, c.df[adj])
-        ) ** 2
-    lo = np.full(n_dom, np.nan)
-    hi = np.full(n_dom, np.nan)
-    if method == "korn-graubard":
-        n_eff = n_star * ratio
-        x = p * n_eff
-        e = np.flatnonzero(est)
-        xe, ne = x[e], n_eff[e]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lo[e] = np.where(xe <= 0, 0.0, beta.ppf(alpha / 2, np.maximum(xe, 1e-300), ne - xe + 1))
-            hi[e] = np.where(
-                xe >= ne, 1.0, beta.ppf(1 - alpha / 2, xe + 1, np.maximum(ne - xe, 1e-300))
-            )
-    else:
-        n_eff = n_star
-        z = norm.ppf(1 - alpha / 2)
-        e = np.flatnonzero(est)
-        pe, ne = p[e], n_eff[e]
-        centre = (pe + z * z / (2 * ne)) / (1 + z * z / ne)
-        half = z / (1 + z * z / ne) * np.sqrt(pe * (1 - pe) / ne + z * z / (4 * ne * ne))
-        # Exact algebra puts the bounds on p at 0 and 1; rounding can leave them a hair
-        # beyond it (2.8e-17 above an estimate of 0), so they are held to [0, p] and [p, 1].
-        lo[e] = np.clip(centre - half, 0.0, pe)
-        hi[e] = np.clip(centre + half, pe, 1.0)
-    lo = np.where(c.census, p, lo)
-    hi = np.where(c.census, p, hi)
-    meth = np.full(n_dom, method, dtype=object)
-    meth[c.census] = "census"
-    meth[~has] = "no-respondents"
-    notes = c.design.note.astype(object)
-    extra = {
-        "census": "census: every client in the frame answered, no sampling error",
-        "no-respondents": "no respondent with a valid answer: no estimate",
-    }
-    for i in range(n_dom):
-        text = extra.get(meth[i], "")
-        if est[i] and not interior[i]:
-            text = "estimated variance is zero (not a census): effective sample size set to n"
-        if text:
-            notes[i] = text if not notes[i] else notes[i] + "; " + text
-    return DomainProportions(
-        domain=c.design.domains,
-        n=c.n,
-        population=c.pop,
-        proportion=p,
-        se=se,
-        ci_low=lo,
-        ci_high=hi,
-        df=c.df,
-        deff=c.deff,
-        n_eff=np.where(est, n_eff, np.nan),
-        method=meth.astype(str),
-        collapsed=c.design.collapsed,
-        note=notes.astype(str),
-        level=float(level),
+        df_method=df_method,
     )

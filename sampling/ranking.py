@@ -70,6 +70,8 @@ def rank_probabilities(
     k=(10, 15, 20),
     n_sim: int = 10_000,
     seed: int = 0,
+    *,
+    scale: tuple[float, float] | None = (0.0, 10.0),
 ) -> RankProbabilities:
     r"""Probability of each unit being in the bottom k and the top k.
 
@@ -88,6 +90,9 @@ def rank_probabilities(
         Simulations, ``>= 1``.
     seed : int, default 0
         Seed of ``np.random.Generator(np.random.PCG64(seed))`` (never global state).
+    scale : (float, float) or None, default (0, 10)
+        Every simulated estimate is clipped to the scale, so no draw leaves it (a unit at 10
+        can tie with others at 10, never exceed them); None for no clipping.
 
     Returns
     -------
@@ -137,6 +142,7 @@ def rank_probabilities(
         raise SamplingError(f"n_sim={n_sim!r}; allowed: one whole number >= 1")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise SamplingError(f"seed={seed!r}; allowed: a whole number >= 0")
+    lo_s, hi_s = (None, None) if scale is None else _checks.scale_bounds(scale)
     included = np.isfinite(m) & np.isfinite(s)
     units = int(included.sum())
     if max(ks_t) > units:
@@ -162,6 +168,8 @@ def rank_probabilities(
             chi = rng.chisquare(np.broadcast_to(dd[t_units], (b, int(t_units.sum()))))
             draws[:, t_units] = draws[:, t_units] / np.sqrt(chi / dd[t_units])
         x = mu + sd * draws
+        if scale is not None:
+            np.clip(x, lo_s, hi_s, out=x)
         part = np.partition(x, kth, axis=1)
         for j, k in enumerate(ks_t):
             bottom[:, j] += _share(x, part[:, k - 1], k, lower=True)

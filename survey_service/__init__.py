@@ -32,7 +32,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # big lists imports this package and has no use for it.
     from flask import Flask
 
+    from . import web_hardening
+
     app = Flask(__name__, instance_path=os.environ.get("SURVEY_INSTANCE_PATH"))
+    web_hardening.install_id_converter(app)
     app.config.from_mapping(config_module.from_environment())
     if config:
         app.config.update(config)
@@ -40,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("DATABASE_URL"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'survey.sqlite'}"
+    app.config["SURVEY_ENV"] = config_module.normalise_env(app.config["SURVEY_ENV"])
     production = app.config["SURVEY_ENV"] == "production"
     if not app.config.get("SECRET_KEY"):
         if production:
@@ -55,10 +59,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from survey_service.privacy.vault import new_data_key
 
         app.config["SURVEY_DATA_KEY"] = _instance_secret(app, "data.key", new_data_key)
-    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"]) * 1024 * 1024 + 65536
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", production)
+    # The default body limit; web_hardening lowers it for log-in and webhooks.
+    app.config["MAX_CONTENT_LENGTH"] = web_hardening.body_limit(app.config, None)
+    # Flask already defines these keys (SameSite None, Secure off), so a
+    # setdefault would never apply: set them unless the caller chose a value.
+    cookie = {"HTTPONLY": True, "SAMESITE": "Lax", "SECURE": production}
+    for prefix in ("SESSION_COOKIE_", "REMEMBER_COOKIE_"):
+        for name, value in cookie.items():
+            if prefix + name not in (config or {}):
+                app.config[prefix + name] = value
 
     from survey_service.privacy.vault import PhoneVault
 
@@ -66,6 +75,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     app.extensions["phone_vault"] = PhoneVault(app.config["SURVEY_DATA_KEY"])
+    web_hardening.init_app(app)
+    from survey_service.privacy import files as private_files
+
+    private_files.secure_instance(
+        app.extensions["phone_vault"], app.instance_path, app.config["DATABASE_URL"]
+    )
     security.init_app(app)
     errors_web.init_app(app)
     blueprints.init_app(app)

@@ -37,12 +37,49 @@ SETTINGS: tuple[Setting, ...] = (
         "bytes). Unset: generated once into instance/data.key. Never commit it.",
     ),
     Setting(
-        "SURVEY_ENV", "development", "development or production (production refuses weak keys)."
+        "SURVEY_ENV",
+        "development",
+        "development or production, in any case (production refuses weak keys and sets "
+        "Secure cookies and HSTS).",
     ),
     Setting(
         "AREA_CODE", "027", "Area code completing 7-8 digit local landline numbers (Wuhan: 027)."
     ),
+    Setting(
+        "LOGIN_MAX_FAILURES",
+        5,
+        "Failed log-ins of one account before it is locked for LOGIN_LOCK_MINUTES (from half "
+        "of them on, each retry must wait a growing delay).",
+    ),
+    Setting(
+        "LOGIN_MAX_FAILURES_PER_ADDRESS",
+        30,
+        "Failed log-ins from one client address (any accounts) before that address is locked.",
+    ),
+    Setting(
+        "LOGIN_LOCK_MINUTES",
+        15,
+        "How long a lock lasts, and how long a failure counts, in minutes.",
+    ),
     Setting("MAX_UPLOAD_MB", 64, "Largest client-list file accepted, in MiB."),
+    Setting("LIST_MAX_ROWS", 500_000, "Most rows a client-list spreadsheet may use."),
+    Setting("LIST_MAX_COLUMNS", 64, "Most columns a client-list spreadsheet may use."),
+    Setting(
+        "LIST_MAX_XML_MB",
+        200,
+        "Most MiB a client-list workbook may inflate to (all its zip parts together).",
+    ),
+    Setting("LIST_MAX_CELL_CHARS", 32_767, "Longest cell of a client-list spreadsheet."),
+    Setting(
+        "LIST_HELPER_MEMORY_MB",
+        2048,
+        "Address-space limit of the helper process that parses big lists and spreadsheets.",
+    ),
+    Setting(
+        "SMALL_BODY_KB",
+        64,
+        "Largest request body of the log-in form and the IVR webhooks, in KiB (413 beyond).",
+    ),
     Setting(
         "CLAIM_TIMEOUT_MINUTES", 30, "A claimed case is released after this many idle minutes."
     ),
@@ -51,7 +88,7 @@ SETTINGS: tuple[Setting, ...] = (
         "TELEPHONY_PROVIDER",
         "simulated",
         "Which telephony provider places IVR calls: simulated (demo/tests; refused in "
-        "production), twilio; aliyun is registered but not implemented.",
+        "production), twilio, aliyun (Alibaba Cloud SmartCall, mainland China numbers).",
     ),
     Setting("TWILIO_ACCOUNT_SID", None, "Twilio account SID (twilio provider)."),
     Setting(
@@ -67,9 +104,95 @@ SETTINGS: tuple[Setting, ...] = (
         "Public https base URL of the app root that the provider calls back; webhook "
         "signatures are checked against it (set it behind a proxy).",
     ),
+    Setting(
+        "DIAL_INTERVAL_SECONDS",
+        10,
+        "The worker's dialling tick: a standby worker tries to take the dialler lock this "
+        "often, and the active one dials for up to this long per tick.",
+    ),
+    Setting("DIAL_CALLEE_PER_MINUTE", 1, "At most this many calls to one number a minute."),
+    Setting("DIAL_CALLEE_PER_HOUR", 5, "At most this many calls to one number an hour."),
+    Setting(
+        "DIAL_CALLEE_PER_DAY",
+        20,
+        "At most this many calls to one number a day (failed ones count).",
+    ),
+    Setting("DIAL_CONCURRENT_MOBILE", 3, "Simultaneous calls on a mobile caller number."),
+    Setting("DIAL_CONCURRENT_LANDLINE", 15, "Simultaneous calls on a landline caller number."),
+    Setting("DIAL_CALLS_PER_SECOND", 1, "IVR calls started per second at most."),
+    Setting("ALIYUN_ACCESS_KEY_ID", None, "Alibaba Cloud AccessKey id (aliyun provider, MNS)."),
+    Setting("ALIYUN_ACCESS_KEY_SECRET", None, "Alibaba Cloud AccessKey secret. Never commit it."),
+    Setting(
+        "ALIYUN_CALLER_NUMBER",
+        None,
+        "SmartCall CalledShowNumber: the caller number bought with DTMF support, tied to the "
+        "filed call script.",
+    ),
+    Setting(
+        "ALIYUN_CALLBACK_TOKEN",
+        None,
+        "Secret path token of the SmartCall callback URL set in Alibaba's console "
+        "(/ivr/aliyun/turn/<token>) and of the optional receipt push.",
+    ),
+    Setting("ALIYUN_VMS_ENDPOINT", "dyvmsapi.aliyuncs.com", "Endpoint of the voice API."),
+    Setting(
+        "ALIYUN_OPENING_VOICE_CODE",
+        None,
+        "Approved voice-file code played when the call is answered; unset: TTS of "
+        "ALIYUN_OPENING_TEXT.",
+    ),
+    Setting(
+        "ALIYUN_OPENING_TEXT",
+        "您好，这里是政务服务满意度回访。",
+        "Text-to-speech opening when no opening voice file is set.",
+    ),
+    Setting(
+        "ALIYUN_VOICE_FILES",
+        None,
+        'JSON map from item id (or "script:item", closing_complete, goodbye) to an approved '
+        "voice-file code; items not named are read by text-to-speech.",
+    ),
+    Setting("ALIYUN_MUTE_TIME_MS", 8000, "How long a SmartCall turn waits for a key (ms)."),
+    Setting("ALIYUN_SESSION_TIMEOUT", 600, "Longest SmartCall call, in seconds (max 3600)."),
+    Setting("ALIYUN_RECORD", "true", "SmartCall RecordFlag: record the calls (true/false)."),
+    Setting(
+        "ALIYUN_MNS_ENDPOINT",
+        None,
+        "MNS endpoint (https://<account>.mns.cn-hangzhou.aliyuncs.com) the worker pulls "
+        "receipts from.",
+    ),
+    Setting("ALIYUN_MNS_VOICE_REPORT_QUEUE", None, "MNS queue of VoiceReport receipts."),
+    Setting("ALIYUN_MNS_VOICE_CALL_REPORT_QUEUE", None, "MNS queue of VoiceCallReport receipts."),
+    Setting(
+        "ALIYUN_PUSH_ALLOWED_IPS",
+        None,
+        "Comma-separated addresses/networks allowed to push receipts over HTTP; unset: the "
+        "unsigned push is off (receipts come from MNS).",
+    ),
 )
 
-_INT_SETTINGS = {"MAX_UPLOAD_MB", "CLAIM_TIMEOUT_MINUTES"}
+_INT_SETTINGS = {
+    "MAX_UPLOAD_MB",
+    "CLAIM_TIMEOUT_MINUTES",
+    "LIST_MAX_ROWS",
+    "LIST_MAX_COLUMNS",
+    "LIST_MAX_XML_MB",
+    "LIST_MAX_CELL_CHARS",
+    "LIST_HELPER_MEMORY_MB",
+    "SMALL_BODY_KB",
+    "LOGIN_MAX_FAILURES",
+    "LOGIN_MAX_FAILURES_PER_ADDRESS",
+    "LOGIN_LOCK_MINUTES",
+    "DIAL_INTERVAL_SECONDS",
+    "DIAL_CALLEE_PER_MINUTE",
+    "DIAL_CALLEE_PER_HOUR",
+    "DIAL_CALLEE_PER_DAY",
+    "DIAL_CONCURRENT_MOBILE",
+    "DIAL_CONCURRENT_LANDLINE",
+    "DIAL_CALLS_PER_SECOND",
+    "ALIYUN_MUTE_TIME_MS",
+    "ALIYUN_SESSION_TIMEOUT",
+}
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
@@ -81,4 +204,10 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
         if setting.name in _INT_SETTINGS and value is not None:
             value = int(value)
         values[setting.name] = value
+    values["SURVEY_ENV"] = normalise_env(values["SURVEY_ENV"])
     return values
+
+
+def normalise_env(value: Any) -> str:
+    """Read ``SURVEY_ENV`` case-insensitively: " Production" means production."""
+    return str(value or "development").strip().lower()

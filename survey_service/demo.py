@@ -16,6 +16,19 @@ from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 import call_scripts
+from survey_service.calls.settings import CallingSettings
+from survey_service.dispositions import (
+    ALWAYS_BUSY,
+    BREAK_OFF,
+    COMPLETE,
+    DISCONNECTED,
+    MACHINE_UNKNOWN,
+    NO_ANSWER,
+    NON_WORKING,
+    NUMBER_CHANGED,
+    REFUSAL,
+    SCREENED_OUT,
+)
 from survey_service.lists import importing as list_import
 from survey_service.lists import review
 from survey_service.privacy.vault import PhoneVault
@@ -253,6 +266,7 @@ def _simulate_calls(
     session: Session, wave, draw_id: int, rng: random.Random, agents: list[User]
 ) -> int:
     script = script_for_wave(wave)
+    max_attempts = CallingSettings.for_wave(wave).max_attempts
     cases = session.exec(
         select(Case).where(Case.draw_id == draw_id, Case.released).order_by(Case.id)
     ).all()
@@ -265,7 +279,7 @@ def _simulate_calls(
             continue  # not called yet: work left for the demo's agents
         when = start + timedelta(days=rng.randint(0, 20), minutes=rng.randint(0, 180))
         agent = rng.choice(agents)
-        no_answers = min(int(rng.expovariate(1.2)), 6)
+        no_answers = min(int(rng.expovariate(1.2)), max_attempts)
         for k in range(no_answers):
             attempts.append(
                 {
@@ -274,32 +288,35 @@ def _simulate_calls(
                     "channel": "agent",
                     "started_at": when + timedelta(days=k),
                     "ended_at": when + timedelta(days=k, seconds=40),
-                    "outcome": rng.choice(("3.13", "3.13", "3.12", "3.14")),
+                    "outcome": rng.choice((NO_ANSWER, NO_ANSWER, ALWAYS_BUSY, MACHINE_UNKNOWN)),
                 }
             )
         when += timedelta(days=no_answers)
-        if no_answers >= 6:
+        if no_answers >= max_attempts:
             updates.append(
                 {
                     "id": case.id,
                     "status": CaseStatus.FINAL,
-                    "disposition": "3.13",
-                    "attempts": 6,
+                    "disposition": NO_ANSWER,
+                    "attempts": max_attempts,
                     "finalized_at": when,
                 }
             )
             continue
         roll = rng.random()
         if roll < 0.16:
-            outcome = "2.11"
+            outcome = REFUSAL
         elif roll < 0.24:
-            outcome = rng.choice(("4.31", "4.32", "4.41"))
+            outcome = rng.choice((NON_WORKING, DISCONNECTED, NUMBER_CHANGED))
         elif roll < 0.27:
-            outcome = "2.12"
+            outcome = BREAK_OFF
         else:
             given = _simulated_answers(script, rng, propensity[case.unit_id])
             status = call_scripts.status(script, given)
-            outcome = {"complete": "1.1", "screened_out": "4.70"}.get(status, "2.11")
+            outcome = {
+                call_scripts.COMPLETE: COMPLETE,
+                call_scripts.SCREENED_OUT: SCREENED_OUT,
+            }.get(status, REFUSAL)
             for item_id, value in given.items():
                 answers.append(
                     {
@@ -321,7 +338,7 @@ def _simulate_calls(
                 "outcome": outcome,
             }
         )
-        completes += outcome == "1.1"
+        completes += outcome == COMPLETE
         updates.append(
             {
                 "id": case.id,
@@ -329,7 +346,7 @@ def _simulate_calls(
                 "disposition": outcome,
                 "attempts": no_answers + 1,
                 "finalized_at": when + timedelta(minutes=4),
-                "ever_eligible": outcome in ("1.1", "2.11", "2.12"),
+                "ever_eligible": outcome in (COMPLETE, REFUSAL, BREAK_OFF),
             }
         )
     if attempts:

@@ -6,8 +6,16 @@ from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .errors import ServiceError
+from .web_hardening import SMALL_BODY_BLUEPRINTS, body_limit_text
 
-TITLES = {400: "请求有误", 403: "无权访问", 404: "未找到", 409: "状态冲突", 413: "文件过大"}
+TITLES = {
+    400: "请求有误",
+    403: "无权访问",
+    404: "未找到",
+    409: "状态冲突",
+    413: "请求内容过大",
+    429: "请求过于频繁",
+}
 
 
 def _rollback() -> None:
@@ -26,13 +34,25 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code and error.code >= 500:
             _rollback()
-        message = error.description if error.code not in (403, 404) else None
+        if error.code == 413:
+            message = _too_large_message()
+        elif error.code in (403, 404):
+            message = None
+        else:
+            message = error.description
         return _render(error.code or 500, message)
 
     @app.errorhandler(500)
     def internal_error(error):
         _rollback()
         return _render(500, None)
+
+
+def _too_large_message() -> str:
+    limit = body_limit_text(request.max_content_length or 0)
+    if request.blueprint in SMALL_BODY_BLUEPRINTS:
+        return f"请求内容过大：此处最多接受 {limit}。"
+    return f"上传的文件过大：最多接受 {limit}，请拆分后分批上传。"
 
 
 def _render(code: int, message: str | None):

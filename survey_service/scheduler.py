@@ -1,28 +1,111 @@
-"""Scheduled work, run by exactly one worker process (``flask --app wsgi worker``).
+"""Scheduled work of the worker process (``flask --app wsgi worker``); one dialler at a time.
 
 A scheduler started inside web workers would run once per forked worker,
 so the web app never starts one. APScheduler keeps its jobs in memory here:
 its job stores must never be shared between schedulers.
+
+Several workers may run (on several machines) against one PostgreSQL:
+exactly one dials, the one holding the PostgreSQL advisory lock
+:data:`DIALLER_LOCK` (``pg_try_advisory_lock`` on a dedicated connection,
+held for the process's life). The others try again on every dialling tick
+(``DIAL_INTERVAL_SECONDS``), so when the active worker dies its connection
+closes, the lock is free and another takes over within one tick. No call is
+placed twice: each attempt row is written (and committed) before its call
+is placed, and a case with an open attempt is never claimed again; a call
+claimed by a worker that died before placing it is closed as 3.16 by
+``expire_stale_calls`` an hour later. SQLite allows one process by
+construction (one file, one worker), so the lock is always held there.
+
+Before dialling, the provider's limits (:mod:`survey_service.calls.telephony.limits`)
+decide how many calls may start now; a case whose callee was called too
+often is given the time it may be called again (``next_attempt_at``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import time as clock
+from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
+from sqlalchemy import create_engine, or_, text, update
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, select
 
-from survey_service.calls import queue
+from survey_service.calls import dialling, queue
+from survey_service.calls import ivr as ivr_calls
+from survey_service.calls.telephony import ProviderError, get_provider, limits
+from survey_service.calls.telephony.simulated import SIMULATED_FROM
 
 from .db import transaction
+from .models import (
+    CallAttempt,
+    Case,
+    Client,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
+
+# pg_try_advisory_lock key of the one active dialler ("survey" + issue 15).
+DIALLER_LOCK = 0x5355_5256_0015
+# The simulated network has no rest hours: it dials at any time (demo, tests).
+
+
+class DiallerLock:
+    """The PostgreSQL advisory lock that makes one worker the dialler."""
+
+    def __init__(self, engine, key: int = DIALLER_LOCK):
+        self._engine = engine
+        self._key = key
+        self._conn = None
+        self._lock_engine = None
+
+    @property
+    def held(self) -> bool:
+        return self._engine.dialect.name != "postgresql" or self._conn is not None
+
+    def acquire(self) -> bool:
+        """Hold the lock (or keep holding it); False while another worker holds it."""
+        if self._engine.dialect.name != "postgresql":
+            return True
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT 1")).scalar()
+                self._conn.commit()
+                return True
+            except Exception:
+                log.warning("lost the dialler lock's connection")
+                self.release()
+        if self._lock_engine is None:
+            self._lock_engine = create_engine(
+                self._engine.url,
+                poolclass=NullPool,
+                connect_args={"application_name": f"survey-worker-{os.getpid()}"},
+            )
+        conn = self._lock_engine.connect()
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar()
+        conn.commit()
+        if not got:
+            conn.close()
+            return False
+        self._conn = conn
+        log.info("dialler lock acquired: this worker dials")
+        return True
+
+    def release(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
 
 
 def release_idle_claims(app: Flask) -> int:
     """Return cases held idle longer than CLAIM_TIMEOUT_MINUTES to the queue."""
-    from sqlmodel import Session
-
     with app.app_context(), Session(app.extensions["engine"]) as session, transaction(session):
         released = queue.release_stale_claims(
             session, idle_minutes=int(app.config["CLAIM_TIMEOUT_MINUTES"])
@@ -32,32 +115,120 @@ def release_idle_claims(app: Flask) -> int:
     return released
 
 
-def dial_ivr(app: Flask) -> int:
-    """Place the IVR calls due now (inside the calling windows); return how many."""
-    from sqlmodel import Session
+def provider_limits(config, provider) -> limits.Limits:
+    """The ``DIAL_*`` settings for ``provider``'s caller number."""
+    caller = getattr(provider, "caller_number", None) or ""
+    if provider.name == "simulated":
+        caller = SIMULATED_FROM
+    elif provider.name == "twilio":
+        caller = config.get("TWILIO_FROM_NUMBER") or ""
+    return limits.Limits(
+        callee_per_minute=int(config["DIAL_CALLEE_PER_MINUTE"]),
+        callee_per_hour=int(config["DIAL_CALLEE_PER_HOUR"]),
+        callee_per_day=int(config["DIAL_CALLEE_PER_DAY"]),
+        concurrent=limits.concurrent_limit(
+            caller or "+8613800000000",  # unknown: a mobile's (the lower) limit
+            mobile=int(config["DIAL_CONCURRENT_MOBILE"]),
+            landline=int(config["DIAL_CONCURRENT_LANDLINE"]),
+        ),
+        per_second=int(config["DIAL_CALLS_PER_SECOND"]),
+    )
 
-    from survey_service.calls import ivr as ivr_calls
-    from survey_service.calls.telephony import get_provider
 
-    provider = get_provider(app.config)
-    with app.app_context(), Session(app.extensions["engine"]) as session, transaction(session):
-        result = ivr_calls.dial_due_cases(
-            session,
-            provider=provider,
-            vault=app.extensions["phone_vault"],
-            limit=20,
-            webhook_base=app.config["PUBLIC_BASE_URL"],
-            token_key=app.config["SECRET_KEY"],
-            timezone=app.config["TIMEZONE"],
-            checkpoint=session.commit,
+def calls_allowed(session: Session, *, now: datetime, rules: limits.Limits, config=None) -> int:
+    """How many IVR calls may start now; defers due cases whose callee is at a limit.
+
+    The due cases are the queue's (:func:`queue.due`), the one rule the agents'
+    queue and the dialler share.
+    """
+    due_rows = session.exec(
+        select(Case.id, Client.phone_hash)
+        .join(Client, Client.id == Case.client_id)
+        .where(queue.due(session, now, config=config))
+        .order_by(*queue.DUE_ORDER)
+        .limit(500)
+    ).all()
+    recent_rows = session.exec(
+        select(Client.phone_hash, CallAttempt.started_at, CallAttempt.ended_at)
+        .join(Case, Case.id == CallAttempt.case_id)
+        .join(Client, Client.id == Case.client_id)
+        .where(
+            CallAttempt.channel == ivr_calls.IVR,
+            or_(CallAttempt.started_at > now - limits.DAY, CallAttempt.ended_at.is_(None)),
         )
-    if result.placed:
-        log.info("placed %d IVR calls", len(result.placed))
-    return len(result.placed)
+    ).all()
+    recent = [limits.RecentCall(h, _aware(s), _aware(e) if e else None) for h, s, e in recent_rows]
+    due = [limits.Due(case_id, phone_hash) for case_id, phone_hash in due_rows]
+    plan = limits.plan(due, recent, now=now, limits=rules)
+    for case_id, free_at in plan.deferred.items():
+        session.execute(update(Case).where(Case.id == case_id).values(next_attempt_at=free_at))
+    return len(plan.dial)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def dial_ivr(app: Flask, provider: Any = None, lock: DiallerLock | None = None) -> int:
+    """Place the IVR calls due now, within the provider's limits; return how many.
+
+    Runs rounds of at most ``DIAL_CALLS_PER_SECOND`` calls, a second apart,
+    for up to ``DIAL_INTERVAL_SECONDS``; does nothing unless this worker
+    holds the dialler lock.
+    """
+    if lock is not None and not lock.acquire():
+        return 0
+    provider = provider or get_provider(app.config)
+    rules = provider_limits(app.config, provider)
+    started = clock.monotonic()
+    budget = float(app.config["DIAL_INTERVAL_SECONDS"]) - 1  # leave the tick a second
+    placed = 0
+    while True:
+        with app.app_context(), Session(app.extensions["engine"]) as session:
+            with transaction(session):
+                allowed = calls_allowed(session, now=utcnow(), rules=rules, config=app.config)
+            if allowed:
+                with transaction(session):
+                    result = dialling.dial_due_cases(
+                        session,
+                        provider=provider,
+                        vault=app.extensions["phone_vault"],
+                        limit=allowed,
+                        webhook_base=app.config["PUBLIC_BASE_URL"],
+                        token_key=app.config["SECRET_KEY"],
+                        config=app.config,
+                        checkpoint=session.commit,
+                    )
+                placed += len(result.placed)
+                if not result.placed and not result.failed:
+                    break
+        if not allowed or clock.monotonic() - started >= budget:
+            break
+        clock.sleep(1.0)
+    if placed:
+        log.info("placed %d IVR calls", placed)
+    return placed
+
+
+def dialling_problem(app: Flask) -> str | None:
+    """Why this worker cannot dial (a missing setting), or None if it can."""
+    config = app.config
+    name = config.get("TELEPHONY_PROVIDER") or "simulated"
+    if not config.get("PUBLIC_BASE_URL"):
+        return f"IVR dialling is off: TELEPHONY_PROVIDER={name} needs PUBLIC_BASE_URL"
+    try:
+        get_provider(config)
+    except (ProviderError, NotImplementedError) as exc:
+        return f"IVR dialling is off: {exc}"
+    return None
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
-    """The worker's jobs: idle-claim release always; IVR dialling with a real provider."""
+    """The worker's jobs: idle-claim release always; IVR dialling when the provider can dial.
+
+    The simulated provider dials only when PUBLIC_BASE_URL is set (the demo);
+    a real provider lacking a setting is refused, and the reason is logged.
+    """
     scheduler = BlockingScheduler(timezone=app.config["TIMEZONE"])
     scheduler.add_job(
         release_idle_claims,
@@ -68,14 +239,57 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         max_instances=1,
         coalesce=True,
     )
-    if app.config.get("TELEPHONY_PROVIDER") != "simulated" and app.config.get("PUBLIC_BASE_URL"):
+    problem = dialling_problem(app)
+    app.extensions["worker_problem"] = problem
+    if problem:
+        if app.config.get("PUBLIC_BASE_URL") or app.config.get("TELEPHONY_PROVIDER") not in (
+            None,
+            "simulated",
+        ):
+            log.error(problem)
+        return scheduler
+    provider = get_provider(app.config)
+    lock = DiallerLock(app.extensions["engine"])
+    app.extensions["dialler_lock"] = lock
+    scheduler.add_job(
+        dial_ivr,
+        "interval",
+        seconds=int(app.config["DIAL_INTERVAL_SECONDS"]),
+        args=[app, provider, lock],
+        id="dial_ivr",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(tz=None).astimezone(),
+    )
+    if provider.name == "aliyun" and app.config.get("ALIYUN_MNS_ENDPOINT"):
+        from survey_service.calls.telephony.aliyun_receipts import MnsReceipts
+
+        receipts = MnsReceipts.from_config(app.config)
         scheduler.add_job(
-            dial_ivr,
+            pull_receipts,
             "interval",
-            minutes=5,
-            args=[app],
-            id="dial_ivr",
+            seconds=5,
+            args=[app, receipts, lock],
+            id="pull_receipts",
             max_instances=1,
             coalesce=True,
         )
     return scheduler
+
+
+def pull_receipts(app: Flask, receipts, lock: DiallerLock | None = None) -> int:
+    """Apply the receipts waiting in MNS, then delete them; return how many were applied."""
+    from survey_service.calls.telephony.aliyun_receipts import apply_receipt
+
+    if lock is not None and not lock.acquire():
+        return 0
+    pulled = receipts.pull()
+    applied = 0
+    with app.app_context(), Session(app.extensions["engine"]) as session, transaction(session):
+        for message in pulled:
+            for receipt in message.receipts:
+                if apply_receipt(session, message.kind, receipt) is not None:
+                    applied += 1
+    if pulled:
+        receipts.delete(pulled)
+    return applied

@@ -22,11 +22,21 @@ csrf = CSRFProtect()
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
+def _load_user(session_user_id: str) -> User | None:
+    """Load the session's user if the session is still current (see ``User.get_id``).
+
+    A cookie issued before the user's last log-out, password change or
+    disabling carries an older epoch and is refused, as is any older format.
+    """
     from .db import get_session
 
+    user_id, _, epoch = session_user_id.partition(":")
+    if not (user_id.isdigit() and epoch.isdigit()) or len(user_id) > 10:
+        return None
     user = get_session().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or str(user.session_epoch) != epoch:
+        return None
+    return user
 
 
 def init_app(app: Flask) -> None:

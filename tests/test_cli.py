@@ -164,8 +164,8 @@ def test_clients_check_json(runner):
         "status": "accepted",
         "reason": None,
         "message": None,
-        "raw": "189-8556-5270",
-        "phone_e164": "+8618985565270",
+        "raw": "189-****-5270",  # masked unless --full (tests/privacy/test_reveal.py)
+        "phone_e164": "189****5270",
     }
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case as sql_case
@@ -9,36 +12,54 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from survey_service import audit
+from survey_service import dispositions as aapor
 from survey_service.calls import attempts as calling
 from survey_service.calls import interviews, queue
+from survey_service.calls import settings as calling_settings
 
 from ..db import get_session, transaction
+from ..errors import ServiceError, Where
 from ..models import DISPOSITIONS, CallAttempt, Case, CaseStatus, Client, Role, Unit, User
 from ..security import requires_role
 
 bp = Blueprint("calls", __name__)
 
 AGENT_OUTCOMES = (
-    "3.13",
-    "3.12",
-    "3.14",
-    "2.22",
-    "2.21",
-    "2.11",
-    "2.12",
-    "2.32",
-    "2.33",
-    "4.20",
-    "4.31",
-    "4.32",
-    "4.41",
-    "3.16",
-    "3.90",
+    aapor.NO_ANSWER,
+    aapor.ALWAYS_BUSY,
+    aapor.MACHINE_UNKNOWN,
+    aapor.RESPONDENT_MACHINE,
+    aapor.NEVER_AVAILABLE,
+    aapor.REFUSAL,
+    aapor.BREAK_OFF,
+    aapor.UNABLE,
+    aapor.LANGUAGE,
+    aapor.FAX_DATA,
+    aapor.NON_WORKING,
+    aapor.DISCONNECTED,
+    aapor.NUMBER_CHANGED,
+    aapor.TECHNICAL,
+    aapor.OTHER_UNKNOWN,
 )
 
 
 def _open_attempt(session, case: Case) -> CallAttempt:
     return calling.start_attempt(session, case, agent=current_user)
+
+
+def _calling(session, case: Case) -> calling_settings.CallingSettings:
+    """The calling settings of the case's wave, with the app's TIMEZONE as default."""
+    return calling_settings.for_case(session, case, current_app.config)
+
+
+def _local_time(value: str | None, timezone: str) -> datetime | None:
+    """A date-time picker's value (local wall time, no offset) in the wave's time zone."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(timezone))
+    except ValueError as exc:
+        raise ServiceError("预约时间格式无效", where=Where(field="appointment_at")) from exc
 
 
 @bp.route("/")
@@ -47,9 +68,7 @@ def index():
     """Show the agent's held case, or the button that takes the next one."""
     session = get_session()
     held = queue.held_case(session, current_user)
-    waiting = session.exec(
-        select(func.count(Case.id)).where(Case.released, Case.status == CaseStatus.PENDING)
-    ).one()
+    waiting = queue.waiting_count(session, config=current_app.config)
     return render_template("calls/index.html", held=held, waiting=waiting)
 
 
@@ -62,7 +81,7 @@ def take_next():
         queue.release_stale_claims(
             session, idle_minutes=current_app.config["CLAIM_TIMEOUT_MINUTES"]
         )
-        case = queue.claim_next_case(session, current_user)
+        case = queue.claim_next_case(session, current_user, config=current_app.config)
         if case is not None:
             _open_attempt(session, case)
     if case is None:
@@ -127,7 +146,13 @@ def answer(case_id: int):
     with transaction(session):
         attempt = _open_attempt(session, case)
         interpretation, _state = interviews.answer(
-            session, case, attempt, item_id, value, actor=current_user
+            session,
+            case,
+            attempt,
+            item_id,
+            value,
+            actor=current_user,
+            calling=_calling(session, case),
         )
     if not interpretation.stored:
         flash(interpretation.message or "输入无效。", "error")
@@ -156,10 +181,21 @@ def end(case_id: int):
     session = get_session()
     case = queue.get_held_case(session, case_id, current_user)
     outcome = request.form.get("outcome") or None
+    calling_now = _calling(session, case)
+    refusal = request.form.get("refusal") or None
+    appointment_at = _local_time(request.form.get("appointment_at"), calling_now.timezone)
     with transaction(session):
         attempt = _open_attempt(session, case)
         interviews.end_call(
-            session, case, attempt, outcome, actor=current_user, note=request.form.get("note")
+            session,
+            case,
+            attempt,
+            outcome,
+            actor=current_user,
+            note=request.form.get("note"),
+            calling=calling_now,
+            refusal=refusal if outcome == aapor.REFUSAL else None,
+            appointment_at=appointment_at if outcome == aapor.NEVER_AVAILABLE else None,
         )
     label = DISPOSITIONS[case.disposition][1] if case.disposition else "待再次拨打"
     flash(f"已记录：{label}。", "success")
@@ -178,8 +214,10 @@ def progress():
             Unit.name,
             func.count(Case.id),
             func.sum(sql_case((final, 1), else_=0)),
-            func.sum(sql_case((Case.disposition == "1.1", 1), else_=0)),
-            func.sum(sql_case((Case.disposition.in_(["2.11", "2.12"]), 1), else_=0)),
+            func.sum(sql_case((Case.disposition == aapor.COMPLETE, 1), else_=0)),
+            func.sum(
+                sql_case((Case.disposition.in_([aapor.REFUSAL, aapor.BREAK_OFF]), 1), else_=0)
+            ),
             func.sum(Case.attempts),
         )
         .join(Unit, Unit.id == Case.unit_id)
@@ -191,7 +229,7 @@ def progress():
         select(
             User.username,
             func.count(CallAttempt.id),
-            func.sum(sql_case((CallAttempt.outcome == "1.1", 1), else_=0)),
+            func.sum(sql_case((CallAttempt.outcome == aapor.COMPLETE, 1), else_=0)),
         )
         .join(User, User.id == CallAttempt.agent_id)
         .group_by(User.username)

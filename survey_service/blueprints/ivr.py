@@ -9,13 +9,14 @@ Routes (all POST, exempt from CSRF: the provider's signature protects them):
 Every view first checks the provider's signature over the URL the provider
 called (``PUBLIC_BASE_URL`` + path when the app sits behind a proxy) and the
 posted fields; a failed check is a 403 that changes nothing. The token is an
-HMAC of the attempt id (:func:`ivr_calls.attempt_token`), so a URL cannot be
+HMAC of the attempt id (:func:`survey_service.calls.ivr.attempt_token`), so a URL cannot be
 guessed from the sequential id. The TwiML comes from :mod:`call_scripts`
 only; a resent webhook answers the same TwiML and stores nothing twice.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
@@ -24,12 +25,16 @@ from flask import Blueprint, Response, abort, current_app, request, url_for
 import call_scripts
 from survey_service.calls import interviews
 from survey_service.calls import ivr as ivr_calls
+from survey_service.calls import settings as calling_settings
+from survey_service.calls.settings import CallingSettings
 from survey_service.calls.telephony import Provider, get_provider
 
 from ..db import get_session, transaction
-from ..errors import Conflict, NotFound
+from ..errors import NotFound
 from ..models import CallAttempt, Case, CaseStatus
 from ..security import csrf
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("ivr", __name__)
 csrf.exempt(bp)
@@ -72,6 +77,7 @@ def _twiml(body: str) -> Response:
 
 
 def _load(attempt_id: int, token: str) -> tuple[CallAttempt, Case]:
+    """The attempt and case a signed webhook names; 404 for an unknown call, 403 for another."""
     session = get_session()
     try:
         attempt, case = ivr_calls.load_call(
@@ -80,9 +86,26 @@ def _load(attempt_id: int, token: str) -> tuple[CallAttempt, Case]:
     except NotFound:
         abort(404)
     call_id = provider().call_id(request.form)
-    if attempt.provider_call_id and call_id and call_id != attempt.provider_call_id:
+    if not call_id:
+        abort(403)  # signed, but not about a call: refused
+    if attempt.provider_call_id and call_id != attempt.provider_call_id:
         abort(403)  # a signed request, but for another call
     return attempt, case
+
+
+def _frozen(session, case: Case, kind: str, attempt: CallAttempt) -> bool:
+    """Whether the case's wave is closed; such a webhook is answered and logged, nothing else."""
+    if ivr_calls.wave_is_open(session, case):
+        return False
+    log.info(
+        "ivr %s webhook for attempt %s of a closed wave: answered, not stored", kind, attempt.id
+    )
+    return True
+
+
+def _calling(case: Case) -> CallingSettings:
+    """The calling settings of the case's wave, with the app's TIMEZONE as default."""
+    return calling_settings.for_case(get_session(), case, current_app.config)
 
 
 def _gather_url(attempt: CallAttempt, token: str, item_id: str, try_no: int) -> str:
@@ -115,6 +138,12 @@ def _say_state(
     )
 
 
+def _goodbye(session, case: Case) -> Response:
+    """The closing words and a hang-up, for a call whose wave was closed meanwhile."""
+    script, context = interviews.closing_words(session, case)
+    return _twiml(call_scripts.twiml_closing(script, context, "complete"))
+
+
 def _after_the_call(state: interviews.InterviewState) -> Response:
     """TwiML for a webhook that arrives after the attempt was closed: goodbye, hang up."""
     status = state.status if state.status != call_scripts.IN_PROGRESS else "complete"
@@ -125,8 +154,11 @@ def _after_the_call(state: interviews.InterviewState) -> Response:
 @signed_webhook
 def voice(attempt_id: int, token: str):
     """Start the interview when the call is answered: read the next item."""
+    session = get_session()
     attempt, case = _load(attempt_id, token)
-    state = interviews.state(get_session(), case, IVR)
+    if _frozen(session, case, "voice", attempt):
+        return _goodbye(session, case)
+    state = interviews.state(session, case, IVR)
     if attempt.ended_at is not None or case.status == CaseStatus.FINAL:
         return _after_the_call(state)
     return _say_state(state, attempt, token)
@@ -135,39 +167,55 @@ def voice(attempt_id: int, token: str):
 @bp.route("/call/<int:attempt_id>/<token>/gather/<item_id>/<int:try_no>", methods=["POST"])
 @signed_webhook
 def gather(attempt_id: int, token: str, item_id: str, try_no: int):
-    """Store the key pressed for an item, then read the next item, again, or say goodbye."""
+    """Store the key pressed for an item, then read the next item, again, or say goodbye.
+
+    Concurrent or repeated deliveries of one press run one after another on the
+    locked attempt: the first stores the answer, the others find it stored and
+    get the same reply.
+    """
     session = get_session()
-    attempt, case = _load(attempt_id, token)
-    if attempt.ended_at is not None or case.status == CaseStatus.FINAL:
-        return _after_the_call(interviews.state(session, case, IVR))
+    _load(attempt_id, token)
     digits = provider().digits(request.form)
-    try:
-        with transaction(session):
-            interpretation, state = interviews.answer(
-                session, case, attempt, item_id, digits, channel=IVR, ivr_try=try_no
+    with transaction(session):
+        attempt, case = ivr_calls.lock_call(session, attempt_id)
+        if _frozen(session, case, "gather", attempt):
+            turn = None
+        else:
+            turn = interviews.key_press(
+                session, case, attempt, item_id, digits, try_no=try_no, calling=_calling(case)
             )
-    except (Conflict, call_scripts.ScriptUsageError):
-        # Not the item now due (an old or resent request): read the due item afresh.
-        return _say_state(interviews.state(session, case, IVR), attempt, token)
-    if interpretation.action == "repeat":
-        return _say_state(state, attempt, token, try_no)
-    if interpretation.action == "invalid":
-        # Past the script's max_retries, twiml_for_item says goodbye and hangs up.
-        return _say_state(state, attempt, token, try_no + 1, interpretation.message)
-    return _say_state(state, attempt, token)
+    if turn is None:
+        return _goodbye(session, case)
+    if turn.over:
+        return _after_the_call(turn.state)
+    # Past the script's max_retries, twiml_for_item says goodbye and hangs up.
+    return _say_state(turn.state, attempt, token, turn.try_no, turn.notice)
 
 
 @bp.route("/call/<int:attempt_id>/<token>/status", methods=["POST"])
 @signed_webhook
 def status(attempt_id: int, token: str):
-    """Record how the call ended as the attempt's outcome (once)."""
+    """Record how the call ended as the attempt's outcome (once, in the provider's order)."""
     session = get_session()
-    attempt, case = _load(attempt_id, token)
-    end = provider().call_end(request.form)
-    if end is not None:
-        note = f"provider status {end.provider_status}"
-        if end.duration_seconds is not None:
-            note += f", {end.duration_seconds} s"
-        with transaction(session):
-            ivr_calls.record_call_end(session, case, attempt, end.status, note=note)
+    _load(attempt_id, token)
+    telephony = provider()
+    end = telephony.call_end(request.form)
+    sequence = telephony.sequence_number(request.form)
+    with transaction(session):
+        attempt, case = ivr_calls.lock_call(session, attempt_id)
+        if _frozen(session, case, "status", attempt):
+            return Response(status=204)
+        if not ivr_calls.newer_status(attempt, sequence):
+            log.info("ivr status %s of attempt %s is out of order: ignored", sequence, attempt.id)
+            return Response(status=204)
+        if sequence is not None:
+            attempt.status_sequence = sequence
+            session.add(attempt)
+        if end is not None:
+            note = f"provider status {end.provider_status}"
+            if end.duration_seconds is not None:
+                note += f", {end.duration_seconds} s"
+            ivr_calls.record_call_end(
+                session, case, attempt, end.status, note=note, calling=_calling(case)
+            )
     return Response(status=204)

@@ -19,8 +19,10 @@ from flask_login import current_user
 from sqlmodel import select
 
 from survey_service import audit
+from survey_service.dispositions import COMPLETE
 from survey_service.results import estimates as results
 from survey_service.results import publication, unit_report
+from survey_service.results.cache import ResultsCache
 from survey_service.results.render import charts
 from survey_service.results.render import csvfile as reports
 from survey_service.sample import draws, frames
@@ -32,6 +34,14 @@ from ..models import Case, Role, SampleDraw
 from ..security import requires_role
 
 bp = Blueprint("statistics", __name__)
+
+CACHE_KEY = "survey_results_cache"
+
+
+def wave_results(session, wave):
+    """The wave's figures through the app's cache: the page and its charts share one computation."""
+    cache = current_app.extensions.setdefault(CACHE_KEY, ResultsCache())
+    return cache.wave_results(session, wave)
 
 
 @bp.route("/")
@@ -117,7 +127,7 @@ def draw_detail(draw_id: int):
     session = get_session()
     record = draws.get_draw(session, draw_id)
     released = results.cases_by_unit(session, record, Case.released)
-    completes = results.cases_by_unit(session, record, Case.disposition == "1.1")
+    completes = results.cases_by_unit(session, record, Case.disposition == COMPLETE)
     return render_template(
         "statistics/draw.html",
         draw=record,
@@ -186,7 +196,7 @@ def results_page():
     """Show every unit's score, interval, response rate and rank odds; filter and sort."""
     session = get_session()
     wave = current_wave(session)
-    rows = publication.wave_results(session, wave)
+    rows = wave_results(session, wave)
     category = request.args.get("category", "")
     if category:
         rows = [r for r in rows if r.category == category]
@@ -211,7 +221,7 @@ def chart(chart: str):
     """The scores with their intervals (forest), or the response rates, as SVG."""
     session = get_session()
     wave = current_wave(session)
-    rows = publication.wave_results(session, wave)
+    rows = wave_results(session, wave)
     if chart == "forest":
         body = charts.score_forest_svg(
             [
@@ -280,7 +290,7 @@ def results_csv():
     """Download the scores as CSV (UTF-8 with BOM)."""
     session = get_session()
     wave = current_wave(session)
-    header, table = results.results_table(publication.wave_results(session, wave))
+    header, table = results.results_table(wave_results(session, wave))
     with transaction(session):
         audit.record(
             session,

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func
 from sqlmodel import select
 
 from survey_service.lists import importing as list_import
 from survey_service.lists.parsing import REASONS
+from survey_service.privacy import reveal as privacy_reveal
 from survey_service.results import unit_report
 from survey_service.results.render import csvfile as reports
 from survey_service.setup.waves import current_wave
@@ -19,7 +29,6 @@ from ..forms import StaffUploadForm, UploadForm
 from ..models import (
     LIST_STATUS_LABELS,
     ClientList,
-    ListRowIssue,
     Role,
     StaffNumber,
     Unit,
@@ -66,11 +75,8 @@ def _options(form) -> list_import.ImportOptions:
         value = (form_field.data or "").strip() if form_field is not None else ""
         if value:
             column_map[field] = int(value) if value.isdigit() else value
-    return list_import.ImportOptions(
-        area_code=current_app.config["AREA_CODE"],
-        sheet=form.sheet.data or None,
-        column_map=column_map or None,
-        max_bytes=int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024,
+    return list_import.import_options(
+        current_app.config, sheet=form.sheet.data or None, column_map=column_map or None
     )
 
 
@@ -100,8 +106,10 @@ def upload():
     except ServiceError as exc:
         flash(f"文件未导入：{exc}", "error")
         return redirect(url_for("units.index"))
+    sheet = client_list.signals.get("sheet")
     flash(
-        f"已导入第 {client_list.version} 版：有效 {client_list.n_accepted} 行，"
+        f"已导入第 {client_list.version} 版{f'（工作表“{sheet}”）' if sheet else ''}："
+        f"有效 {client_list.n_accepted} 行，"
         f"问题 {client_list.n_rejected} 行，跳过 {client_list.n_skipped} 行。",
         "success",
     )
@@ -153,46 +161,82 @@ def results():
 @bp.route("/lists/<int:list_id>")
 @requires_role(Role.UNIT, Role.REVIEWER, Role.ADMIN)
 def detail(list_id: int):
-    """Show one list version: counts, status, review note and the rejected rows."""
+    """Show one list version: counts, status, review note and the rejected rows (masked)."""
+    return _detail(list_id, reveal=False)
+
+
+@bp.route("/lists/<int:list_id>/reveal", methods=["POST"])
+@requires_role(Role.UNIT, Role.REVIEWER)
+def reveal(list_id: int):
+    """The same page with the rejected rows' full values (written to the audit log)."""
+    return _detail(list_id, reveal=True)
+
+
+def _detail(list_id: int, *, reveal: bool):
     session = get_session()
     client_list = list_import.get_list_for(session, list_id, current_user)
-    issues = session.exec(
-        select(ListRowIssue)
-        .where(ListRowIssue.list_id == list_id)
-        .order_by(ListRowIssue.row_number)
-        .limit(500)
-    ).all()
-    return render_template(
-        "units/detail.html",
-        client_list=client_list,
-        issues=issues,
-        reasons=REASONS,
-        labels=LIST_STATUS_LABELS,
-        unit=session.get(Unit, client_list.unit_id),
+    with transaction(session):
+        issues = privacy_reveal.rejected_rows(
+            session,
+            client_list,
+            current_app.extensions["phone_vault"],
+            limit=500,
+            reveal_for=current_user if reveal else None,
+        )
+    response = make_response(
+        render_template(
+            "units/detail.html",
+            client_list=client_list,
+            issues=issues,
+            revealed=reveal,
+            may_reveal=privacy_reveal.may_reveal(current_user, client_list),
+            reasons=REASONS,
+            labels=LIST_STATUS_LABELS,
+            unit=session.get(Unit, client_list.unit_id),
+        )
     )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/lists/<int:list_id>/errors.csv")
 @requires_role(Role.UNIT, Role.REVIEWER, Role.ADMIN)
 def errors_csv(list_id: int):
-    """Download the rejected rows of a list as CSV (UTF-8 with BOM for Excel)."""
+    """Download the rejected rows of a list as CSV (UTF-8 with BOM for Excel), masked."""
+    return _errors_csv(list_id, reveal=False)
+
+
+@bp.route("/lists/<int:list_id>/errors-full.csv", methods=["POST"])
+@requires_role(Role.UNIT, Role.REVIEWER)
+def errors_full_csv(list_id: int):
+    """The same CSV with the full values as written (written to the audit log)."""
+    return _errors_csv(list_id, reveal=True)
+
+
+def _errors_csv(list_id: int, *, reveal: bool):
     session = get_session()
     client_list = list_import.get_list_for(session, list_id, current_user)
-    issues = session.exec(
-        select(ListRowIssue)
-        .where(ListRowIssue.list_id == list_id)
-        .order_by(ListRowIssue.row_number)
-    ).all()
+    with transaction(session):
+        issues = privacy_reveal.rejected_rows(
+            session,
+            client_list,
+            current_app.extensions["phone_vault"],
+            reveal_for=current_user if reveal else None,
+            where="csv",
+        )
     rows = [
-        [i.row_number, i.field, i.raw_value or "", i.reason, REASONS.get(i.reason, i.reason)]
-        for i in issues
+        [i.row_number, i.field, i.value, i.reason, REASONS.get(i.reason, i.reason)] for i in issues
     ]
     body = reports.csv_bytes(["行号", "字段", "原始值", "原因代码", "原因"], rows)
-    name = f"list-{client_list.id}-v{client_list.version}-errors.csv"
+    suffix = "errors-full" if reveal else "errors"
+    name = f"list-{client_list.id}-v{client_list.version}-{suffix}.csv"
     return Response(
         body,
         mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f"attachment; filename={name}"},
+        headers={
+            "Content-Disposition": f"attachment; filename={name}",
+            "Cache-Control": "no-store",
+        },
     )
 
 

@@ -1,35 +1,35 @@
-"""Call attempts and dispositions: from each attempt's outcome to the case's final one.
+"""Call attempts and dispositions: from each attempt's outcome to the case's next step.
 
-Rules (queXS, BRFSS; AAPOR 2016): a final outcome ends the case and beats
-later calls; eligibility once learned is never lost; after a no-answer,
-busy or similar temporary outcome the case is redialled after
-``redial_hours``; at the attempt limit a case that was ever eligible ends
-as an eligible non-interview (2.21), otherwise with its last unknown-
-eligibility outcome.
+The rules themselves are :mod:`survey_service.calls.rules` (pure): this
+module feeds them the case's attempts and applies the plan they return: a
+final disposition, or the next attempt's time; the senior-agent flag after
+a soft refusal; the number on the do-not-call list after a hard one.
+Eligibility once learned is kept on the case (``ever_eligible``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
+from sqlalchemy import exists
 from sqlmodel import Session, select
 
 from survey_service import audit
+from survey_service.calls import rules
+from survey_service.calls import settings as calling_settings
+from survey_service.calls.settings import CallingSettings
+from survey_service.dispositions import REFUSAL
 from survey_service.errors import Conflict, ServiceError, Where
 from survey_service.models import (
     DISPOSITIONS,
-    FINAL_ON_FIRST,
     CallAttempt,
     Case,
     CaseStatus,
+    Client,
+    DoNotCall,
     User,
     utcnow,
 )
-
-ELIGIBLE_GROUPS = {"I", "P", "R", "NC", "O"}
-FINAL_OUTCOMES = FINAL_ON_FIRST | {"1.2", "2.12"}
-MAX_ATTEMPTS = 6
-REDIAL_HOURS = 3
 
 
 def start_attempt(
@@ -67,6 +67,33 @@ def start_attempt(
     return attempt
 
 
+def _history(session: Session, case: Case, current: rules.Attempt, attempt_id) -> list:
+    """The case's closed attempts and the current one, as the rules see them, oldest first."""
+    rows = session.exec(
+        select(CallAttempt).where(
+            CallAttempt.case_id == case.id,
+            CallAttempt.outcome.is_not(None),
+            CallAttempt.id != attempt_id,
+        )
+    ).all()
+    dated = [
+        (
+            (row.started_at, row.id),
+            rules.Attempt(row.started_at, row.outcome, row.refusal, row.appointment_at),
+        )
+        for row in rows
+    ]
+    dated.append(((current.at, attempt_id), current))
+    return [attempt for _key, attempt in sorted(dated, key=lambda pair: pair[0])]
+
+
+def put_on_do_not_call(session: Session, client: Client, *, case: Case, reason: str) -> None:
+    """Put the client's number (its lookup hash) on the do-not-call list, once."""
+    listed = session.exec(select(exists().where(DoNotCall.phone_hash == client.phone_hash))).one()
+    if not listed:
+        session.add(DoNotCall(phone_hash=client.phone_hash, case_id=case.id, reason=reason))
+
+
 def record_outcome(
     session: Session,
     case: Case,
@@ -76,12 +103,18 @@ def record_outcome(
     actor: User | None,
     note: str | None = None,
     now: datetime | None = None,
-    max_attempts: int = MAX_ATTEMPTS,
-    redial_hours: int = REDIAL_HOURS,
+    calling: CallingSettings | None = None,
+    refusal: str | None = None,
+    appointment_at: datetime | None = None,
 ) -> Case:
-    """Close ``attempt`` with ``outcome`` and move the case on (release, redial or final).
+    """Close ``attempt`` with ``outcome`` and move the case on by the calling rules.
 
-    :raise ServiceError: if ``outcome`` is not an AAPOR code this service knows.
+    ``refusal`` is ``"soft"`` or ``"hard"`` for a 2.11 (unspecified: hard);
+    ``appointment_at`` the booked time of a 2.21. ``calling`` are the wave's
+    calling settings (loaded from the case's wave when not given).
+
+    :raise ServiceError: if ``outcome`` is not an AAPOR code this service knows,
+        or the rules refuse the attempt (an appointment outside the day-parts).
     :raise Conflict: if the case is already final or the attempt already closed.
     """
     if outcome not in DISPOSITIONS:
@@ -91,29 +124,42 @@ def record_outcome(
     if attempt.ended_at is not None:
         raise Conflict("该次拨打已结束")
     now = now or utcnow()
+    calling = calling or calling_settings.for_case(session, case)
+    client = session.get(Client, case.client_id)
+    if outcome == REFUSAL:
+        refusal = refusal or rules.HARD
+    current = rules.Attempt(attempt.started_at, outcome, refusal, appointment_at)
+    try:
+        plan = rules.plan(
+            _history(session, case, current, attempt.id),
+            calling.rules_for(client.kind),
+            now=now,
+        )
+    except rules.RuleError as exc:
+        field = "appointment_at" if appointment_at is not None else "outcome"
+        raise ServiceError(exc.message, where=Where(field=field)) from exc
     attempt.outcome = outcome
+    attempt.refusal = refusal if outcome == REFUSAL else None
+    attempt.appointment_at = appointment_at
     attempt.ended_at = now
     attempt.note = (note or "").strip() or None
     session.add(attempt)
     case.attempts += 1
-    group = DISPOSITIONS[outcome][0]
-    if group in ELIGIBLE_GROUPS:
+    if DISPOSITIONS[outcome][0] in rules.ELIGIBLE_GROUPS:
         case.ever_eligible = True
-    final = None
-    if outcome in FINAL_OUTCOMES:
-        final = outcome
-    elif case.attempts >= max_attempts:
-        final = outcome if group in ELIGIBLE_GROUPS or not case.ever_eligible else "2.21"
     case.claimed_by = None
     case.claimed_at = None
-    if final is not None:
+    case.needs_senior = plan.needs_senior
+    if plan.final is not None:
         case.status = CaseStatus.FINAL
-        case.disposition = final
+        case.disposition = plan.final
         case.finalized_at = now
         case.next_attempt_at = None
     else:
         case.status = CaseStatus.PENDING
-        case.next_attempt_at = now + timedelta(hours=redial_hours)
+        case.next_attempt_at = plan.next_at.astimezone(UTC)
+    if plan.do_not_call:
+        put_on_do_not_call(session, client, case=case, reason=outcome)
     session.add(case)
     audit.record(
         session,
@@ -122,6 +168,6 @@ def record_outcome(
         object_type="case",
         object_id=case.id,
         outcome=outcome,
-        final=final,
+        final=plan.final,
     )
     return case

@@ -15,7 +15,9 @@ from sqlmodel import Session, select
 
 import call_scripts
 from call_scripts import Interpretation, Item, Script
-from survey_service.calls import attempts as calling
+from survey_service import dispositions as aapor
+from survey_service.calls import attempts as calling_attempts
+from survey_service.calls.settings import CallingSettings
 from survey_service.errors import Conflict, ServiceError, Where
 from survey_service.models import (
     Answer,
@@ -32,14 +34,14 @@ from survey_service.setup.waves import require_open, script_for_wave
 
 # What a finished engine status means as an AAPOR outcome of the attempt.
 STATUS_OUTCOME = {
-    call_scripts.COMPLETE: "1.1",
-    call_scripts.SCREENED_OUT: "4.70",
-    call_scripts.DECLINED: "2.11",
+    call_scripts.COMPLETE: aapor.COMPLETE,
+    call_scripts.SCREENED_OUT: aapor.SCREENED_OUT,
+    call_scripts.DECLINED: aapor.REFUSAL,
 }
 # A declined consent is a refusal only with this option code; any other
 # declining option ("现在不方便") books a new call (temporary 2.21).
 REFUSAL_CODE = "refuse"
-APPOINTMENT_OUTCOME = "2.21"
+APPOINTMENT_OUTCOME = aapor.NEVER_AVAILABLE
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,31 @@ class InterviewState:
     item: Item | None
     status: str
     context: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """What an interview step reads from the database, once: wave, script, answers, context."""
+
+    wave: SurveyWave
+    script: Script
+    answers: dict[str, str]  # pruned to the channel's path
+    context: dict[str, Any]
+    stored: dict[str, str]  # every stored answer, on the path or not
+
+
+@dataclass(frozen=True)
+class IvrTurn:
+    """What the IVR says after a key press: the state, the try number, a notice.
+
+    ``over`` means the call is over for the interview (its attempt was
+    closed or the case is final): the reply is the closing words.
+    """
+
+    state: InterviewState
+    try_no: int = 0
+    notice: str | None = None
+    over: bool = False
 
 
 def _answers(session: Session, case_id: int) -> dict[str, str]:
@@ -72,22 +99,47 @@ def _wave_of(session: Session, case: Case) -> SurveyWave:
     return session.get(SurveyWave, draw.wave_id)
 
 
+def closing_words(session: Session, case: Case) -> tuple[Script, dict[str, Any]]:
+    """The script and placeholders to say goodbye with, whatever the wave's state.
+
+    A call still live when its wave was closed hears the closing words and is
+    hung up; nothing is stored.
+    """
+    return script_for_wave(_wave_of(session, case)), case_context(session, case)
+
+
+def _load(session: Session, case: Case, channel: str) -> _Loaded:
+    wave = _wave_of(session, case)
+    require_open(wave)
+    script = script_for_wave(wave)
+    stored = _answers(session, case.id)
+    return _Loaded(
+        wave=wave,
+        script=script,
+        answers=call_scripts.prune(script, stored, channel),
+        context=case_context(session, case),
+        stored=stored,
+    )
+
+
+def _evaluate(loaded: _Loaded, answers: dict[str, str], channel: str) -> InterviewState:
+    """The engine's view of ``answers`` (pruned): next item and status. No database."""
+    return InterviewState(
+        script=loaded.script,
+        answers=answers,
+        item=call_scripts.next_item(loaded.script, answers, channel),
+        status=call_scripts.status(loaded.script, answers, channel),
+        context=loaded.context,
+    )
+
+
 def state(session: Session, case: Case, channel: str = call_scripts.AGENT) -> InterviewState:
     """Where the case's interview stands: answers, next item, status.
 
     :raise Conflict: if the wave's results are closed (a late answer is refused).
     """
-    wave = _wave_of(session, case)
-    require_open(wave)
-    script = script_for_wave(wave)
-    answers = call_scripts.prune(script, _answers(session, case.id), channel)
-    return InterviewState(
-        script=script,
-        answers=answers,
-        item=call_scripts.next_item(script, answers, channel),
-        status=call_scripts.status(script, answers, channel),
-        context=case_context(session, case),
-    )
+    loaded = _load(session, case, channel)
+    return _evaluate(loaded, loaded.answers, channel)
 
 
 def _store(
@@ -128,6 +180,52 @@ def _drop_off_path(session: Session, case: Case, script: Script, channel: str) -
         session.execute(delete(Answer).where(Answer.case_id == case.id, Answer.item_id.in_(gone)))
 
 
+def _answer(
+    session: Session,
+    case: Case,
+    attempt: CallAttempt,
+    loaded: _Loaded,
+    item_id: str,
+    raw: str | None,
+    *,
+    channel: str,
+    actor: User | None,
+    ivr_try: int,
+    calling: CallingSettings | None,
+) -> tuple[Interpretation, InterviewState]:
+    """:func:`answer` on what was loaded once; the engine's status is computed once."""
+    due = call_scripts.next_item(loaded.script, loaded.answers, channel)
+    if due is None or due.id != item_id:
+        if loaded.answers.get(item_id) is not None:
+            # A resent answer to an item already passed: idempotent when unchanged.
+            interpretation = call_scripts.interpret(
+                loaded.script, item_id, raw, channel, attempt=ivr_try
+            )
+            if interpretation.stored and interpretation.value == loaded.answers[item_id]:
+                return interpretation, _evaluate(loaded, loaded.answers, channel)
+        raise Conflict(f"当前应回答的题目不是 {item_id}", where=Where(field="item"))
+    interpretation = call_scripts.interpret(loaded.script, item_id, raw, channel, attempt=ivr_try)
+    if not interpretation.stored:
+        return interpretation, _evaluate(loaded, loaded.answers, channel)
+    _store(session, case, loaded.script, item_id, interpretation.value, attempt)
+    session.flush()
+    answers = call_scripts.prune(
+        loaded.script, {**loaded.stored, item_id: interpretation.value}, channel
+    )
+    new = _evaluate(loaded, answers, channel)
+    outcome = STATUS_OUTCOME.get(new.status) if new.item is None else None
+    if new.status == call_scripts.DECLINED and interpretation.value != REFUSAL_CODE:
+        # "Not now": no refusal. Forget the consent answer and call again later.
+        session.execute(delete(Answer).where(Answer.case_id == case.id))
+        outcome = APPOINTMENT_OUTCOME
+    if outcome is not None:
+        calling = calling or CallingSettings.for_wave(loaded.wave)
+        calling_attempts.record_outcome(
+            session, case, attempt, outcome, actor=actor, calling=calling
+        )
+    return interpretation, new
+
+
 def answer(
     session: Session,
     case: Case,
@@ -138,39 +236,75 @@ def answer(
     channel: str = call_scripts.AGENT,
     actor: User | None = None,
     ivr_try: int = 0,
+    calling: CallingSettings | None = None,
 ) -> tuple[Interpretation, InterviewState]:
     """Interpret ``raw`` for ``item_id`` and store it; finish the case when the script ends.
 
     Answering the same item again with the same value changes nothing.
+    ``calling`` are the wave's calling settings (default: the wave's, with
+    the default time zone).
 
     :raise Conflict: if the case is final or the item is not the one due.
     """
     if case.status == CaseStatus.FINAL:
         raise Conflict("该样本已结束，不能再记录回答")
-    current = state(session, case, channel)
-    if current.item is None or current.item.id != item_id:
-        if current.answers.get(item_id) is not None:
-            # A resent answer to an item already passed: idempotent when unchanged.
-            interpretation = call_scripts.interpret(
-                current.script, item_id, raw, channel, attempt=ivr_try
-            )
-            if interpretation.stored and interpretation.value == current.answers[item_id]:
-                return interpretation, current
-        raise Conflict(f"当前应回答的题目不是 {item_id}", where=Where(field="item"))
-    interpretation = call_scripts.interpret(current.script, item_id, raw, channel, attempt=ivr_try)
-    if not interpretation.stored:
-        return interpretation, current
-    _store(session, case, current.script, item_id, interpretation.value, attempt)
-    session.flush()
-    new = state(session, case, channel)
-    outcome = STATUS_OUTCOME.get(new.status) if new.item is None else None
-    if new.status == call_scripts.DECLINED and interpretation.value != REFUSAL_CODE:
-        # "Not now": no refusal. Forget the consent answer and call again later.
-        session.execute(delete(Answer).where(Answer.case_id == case.id))
-        outcome = APPOINTMENT_OUTCOME
-    if outcome is not None:
-        calling.record_outcome(session, case, attempt, outcome, actor=actor)
-    return interpretation, new
+    loaded = _load(session, case, channel)
+    return _answer(
+        session,
+        case,
+        attempt,
+        loaded,
+        item_id,
+        raw,
+        channel=channel,
+        actor=actor,
+        ivr_try=ivr_try,
+        calling=calling,
+    )
+
+
+def key_press(
+    session: Session,
+    case: Case,
+    attempt: CallAttempt,
+    item_id: str,
+    digits: str | None,
+    *,
+    try_no: int = 0,
+    calling: CallingSettings | None = None,
+) -> IvrTurn:
+    """One IVR key press for ``item_id``: store it and say what comes next.
+
+    After the call was closed (or the case is final) the turn is ``over``.
+    A press for an item that is not due (an old or resent request) stores
+    nothing and reads the due item afresh. An input to repeat reads the item
+    again; an invalid one reads it again with the engine's notice and the
+    next try number (past the script's retries the reply says goodbye).
+    """
+    channel = call_scripts.IVR
+    loaded = _load(session, case, channel)
+    if attempt.ended_at is not None or case.status == CaseStatus.FINAL:
+        return IvrTurn(_evaluate(loaded, loaded.answers, channel), over=True)
+    try:
+        interpretation, new = _answer(
+            session,
+            case,
+            attempt,
+            loaded,
+            item_id,
+            digits,
+            channel=channel,
+            actor=None,
+            ivr_try=try_no,
+            calling=calling,
+        )
+    except (Conflict, call_scripts.ScriptUsageError):
+        return IvrTurn(_evaluate(loaded, loaded.answers, channel))
+    if interpretation.action == "repeat":
+        return IvrTurn(new, try_no)
+    if interpretation.action == "invalid":
+        return IvrTurn(new, try_no + 1, interpretation.message)
+    return IvrTurn(new)
 
 
 def go_back(session: Session, case: Case, *, channel: str = call_scripts.AGENT) -> InterviewState:
@@ -198,8 +332,14 @@ def end_call(
     *,
     actor: User | None,
     note: str | None = None,
+    calling: CallingSettings | None = None,
+    refusal: str | None = None,
+    appointment_at=None,
 ) -> Case:
     """End a call that did not finish the script, with the agent's outcome.
+
+    ``refusal`` (soft/hard) goes with a 2.11, ``appointment_at`` with a 2.21
+    (see :func:`survey_service.calls.attempts.record_outcome`).
 
     Without an outcome, a started interview ends as a partial (1.2) when the
     engine says enough was answered, else as a break-off (2.12).
@@ -207,9 +347,19 @@ def end_call(
     current = state(session, case)
     if outcome is None:
         if current.status == call_scripts.PARTIAL:
-            outcome = "1.2"
+            outcome = aapor.PARTIAL
         elif call_scripts.has_substantive_answer(current.script, current.answers):
-            outcome = "2.12"
+            outcome = aapor.BREAK_OFF
         else:
             raise ServiceError("请选择本次通话结果", where=Where(field="outcome"))
-    return calling.record_outcome(session, case, attempt, outcome, actor=actor, note=note)
+    return calling_attempts.record_outcome(
+        session,
+        case,
+        attempt,
+        outcome,
+        actor=actor,
+        note=note,
+        calling=calling,
+        refusal=refusal,
+        appointment_at=appointment_at,
+    )

@@ -1,4 +1,12 @@
-"""The call queue: an agent claims the next case, atomically.
+"""The call queue: the one rule of which cases are due, and an agent's atomic claim.
+
+:func:`due` is the due-case rule: released, pending, of an open wave, its
+next attempt time reached, its client kind's allowed day-parts holding
+"now" (the wave's calling rules, :mod:`survey_service.calls.rules`), and
+its number not on the do-not-call list. The agent queue, the IVR dialler
+and the waiting count on the agent page all filter with it (the IVR adds
+its own limits on top: calls per case, no call in progress, no refusal
+conversion).
 
 On PostgreSQL the candidate row is locked with ``FOR UPDATE SKIP LOCKED``,
 so concurrent agents pass over each other's rows; on every backend the
@@ -8,20 +16,106 @@ still pending, so two agents can never hold the same case.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, update
 from sqlmodel import Session, select
 
+from survey_service.calls.settings import KINDS, CallingSettings
 from survey_service.errors import NotFound
-from survey_service.models import Case, CaseStatus, SampleDraw, SurveyWave, User, WaveStatus, utcnow
+from survey_service.models import (
+    Case,
+    CaseStatus,
+    Client,
+    DoNotCall,
+    SampleDraw,
+    SurveyWave,
+    User,
+    WaveStatus,
+    utcnow,
+)
 
-# Draws of waves still taking answers: a closed wave's cases are never handed out.
+# Draws of waves still taking answers: a closed wave's cases are frozen.
 OPEN_DRAWS = (
     select(SampleDraw.id)
     .join(SurveyWave, SurveyWave.id == SampleDraw.wave_id)
     .where(SurveyWave.status == WaveStatus.OPEN)
 )
+
+# The order due cases are offered in: booked times first, fewer attempts, the sample's order.
+DUE_ORDER = (
+    Case.next_attempt_at.is_(None),
+    Case.next_attempt_at,
+    Case.attempts,
+    Case.replicate,
+    Case.id,
+)
+
+
+def _kind_is(kinds: frozenset[str | None]) -> ColumnElement[bool]:
+    """Clients of these kinds (None: a kind not given, or not one the rules know)."""
+    named = [k for k in kinds if k is not None]
+    condition = Client.kind.in_(named)
+    if None in kinds:
+        known = [k for k in KINDS if k is not None]
+        condition = or_(condition, Client.kind.is_(None), Client.kind.not_in(known))
+    return condition
+
+
+def due(
+    session: Session,
+    now: datetime,
+    *,
+    wave: SurveyWave | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> ColumnElement[bool]:
+    """The due-case rule as one SQL condition on :class:`Case`.
+
+    Every open wave's cases, or only ``wave``'s (if it is open), each wave
+    under its own calling settings (``config`` gives the app's ``TIMEZONE``).
+    """
+    waves = [wave] if wave is not None else _open_waves(session)
+    per_wave = []
+    for each in waves:
+        if each.status != WaveStatus.OPEN:
+            continue
+        kinds = CallingSettings.for_wave(each, config).kinds_open(now)
+        if not kinds:
+            continue
+        draws = select(SampleDraw.id).where(SampleDraw.wave_id == each.id)
+        condition = Case.draw_id.in_(draws)
+        if set(kinds) != set(KINDS):
+            condition = and_(
+                condition,
+                exists().where(Client.id == Case.client_id, _kind_is(kinds)),
+            )
+        per_wave.append(condition)
+    if not per_wave:
+        return false()
+    on_list = exists().where(Client.id == Case.client_id, Client.phone_hash == DoNotCall.phone_hash)
+    return and_(
+        Case.released,
+        Case.status == CaseStatus.PENDING,
+        or_(*per_wave),
+        or_(Case.next_attempt_at.is_(None), Case.next_attempt_at <= now),
+        ~on_list,
+    )
+
+
+def _open_waves(session: Session) -> list[SurveyWave]:
+    return session.exec(
+        select(SurveyWave).where(SurveyWave.status == WaveStatus.OPEN).order_by(SurveyWave.id)
+    ).all()
+
+
+def waiting_count(
+    session: Session, *, now: datetime | None = None, config: Mapping[str, Any] | None = None
+) -> int:
+    """How many cases are due now (what the agent page shows as waiting)."""
+    condition = due(session, now or utcnow(), config=config)
+    return session.exec(select(func.count(Case.id)).where(condition)).one()
 
 
 def held_case(session: Session, agent: User) -> Case | None:
@@ -41,6 +135,7 @@ def release_stale_claims(
         .where(
             Case.status == CaseStatus.IN_PROGRESS,
             Case.claimed_at < now - timedelta(minutes=idle_minutes),
+            Case.draw_id.in_(OPEN_DRAWS),  # a closed wave's cases are frozen
         )
         .values(status=CaseStatus.PENDING, claimed_by=None, claimed_at=None)
     )
@@ -48,7 +143,12 @@ def release_stale_claims(
 
 
 def claim_next_case(
-    session: Session, agent: User, *, now: datetime | None = None, tries: int = 20
+    session: Session,
+    agent: User,
+    *,
+    now: datetime | None = None,
+    tries: int = 20,
+    config: Mapping[str, Any] | None = None,
 ) -> Case | None:
     """Give the agent the next due case, or the one it already holds; None if none is due.
 
@@ -60,24 +160,9 @@ def claim_next_case(
         return held
     now = now or utcnow()
     postgres = session.get_bind().dialect.name == "postgresql"
+    condition = due(session, now, config=config)
     for _ in range(tries):
-        query = (
-            select(Case.id)
-            .where(
-                Case.released,
-                Case.status == CaseStatus.PENDING,
-                Case.draw_id.in_(OPEN_DRAWS),
-                or_(Case.next_attempt_at.is_(None), Case.next_attempt_at <= now),
-            )
-            .order_by(
-                Case.next_attempt_at.is_(None),
-                Case.next_attempt_at,
-                Case.attempts,
-                Case.replicate,
-                Case.id,
-            )
-            .limit(1)
-        )
+        query = select(Case.id).where(condition).order_by(*DUE_ORDER).limit(1)
         if postgres:
             query = query.with_for_update(skip_locked=True)
         candidate = session.exec(query).first()

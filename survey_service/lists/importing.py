@@ -1,37 +1,42 @@
 """Client lists: store an uploaded file as a new version of a unit's list.
 
-The file is parsed by :mod:`list_parser` (shared with ``flask clients
-check``) and its rows sealed by :mod:`list_sealing` (in a helper process
-for big files); accepted rows become clients, rejected rows become row
-issues, all inside the caller's transaction, so a refused file stores
-nothing.
+The file is parsed by :mod:`survey_service.lists.parsing` (shared with
+``flask clients check``) and its rows sealed by :mod:`survey_service.lists.sealing`
+(in the helper process of :mod:`survey_service.lists.pipeline` for big
+files); accepted rows become clients, rejected rows become row issues, all
+inside the caller's transaction, so a refused file stores nothing.
+
+Nothing personal is written in clear: the stored copy of the file is sealed
+chunk by chunk, names and rejected rows' raw values are encrypted here (the
+one process that holds the data key), rejected values are kept masked for
+display, and the temporary copy the parser reads lives in the instance
+folder's ``tmp/`` (mode 0600) only for the length of the import.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
-import tempfile
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from survey_service import audit
 from survey_service.errors import Conflict, NotFound, ServiceError, Where
 from survey_service.lists.parsing import ClientFileError, ParsedFile
+from survey_service.lists.parsing.workbook import SheetLimits
+from survey_service.lists.pipeline import SealedList, sealed_list
 from survey_service.lists.sealing import (
     CLIENT_COLUMNS,
-    ISSUE_COLUMNS,
     ImportOptions,
-    SealedList,
     client_rows,
     consecutive_runs,
     parse_with,
-    sealed_list,
 )
 from survey_service.models import (
     ClientList,
@@ -39,20 +44,23 @@ from survey_service.models import (
     Role,
     StaffNumber,
     StoredFile,
-    StoredFileChunk,
     SurveyWave,
     Unit,
     User,
     utcnow,
 )
-from survey_service.privacy.vault import PhoneVault
+from survey_service.privacy import files
+from survey_service.privacy.vault import NAME, RAW_VALUE, PhoneVault, mask_raw
 from survey_service.setup.waves import require_open
 
 __all__ = ["ImportOptions", "consecutive_runs", "import_client_list", "import_staff_numbers"]
 
 Source = bytes | BinaryIO | Path
 
-CHUNK = 1 << 20
+CHUNK = files.CHUNK
+# A rejected row as stored: its raw value encrypted, and masked beside it.
+ISSUE_ROW_COLUMNS = ("list_id", "row_number", "field", "raw_value", "raw_masked", "reason")
+NAME_AT = 1  # the names' place among a sealed batch's client columns (see lists.sealing)
 
 
 def spool_upload(
@@ -78,19 +86,18 @@ def spool_upload(
 
 
 def store_spooled(
-    session: Session, spool: BinaryIO, *, sha256: str, size: int, filename: str
+    session: Session,
+    spool: BinaryIO,
+    *,
+    sha256: str,
+    size: int,
+    filename: str,
+    vault: PhoneVault,
 ) -> StoredFile:
-    """Keep the raw file as sent, in chunks of 1 MiB (read back from the spool)."""
-    stored = StoredFile(sha256=sha256, size=size, file_name=filename[:255])
-    session.add(stored)
-    session.flush()
-    spool.seek(0)
-    for seq, chunk in enumerate(_chunks(spool)):
-        session.execute(
-            insert(StoredFileChunk), [{"file_id": stored.id, "seq": seq, "data": chunk}]
-        )
-    spool.seek(0)
-    return stored
+    """Keep the raw file, read back from the spool, in sealed chunks of 1 MiB."""
+    return files.store_file(
+        session, spool, sha256=sha256, size=size, filename=filename, vault=vault
+    )
 
 
 def _chunks(source: Source) -> Iterator[bytes]:
@@ -106,19 +113,9 @@ def _chunks(source: Source) -> Iterator[bytes]:
         yield chunk
 
 
-def stored_file_chunks(session: Session, file_id: int) -> Iterator[bytes]:
-    """Stream a stored file's bytes back, chunk by chunk."""
-    seq = 0
-    while True:
-        chunk = session.exec(
-            select(StoredFileChunk.data).where(
-                StoredFileChunk.file_id == file_id, StoredFileChunk.seq == seq
-            )
-        ).first()
-        if chunk is None:
-            return
-        yield chunk
-        seq += 1
+def stored_file_chunks(session: Session, file_id: int, vault: PhoneVault) -> Iterator[bytes]:
+    """Stream a stored file's bytes back, chunk by chunk, decrypted."""
+    return files.stored_file_chunks(session, file_id, vault)
 
 
 def _insert_tuples(session: Session, table: str, columns: tuple[str, ...], rows: list) -> None:
@@ -138,6 +135,25 @@ def _flush_batches(session: Session, model, rows: list[dict]) -> None:
         # Core executemany: the ORM's bulk path costs more than the insert itself here.
         session.connection().execute(model.__table__.insert(), rows)
         rows.clear()
+
+
+def import_options(config: Mapping[str, Any], **given: Any) -> ImportOptions:
+    """An upload's options from the app's settings (AREA_CODE, MAX_UPLOAD_MB, LIST_…)."""
+    given.setdefault("area_code", config["AREA_CODE"])
+    given.setdefault("max_bytes", int(config["MAX_UPLOAD_MB"]) << 20)
+    given.setdefault("limits", sheet_limits(config))
+    given.setdefault("helper_memory_mb", int(config["LIST_HELPER_MEMORY_MB"]))
+    return ImportOptions(**given)
+
+
+def sheet_limits(config: Mapping[str, Any]) -> SheetLimits:
+    """What a client-list spreadsheet may hold, from the app's settings."""
+    return SheetLimits(
+        max_rows=int(config["LIST_MAX_ROWS"]),
+        max_columns=int(config["LIST_MAX_COLUMNS"]),
+        max_xml_bytes=int(config["LIST_MAX_XML_MB"]) << 20,
+        max_cell_chars=int(config["LIST_MAX_CELL_CHARS"]),
+    )
 
 
 def import_client_list(
@@ -165,12 +181,14 @@ def import_client_list(
     ).first()
     if frozen is not None:
         raise Conflict("本轮样本已抽取，名单已冻结，不能再上传新版本")
-    with tempfile.NamedTemporaryFile(prefix="clientlist-") as spool:
+    with files.temp_file(vault.temp_dir, "list") as spool:
         sha256, size = spool_upload(content, spool, filename=filename, max_bytes=options.max_bytes)
         # Parsing starts first (in a helper process for a big file) and goes
         # on while the raw file is stored.
         with _sealed(spool.name, filename, options, vault) as sealed:
-            stored = store_spooled(session, spool, sha256=sha256, size=size, filename=filename)
+            stored = store_spooled(
+                session, spool, sha256=sha256, size=size, filename=filename, vault=vault
+            )
             client_list = _new_version(session, unit, wave, stored, actor)
             _store_rows(session, client_list, sealed, vault)
     audit.record(
@@ -237,18 +255,41 @@ def _store_rows(
 ) -> None:
     client_list.encoding = sealed.encoding
     client_list.delimiter = sealed.delimiter
+    sheet = sealed.sheet
+    # Numbers per name, for the review's "one name, many numbers" signal:
+    # counted here, in clear, because the stored names are encrypted. Each
+    # accepted number is distinct within a file (duplicates are rejected).
+    numbers_per_name: Counter[str] = Counter()
     with _collector_paused():
         for clients, issues in sealed.batches:
+            names = clients[NAME_AT]
+            numbers_per_name.update(filter(None, names))
+            sealed_names = vault.encrypt_texts(names, NAME)
+            clients = (*clients[:NAME_AT], sealed_names, *clients[NAME_AT + 1 :])
             rows = client_rows(client_list.id, clients, vault)
             _insert_tuples(session, "client", CLIENT_COLUMNS, rows)
-            issue_rows = [(client_list.id, *issue) for issue in issues]
-            _insert_tuples(session, "list_row_issue", ISSUE_COLUMNS, issue_rows)
+            issue_rows = _issue_rows(client_list.id, issues, vault)
+            _insert_tuples(session, "list_row_issue", ISSUE_ROW_COLUMNS, issue_rows)
     totals = sealed.totals
     client_list.n_accepted, client_list.n_rejected = totals.accepted, totals.rejected
     client_list.n_skipped = totals.skipped
-    client_list.signals = totals.signals
+    many = sum(1 for count in numbers_per_name.values() if count >= 3)
+    signals = {**totals.signals, "names_with_many_numbers": many}
+    client_list.signals = {**signals, "sheet": sheet} if sheet else signals
     session.add(client_list)
     session.flush()
+
+
+def _issue_rows(list_id: int, issues: list[tuple], vault: PhoneVault) -> list[tuple]:
+    """ISSUE_ROW_COLUMNS of a batch's issues (row, field, raw value, reason)."""
+    if not issues:
+        return []
+    raws = [issue[2] for issue in issues]
+    sealed = vault.encrypt_texts(raws, RAW_VALUE)
+    return [
+        (list_id, row, field, token, mask_raw(raw), reason)
+        for (row, field, raw, reason), token in zip(issues, sealed, strict=True)
+    ]
 
 
 @contextmanager
@@ -332,7 +373,7 @@ def import_staff_numbers(
     """
     options = options or ImportOptions()
     require_open(wave)
-    with tempfile.TemporaryFile() as spool:
+    with files.temp_file(vault.temp_dir, "staff") as spool:
         for chunk in _chunks(content):
             spool.write(chunk)
         spool.seek(0)

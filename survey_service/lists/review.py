@@ -135,14 +135,18 @@ def list_signals(session: Session, client_list: ClientList) -> ListSignals:
             ),
         )
     ).one()
-    many = (
-        select(Client.name)
-        .where(Client.list_id == client_list.id, Client.name.is_not(None))
-        .group_by(Client.name)
-        .having(func.count(func.distinct(Client.phone_hash)) >= 3)
-        .subquery()
-    )
-    names_many = session.exec(select(func.count()).select_from(many)).one()
+    # Counted at import: the stored names are encrypted (random nonces), so equal
+    # names no longer group in SQL; lists stored before that are counted here.
+    names_many = client_list.signals.get("names_with_many_numbers")
+    if names_many is None:
+        many = (
+            select(Client.name)
+            .where(Client.list_id == client_list.id, Client.name.is_not(None))
+            .group_by(Client.name)
+            .having(func.count(func.distinct(Client.phone_hash)) >= 3)
+            .subquery()
+        )
+        names_many = session.exec(select(func.count()).select_from(many)).one()
     return ListSignals(
         size=client_list.n_accepted,
         category_median=median,

@@ -1,21 +1,13 @@
-"""Client-list rows made ready to store: phones sealed, rejected rows kept as issues.
+"""Client-list rows made ready to store: duplicates found, phones sealed, rejects kept.
 
-Between the parser (:mod:`list_parser`) and the database. :func:`seal_rows`
-finds the duplicate numbers, turns each rejected row into a row issue,
-collects the numbers for the "consecutive numbers" padding signal and may
-mask and hash the accepted phones; :func:`client_rows` encrypts them (and
-masks and hashes what is left), in the process that writes the rows.
-
-A big file is parsed and sealed in a helper process while the importing
-process encrypts and writes the rows it sends, on a second core. The helper
-gets the lookup-hash sub-key, never the data key: it cannot decrypt. The
-masks and hashes go with whichever process has time: the helper makes them
-while its earlier batches still wait unread in the pipe (the writer is
-behind), and leaves them to the writer when the writer has read everything
-and waits. Small files, the usual upload, stay in the importing process: a
-helper costs about a quarter of a second to start. Both ways run the same
-functions, :func:`parse_client_file`, :func:`seal_rows` and
-:func:`client_rows`, so they store the same rows.
+Between the parser (:mod:`survey_service.lists.parsing`) and the database.
+:func:`seal_rows` finds the duplicate numbers, turns each rejected row into a
+row issue, collects the numbers for the "consecutive numbers" padding signal
+and may mask and hash the accepted phones; :func:`client_rows` encrypts them
+(and masks and hashes what is left), in the process that writes the rows.
+Where the rows are parsed and sealed (here, or in the helper process of
+:mod:`survey_service.lists.pipeline` for a big file) is the pipeline's choice;
+both run these same functions, so they store the same rows.
 
 This module imports neither the models nor Flask: the helper process
 loads only what parsing and sealing need.
@@ -23,33 +15,18 @@ loads only what parsing and sealing need.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import os
-import pickle
-import subprocess
-import sys
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-from survey_service.lists.parsing import ClientFileError, PhoneRows, parse_client_file
+from survey_service.lists.parsing import PhoneRows, parse_client_file
+from survey_service.lists.parsing.workbook import SheetLimits
 from survey_service.privacy.vault import LookupHasher, PhoneVault, mask_phones
 
-try:
-    import fcntl
-except ImportError:  # not on Linux or macOS: the pipe keeps its default size
-    fcntl = None
-
 BATCH = 5000
-# Files from this size on are parsed in a helper process (about 75,000 rows of CSV).
-PARALLEL_MIN_BYTES = 4 << 20
 
 CLIENT_COLUMNS = (
     "list_id",
@@ -68,7 +45,11 @@ ISSUE_COLUMNS = ("list_id", "row_number", "field", "raw_value", "reason")
 
 @dataclass
 class ImportOptions:
-    """How to read an uploaded list; ``parallel`` None chooses by the file's size."""
+    """How to read an uploaded list; ``parallel`` None chooses by the file's size and kind.
+
+    ``limits`` bound what a spreadsheet may hold; ``helper_memory_mb`` is the
+    address-space limit of the helper process (None: no limit).
+    """
 
     area_code: str = "027"
     sheet: str | None = None
@@ -76,6 +57,8 @@ class ImportOptions:
     column_map: dict[str, str] | None = None
     max_bytes: int | None = None
     parallel: bool | None = None
+    limits: SheetLimits = field(default_factory=SheetLimits)
+    helper_memory_mb: int | None = None
 
 
 @dataclass
@@ -94,32 +77,6 @@ class SealTotals:
 # field, raw_value, reason).
 Columns = tuple[Sequence[Any], ...]
 Batch = tuple[Columns, list[tuple]]
-
-
-class SealedList:
-    """A list being parsed: what the parser found, then its rows in batches, then the totals.
-
-    ``encoding`` and ``delimiter`` wait for the parser to get past the
-    header (the helper process may still be starting); read them first.
-    """
-
-    def __init__(
-        self,
-        header: Callable[[], tuple[str, str | None]],
-        batches: Iterator[Batch],
-        totals: SealTotals,
-    ):
-        self._header = header
-        self.batches = batches
-        self.totals = totals
-
-    @property
-    def encoding(self) -> str:
-        return self._header()[0]
-
-    @property
-    def delimiter(self) -> str | None:
-        return self._header()[1]
 
 
 def client_rows(list_id: int, columns: Columns, vault: PhoneVault) -> list[tuple]:
@@ -350,216 +307,5 @@ def parse_with(source: Any, filename: str, options: ImportOptions, accepted_batc
         column_map=options.column_map,
         max_bytes=options.max_bytes,
         accepted_batch=accepted_batch,
+        limits=options.limits,
     )
-
-
-@contextmanager
-def sealed_list(
-    path: str | Path,
-    *,
-    filename: str,
-    options: ImportOptions,
-    hasher: LookupHasher | None = None,
-) -> Iterator[SealedList]:
-    """Parse the file at ``path`` and seal its rows, here or in a helper process.
-
-    ``hasher`` lets a helper process hash phones when it is ahead of the
-    writer (without it, :func:`client_rows` hashes them all).
-
-    :raise ClientFileError: if the file cannot be a client list (raised on
-        entry, or while the batches are read for an error found further on).
-    """
-    parallel = options.parallel
-    if parallel is None:
-        parallel = os.path.getsize(path) >= PARALLEL_MIN_BYTES
-    if not parallel:
-        with parse_with(path, filename, options, BATCH) as parsed:
-            totals = SealTotals()
-            batches = seal_rows(parsed.rows, totals)
-            yield SealedList(lambda: (parsed.encoding, parsed.delimiter), batches, totals)
-        return
-    # A plain child process running this module (``python -m``), not
-    # multiprocessing: nothing of the parent's ``__main__`` is run again. It
-    # reads its request (the file's path, the options and the lookup-hash
-    # sub-key, never the data key) on stdin and answers on stdout.
-    root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
-    helper = subprocess.Popen(
-        [sys.executable, "-m", __name__],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-        cwd=root,
-    )
-    inbox = _Inbox(helper.stdout)
-    try:
-        inbox.start()
-        request = (str(Path(path).resolve()), filename, options, hasher and hasher.key)
-        helper.stdin.write(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
-        helper.stdin.close()
-        totals = SealTotals()
-        yield SealedList(inbox.header, _received_batches(inbox, totals), totals)
-    finally:
-        if helper.poll() is None:
-            helper.kill()
-        inbox.close()
-        helper.stdout.close()
-        helper.wait()
-
-
-class _Inbox:
-    """Messages from the helper, read off its pipe when this process wants one.
-
-    The pipe is widened to 1 MiB (about two batches) where Linux allows it,
-    so that the helper parses ahead while this process inserts. A thread
-    reading the pipe into a queue did the same, but cost this process more:
-    SQLite hands back the GIL after every row, and the thread took it.
-    """
-
-    PIPE_BYTES = 1 << 20
-
-    def __init__(self, stream: IO[bytes]):
-        self._stream = stream
-        self._header: tuple[str, str | None] | None = None
-        self._ended = False
-
-    def start(self) -> None:
-        set_pipe_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl else None
-        if set_pipe_size is not None:
-            with contextlib.suppress(OSError):  # the default pipe works, only slower
-                fcntl.fcntl(self._stream.fileno(), set_pipe_size, self.PIPE_BYTES)
-
-    def header(self) -> tuple[str, str | None]:
-        """The encoding and delimiter found: the helper's first message."""
-        if self._header is None:
-            encoding, delimiter = self.receive("file")
-            self._header = (encoding, delimiter)
-        return self._header
-
-    def _next(self) -> tuple:
-        if self._ended:
-            return ("ended",)
-        try:
-            message = pickle.load(self._stream)
-        except EOFError:
-            message = ("ended",)
-        except Exception as exc:  # a helper that died mid-message
-            message = ("broken", repr(exc))
-        if message[0] in ("done", "refused", "failed", "ended", "broken"):
-            self._ended = True
-        return message
-
-    def receive(self, expected: str | None = None) -> Any:
-        message = self._next()
-        kind = message[0]
-        if kind == "refused":
-            message_text, where, code = message[1:]
-            raise ClientFileError(message_text, where, code=code)
-        if kind == "failed":
-            raise RuntimeError(f"client-list helper process failed:\n{message[1]}")
-        if kind in ("ended", "broken"):
-            detail = f": {message[1]}" if kind == "broken" else ""
-            raise RuntimeError(f"client-list helper process ended without an answer{detail}")
-        if expected is None:
-            return message
-        if kind != expected:
-            raise RuntimeError(f"client-list helper process sent {kind!r}, not {expected!r}")
-        return message[1:]
-
-    def close(self) -> None:
-        self._ended = True
-
-
-def _received_batches(inbox: _Inbox, totals: SealTotals) -> Iterator[Batch]:
-    inbox.header()  # the first message, whether or not the caller asked for it
-    while True:
-        kind, *payload = inbox.receive()
-        if kind == "done":
-            totals.accepted, totals.rejected, totals.skipped, totals.signals = payload
-            return
-        yield tuple(_unpack(c) for c in payload[0]), payload[1]
-
-
-# Through the pipe a text column travels as one string, its values joined by
-# the unit separator: pickling one string costs far less than 5,000 of them.
-# None travels as "" (no text column holds ""), and a column holding the
-# separator itself travels as it is.
-_SEP = "\x1f"
-
-
-def _pack(column: Sequence[Any]) -> tuple[str, Any]:
-    if not column or not isinstance(column[0], str | None):
-        return ("items", column)
-    has_none = None in column
-    values = [v or "" for v in column] if has_none else column
-    try:
-        joined = _SEP.join(values)
-    except TypeError:  # not all text
-        return ("items", column)
-    if joined.count(_SEP) != len(column) - 1 or (has_none and "" in column):
-        return ("items", column)
-    return ("joined_none" if has_none else "joined", joined)
-
-
-def _unpack(packed: tuple[str, Any]) -> Sequence[Any]:
-    kind, data = packed
-    if kind == "items":
-        return data
-    values = data.split(_SEP)
-    return [v or None for v in values] if kind == "joined_none" else values
-
-
-def _unread_bytes(pipe: IO[bytes]) -> int:
-    """Bytes written to ``pipe`` and not yet read (1, "busy", where unknown)."""
-    try:
-        import termios
-
-        answer = fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0")
-    except (AttributeError, ImportError, OSError, ValueError):
-        return 1
-    return int.from_bytes(answer, sys.byteorder)
-
-
-def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
-    """The helper process: parse, seal, send batches; errors go back as messages."""
-
-    def send(message: tuple) -> None:
-        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()  # into the pipe now: what is unread there tells who is waiting
-
-    def writer_is_busy() -> bool:
-        """True while batches wait unread in the pipe: this process is ahead,
-        so it masks and hashes; when the writer has read everything (it waits
-        for this process), both are left to it."""
-        return _unread_bytes(out) > 0
-
-    try:
-        path, filename, options, lookup_key = pickle.load(stdin)
-        hasher = LookupHasher(lookup_key) if lookup_key else None
-        with parse_with(path, filename, options, BATCH) as parsed:
-            send(("file", parsed.encoding, parsed.delimiter))
-            totals = SealTotals()
-            for clients, issues in seal_rows(
-                parsed.rows, totals, hasher=hasher, help_writer=writer_is_busy
-            ):
-                send(("rows", [_pack(c) for c in clients], issues))
-            # Plain values only: this module is __main__ here, its classes would not unpickle.
-            send(("done", totals.accepted, totals.rejected, totals.skipped, totals.signals))
-    except ClientFileError as exc:
-        send(("refused", exc.message, exc.where, exc.code))
-    except BaseException:
-        send(("failed", traceback.format_exc()))
-    finally:
-        out.flush()
-
-
-if __name__ == "__main__":
-    # A short-lived process that makes no reference cycles: the collector
-    # would only walk the batches in flight, again and again.
-    gc.disable()
-    # Keep the message stream to ourselves: anything printed goes to stderr.
-    _stream = os.fdopen(os.dup(1), "wb", buffering=1 << 20)
-    os.dup2(2, 1)
-    _helper_main(sys.stdin.buffer, _stream)
-    _stream.close()

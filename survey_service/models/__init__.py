@@ -7,7 +7,7 @@ from . import evaluation  # noqa: F401  (the evaluation tables: survey_service.m
 from .answers import Answer
 from .audit import AuditEvent
 from .base import UTCDateTime, utcnow
-from .cases import DISPOSITIONS, FINAL_ON_FIRST, CallAttempt, Case, CaseStatus
+from .cases import DISPOSITIONS, FINAL_ON_FIRST, CallAttempt, Case, CaseStatus, DoNotCall
 from .draws import SampleDraw
 from .lists import (
     LIST_STATUS_LABELS,
@@ -19,7 +19,7 @@ from .lists import (
     StoredFile,
     StoredFileChunk,
 )
-from .org import ROLE_LABELS, Role, Unit, UnitCategory, User
+from .org import ROLE_LABELS, LoginThrottle, Role, Unit, UnitCategory, User
 from .waves import ResultSnapshot, SurveyWave, WaveStatus
 
 __all__ = [
@@ -34,8 +34,10 @@ __all__ = [
     "CaseStatus",
     "Client",
     "ClientList",
+    "DoNotCall",
     "ListRowIssue",
     "ListStatus",
+    "LoginThrottle",
     "ResultSnapshot",
     "Role",
     "SampleDraw",

@@ -37,6 +37,7 @@ class Case(SQLModel, table=True):
     disposition: str | None = Field(default=None, sa_type=String(8))
     ever_eligible: bool = False
     attempts: int = 0
+    needs_senior: bool = False  # after a soft refusal: refusal conversion by a senior agent
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_by: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -56,4 +57,23 @@ class CallAttempt(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str | None = Field(default=None, sa_type=String(8))
     note: str | None = Field(default=None, sa_type=Text)
+    refusal: str | None = Field(default=None, sa_type=String(8))  # 2.11: soft or hard
+    appointment_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # 2.21 booked
     provider_call_id: str | None = Field(default=None, sa_type=String(64))
+    # The highest sequence number of the provider's status callbacks seen for this call.
+    status_sequence: int | None = Field(default=None)
+
+
+class DoNotCall(SQLModel, table=True):
+    """A number never to be called again, by any later wave or the IVR (a hard refusal).
+
+    Kept by the phone's lookup hash only: the list holds no number.
+    """
+
+    __tablename__ = "do_not_call"
+
+    id: int | None = Field(default=None, primary_key=True)
+    phone_hash: str = Field(sa_type=String(64), unique=True)
+    case_id: int | None = Field(default=None, foreign_key="survey_case.id")
+    reason: str = Field(sa_type=String(8))
+    added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

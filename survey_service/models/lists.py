@@ -28,7 +28,13 @@ LIST_STATUS_LABELS = {
 
 
 class StoredFile(SQLModel, table=True):
-    """An uploaded file, kept as sent; its bytes are in 1 MiB chunks."""
+    """An uploaded file, kept as sent; its bytes are in 1 MiB chunks.
+
+    ``encryption`` says how the chunks are kept: ``aes-gcm-v1`` (each chunk
+    sealed with the data key's file sub-key), ``purged`` (the chunks were
+    deleted by the wave's retention purge) or None (plaintext, files stored
+    before the chunks were encrypted).
+    """
 
     __tablename__ = "stored_file"
 
@@ -36,6 +42,7 @@ class StoredFile(SQLModel, table=True):
     sha256: str = Field(sa_type=String(64), index=True)
     size: int = 0
     file_name: str = Field(sa_type=String(255))
+    encryption: str | None = Field(default=None, sa_type=String(16))
 
 
 class StoredFileChunk(SQLModel, table=True):
@@ -81,7 +88,9 @@ class Client(SQLModel, table=True):
     """An accepted row: a person or company the unit served.
 
     The phone is stored encrypted (``phone_enc``), matched through a keyed
-    hash (``phone_hash``) and shown only masked (``phone_masked``).
+    hash (``phone_hash``) and shown only masked (``phone_masked``); the name
+    is stored encrypted (a ``t1:`` token, see ``PhoneVault.encrypt_texts``).
+    A wave's retention purge empties all four.
     """
 
     __tablename__ = "client"
@@ -89,7 +98,7 @@ class Client(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     list_id: int = Field(foreign_key="client_list.id", index=True)
     row_number: int
-    name: str | None = Field(default=None, sa_type=String(200))
+    name: str | None = Field(default=None, sa_type=Text)  # encrypted
     phone_enc: str = Field(sa_type=String(200))
     # Not indexed: the checks that match hashes read the other side whole, and
     # a random-order index on it would halve the speed of importing a list.
@@ -101,7 +110,11 @@ class Client(SQLModel, table=True):
 
 
 class ListRowIssue(SQLModel, table=True):
-    """A rejected row of an upload, with its reason, for the unit to fix."""
+    """A rejected row of an upload, with its reason, for the unit to fix.
+
+    The cell as written is kept encrypted (``raw_value``) and masked
+    (``raw_masked``, what the pages show unless a full value is revealed).
+    """
 
     __tablename__ = "list_row_issue"
 
@@ -109,7 +122,8 @@ class ListRowIssue(SQLModel, table=True):
     list_id: int = Field(foreign_key="client_list.id", index=True)
     row_number: int
     field: str = Field(sa_type=String(32))
-    raw_value: str | None = Field(default=None, sa_type=String(500))
+    raw_value: str | None = Field(default=None, sa_type=Text)  # encrypted
+    raw_masked: str | None = Field(default=None, sa_type=String(500))
     reason: str = Field(sa_type=String(32))
 
 

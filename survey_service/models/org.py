@@ -61,6 +61,9 @@ class User(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Part of every session's user id: raising it (log-out, new password,
+    # disabling) makes every cookie issued before invalid on every node.
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     # Flask-Login protocol, kept here because it derives from columns only.
     @property
@@ -76,4 +79,18 @@ class User(SQLModel, table=True):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_epoch}"
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Recent failed log-ins of one account or one address, shared by every web node.
+
+    ``key`` is ``user:<name>`` or ``addr:<address>``; the count restarts when the
+    last failure is older than the lock period.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(sa_type=String(160), primary_key=True)
+    failures: int = 0
+    last_failure_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,9 +1,11 @@
-"""Phone numbers at rest: encryption, keyed lookup hash, masking.
+"""Personal data at rest: encryption, keyed lookup hash, masking.
 
-One data key (32 random bytes, base64) yields two sub-keys through HKDF:
-an AES-256-GCM key that encrypts each number with a fresh nonce, and an
+One data key (32 random bytes, base64) yields four sub-keys through HKDF:
+an AES-256-GCM key that encrypts each number with a fresh nonce, an
 HMAC-SHA256 key whose digest lets the service find equal numbers (across
-units, against staff lists) without decrypting them.
+units, against staff lists) without decrypting them, an AES-256-GCM key for
+other personal text (clients' names, the raw values of rejected rows), and
+one for the stored copies of uploaded files, chunk by chunk.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import os
+from collections.abc import Sequence
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -68,6 +71,11 @@ class PhoneVault:
             raise ValueError("SURVEY_DATA_KEY must decode to 32 bytes")
         self._aead = AESGCM(_derive(master, b"phone-encryption-v1"))
         self.hasher = LookupHasher(_derive(master, b"phone-lookup-hash-v1"))
+        self._text = AESGCM(_derive(master, b"text-encryption-v1"))
+        self._file = AESGCM(_derive(master, b"file-encryption-v1"))
+        # Where temporary plaintext copies go (the instance folder's tmp/):
+        # everything that handles personal data in clear is handed the vault.
+        self.temp_dir: str | None = None
 
     def encrypt(self, phone: str) -> str:
         return self.encrypt_many([phone])[0]
@@ -90,12 +98,92 @@ class PhoneVault:
         raw = base64.b64decode(token[3:])
         return self._aead.decrypt(raw[:12], raw[12:], b"phone").decode()
 
+    def encrypt_texts(self, values: Sequence[str | None], purpose: bytes) -> list[str | None]:
+        """Encrypt personal text (None stays None); ``purpose`` binds a token to its column.
+
+        A name token cannot be passed off as a rejected row's raw value: the
+        purpose is the AES-GCM associated data.
+        """
+        nonces = os.urandom(12 * len(values))
+        seal, b64 = self._text.encrypt, binascii.b2a_base64
+        out: list[str | None] = []
+        append = out.append
+        for i, value in enumerate(values):
+            if value is None:
+                append(None)
+                continue
+            nonce = nonces[12 * i : 12 * i + 12]
+            append(
+                "t1:" + b64(nonce + seal(nonce, value.encode(), purpose), newline=False).decode()
+            )
+        return out
+
+    def decrypt_text(self, token: str | None, purpose: bytes) -> str | None:
+        """The text of a token from :meth:`encrypt_texts`; None stays None.
+
+        A value without the ``t1:`` prefix is a row stored before names were
+        encrypted and comes back as it is.
+        """
+        if token is None or not token.startswith("t1:"):
+            return token
+        raw = base64.b64decode(token[3:])
+        return self._text.decrypt(raw[:12], raw[12:], purpose).decode()
+
+    def encrypt_chunk(self, file_id: int, seq: int, count: int, data: bytes) -> bytes:
+        """Seal chunk ``seq`` of ``count`` of a stored file: nonce (12 bytes) + ciphertext.
+
+        The file, the chunk's place and the chunk count are associated data:
+        a chunk moved to another file or place, or a file cut short, is refused.
+        """
+        nonce = os.urandom(12)
+        return nonce + self._file.encrypt(nonce, data, _chunk_aad(file_id, seq, count))
+
+    def decrypt_chunk(self, file_id: int, seq: int, count: int, sealed: bytes) -> bytes:
+        """The plaintext of a chunk from :meth:`encrypt_chunk`.
+
+        :raise cryptography.exceptions.InvalidTag: if it was changed or moved.
+        """
+        return self._file.decrypt(sealed[:12], sealed[12:], _chunk_aad(file_id, seq, count))
+
     def lookup_hash(self, phone: str) -> str:
         """HMAC-SHA256 of the number, hex: equal numbers, equal hashes."""
         return self.hasher.lookup_hashes([phone])[0]
 
     def lookup_hashes(self, phones: list[str]) -> list[str]:
         return self.hasher.lookup_hashes(phones)
+
+
+NAME = b"client.name"
+RAW_VALUE = b"list_row_issue.raw_value"
+
+
+def _chunk_aad(file_id: int, seq: int, count: int) -> bytes:
+    return b"stored-file:%d:%d/%d" % (file_id, seq, count)
+
+
+def mask_raw(value: str | None) -> str | None:
+    """Mask the digits of a cell as written (a rejected row's phone cell).
+
+    As :func:`mask_phone` does: eight digits or more (a number, perhaps
+    mistyped) keep the first three and the last four; seven (a local
+    number) keep the last two; six or fewer are no phone number (a service
+    line like 12345, a typo) and stay. Other characters stay, so the unit
+    sees what is wrong: ``138-1234-56789`` becomes ``138-****-*6789``.
+    """
+    if value is None:
+        return None
+    digits = sum(ch.isdigit() for ch in value)
+    if digits <= 6:
+        return value
+    keep_head, keep_tail = (3, 4) if digits >= 8 else (0, 2)
+    out, seen = [], 0
+    for ch in value:
+        if ch.isdigit():
+            seen += 1
+            if keep_head < seen <= digits - keep_tail:
+                ch = "*"
+        out.append(ch)
+    return "".join(out)
 
 
 def mask_phones(phones: list[str]) -> list[str]:

@@ -18,21 +18,14 @@ import numpy as np
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-import call_scripts
 import sampling
-from survey_service.models import (
-    Answer,
-    CallAttempt,
-    Case,
-    CaseStatus,
-    SampleDraw,
-    SurveyWave,
-    Unit,
-)
+from survey_service.dispositions import COMPLETE
+from survey_service.models import CallAttempt, Case, CaseStatus, SampleDraw, SurveyWave, Unit
+from survey_service.results.respondents import RESPONDENT_DISPOSITIONS, WaveData, load_wave
 from survey_service.sample.draws import latest_draw
-from survey_service.setup.waves import script_for_wave
 
-RESPONDENT_DISPOSITIONS = ("1.1", "1.2")
+__all__ = ["RESPONDENT_DISPOSITIONS"]  # re-exported: callers name it from here too
+NOT_DIALLED = "UH"  # disposition_counts' key for a released case never dialled
 MIN_VALID = 30  # the design's minimum of valid answers before a unit can be ranked
 SMALL_GROUP = 5  # below this many respondents no distribution or comment goes to a unit
 RANK_K = 10
@@ -71,29 +64,6 @@ class UnitResult:
     flags: tuple[str, ...] = field(default_factory=tuple)
 
 
-def respondent_scores(session: Session, wave: SurveyWave, draw: SampleDraw) -> list[tuple]:
-    """(case id, unit code, sub-stratum, score 0-10) for every respondent with a score."""
-    script = script_for_wave(wave)
-    answers: dict[int, dict[str, str]] = defaultdict(dict)
-    where: dict[int, tuple[str, str]] = {}
-    rows = session.exec(
-        select(Answer.case_id, Answer.item_id, Answer.value, Unit.code, Case.stratum)
-        .join(Case, Case.id == Answer.case_id)
-        .join(Unit, Unit.id == Case.unit_id)
-        .where(Case.draw_id == draw.id, Case.disposition.in_(RESPONDENT_DISPOSITIONS))
-        .order_by(Unit.code, Case.id)
-    ).all()
-    for case_id, item_id, value, code, stratum in rows:
-        answers[case_id][item_id] = value
-        where[case_id] = (code, stratum)
-    out = []
-    for case_id, given in answers.items():
-        score = call_scripts.respondent_score(script, given)
-        if score is not None:
-            out.append((case_id, *where[case_id], float(score)))
-    return out
-
-
 def cases_by_unit(session: Session, draw: SampleDraw, *conditions) -> dict[str, int]:
     """Count the draw's cases per unit code that meet ``conditions``."""
     return dict(
@@ -127,35 +97,42 @@ def disposition_counts(session: Session, draw: SampleDraw) -> dict[str, dict[str
     ).all()
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for code, status, disposition, last in rows:
-        key = disposition if status == CaseStatus.FINAL else (last or "UH")
+        key = disposition if status == CaseStatus.FINAL else (last or NOT_DIALLED)
         counts[code][key] += 1
     return counts
 
 
 def unit_results(
-    session: Session, wave: SurveyWave, *, min_valid: int = MIN_VALID
+    session: Session,
+    wave: SurveyWave,
+    *,
+    min_valid: int = MIN_VALID,
+    data: WaveData | None = None,
 ) -> list[UnitResult]:
-    """One row per active unit, in code order; units without respondents say why."""
-    units = session.exec(select(Unit).where(Unit.active).order_by(Unit.code)).all()
-    draw = latest_draw(session, wave)
+    """One row per active unit, in code order; units without respondents say why.
+
+    ``data`` is the wave as :func:`results.respondents.load_wave` gives it (loaded
+    here when not given).
+    """
+    data = data if data is not None else load_wave(session, wave)
+    units = data.units
+    draw = data.draw
     if draw is None:
         return [
             UnitResult(u.code, u.name, u.category, 0, 0, 0, 0, 0, *[math.nan] * 5, "none", "未抽样")
             for u in units
         ]
     design_units = draw.design.get("units", {})
-    strata = draw.design.get("strata", {})
     released = cases_by_unit(session, draw, Case.released)
     counts = disposition_counts(session, draw)
     estimates: dict[str, dict] = {}
-    scores = respondent_scores(session, wave, draw)
+    scores = data.scored
     if scores:
-        population = {(spec["unit"], label): spec["N"] for label, spec in strata.items()}
         table = sampling.domain_means(
-            np.array([s[3] for s in scores]),
-            np.array([s[1] for s in scores]),
-            np.array([s[2] for s in scores]),
-            population,
+            np.array([r.score for r in scores]),
+            np.array([r.unit for r in scores]),
+            np.array([r.stratum for r in scores]),
+            data.population,
         ).to_records()
         estimates = {str(row["domain"]): row for row in table}
     rates = _rates(counts, [u.code for u in units])
@@ -165,7 +142,7 @@ def unit_results(
         spec = design_units.get(unit.code)
         row = estimates.get(unit.code)
         unit_counts = counts.get(unit.code, {})
-        completes = unit_counts.get("1.1", 0)
+        completes = unit_counts.get(COMPLETE, 0)
         base = dict(
             code=unit.code,
             name=unit.name,
@@ -338,12 +315,11 @@ def default_sd(session: Session, wave: SurveyWave, fallback: float = 2.0) -> flo
     previous = session.exec(
         select(SurveyWave).where(SurveyWave.year < wave.year).order_by(SurveyWave.year.desc())
     ).first()
-    record = latest_draw(session, previous) if previous is not None else None
-    if record is None:
+    if previous is None or latest_draw(session, previous) is None:
         return fallback
     by_unit: dict[str, list[float]] = {}
-    for _case, unit, _stratum, score in respondent_scores(session, previous, record):
-        by_unit.setdefault(unit, []).append(score)
+    for resp in load_wave(session, previous).scored:
+        by_unit.setdefault(resp.unit, []).append(resp.score)
     squares = sum(float(np.sum((np.array(v) - np.mean(v)) ** 2)) for v in by_unit.values())
     dof = sum(len(v) - 1 for v in by_unit.values())
     return round(math.sqrt(squares / dof), 2) if dof > 0 and squares > 0 else fallback

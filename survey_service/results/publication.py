@@ -18,7 +18,9 @@ from sqlmodel import Session, select
 from survey_service import audit
 from survey_service.errors import Conflict
 from survey_service.models import ResultSnapshot, SurveyWave, User, WaveStatus, utcnow
-from survey_service.results.estimates import UnitResult, unit_results
+from survey_service.results import estimates
+from survey_service.results.estimates import UnitResult
+from survey_service.results.respondents import WaveData
 from survey_service.sample.draws import latest_draw
 
 
@@ -47,7 +49,7 @@ def close_results(*, session: Session, wave: SurveyWave, actor: User) -> int:
         raise Conflict("本轮结果已封存")
     if latest_draw(session, wave) is None:
         raise Conflict("本轮尚未抽样，没有可封存的结果")
-    rows = unit_results(session, wave)
+    rows = estimates.unit_results(session, wave)
     for row in rows:
         session.add(
             ResultSnapshot(
@@ -96,17 +98,23 @@ def frozen_results(session: Session, wave: SurveyWave) -> list[UnitResult]:
     return [UnitResult(**{n: _from_json(n, s.figures.get(n)) for n in names}) for s in snapshots]
 
 
-def wave_results(session: Session, wave: SurveyWave) -> list[UnitResult]:
-    """The figures to show: live while the wave is open, frozen once it is closed."""
+def wave_results(
+    session: Session, wave: SurveyWave, *, data: WaveData | None = None
+) -> list[UnitResult]:
+    """The figures to show: live while the wave is open, frozen once it is closed.
+
+    ``data`` (:func:`results.respondents.load_wave`) spares a second load when
+    the caller has it already.
+    """
     if wave.status == WaveStatus.OPEN:
-        return unit_results(session, wave)
+        return estimates.unit_results(session, wave, data=data)
     return frozen_results(session, wave)
 
 
 def recheck(session: Session, wave: SurveyWave) -> list[str]:
     """Recompute from the stored data; return the units whose figures differ from the frozen."""
     frozen = {r.code: asdict(r) for r in frozen_results(session, wave)}
-    fresh = {r.code: asdict(r) for r in unit_results(session, wave)}
+    fresh = {r.code: asdict(r) for r in estimates.unit_results(session, wave)}
     differ = []
     for code in sorted(set(frozen) | set(fresh)):
         a, b = frozen.get(code), fresh.get(code)

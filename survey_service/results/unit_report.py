@@ -6,30 +6,37 @@ published, the unit's own staff. What a unit sees is aggregates only
 answer distributions are withheld for groups smaller than
 :data:`SMALL_GROUP`, and comments reach the unit with names, numbers and
 other identifying words removed, in an order that says nothing about who
-said what.
+said what; a comment that may still name someone after redaction
+(:func:`privacy.redact.review`) is held back for a reviewer and only
+counted.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
 from sqlmodel import Session, select
 
+import call_scripts
 from survey_service.errors import NotFound
-from survey_service.models import DISPOSITIONS, Answer, Case, Unit
-from survey_service.results.estimates import (
-    RESPONDENT_DISPOSITIONS,
-    SMALL_GROUP,
-    disposition_counts,
-)
-from survey_service.results.exports import aspects_table, redact
+from survey_service.models import DISPOSITIONS, Unit
+from survey_service.privacy.redact import review
+from survey_service.results.aspects import aspect_results
+from survey_service.results.estimates import NOT_DIALLED, SMALL_GROUP, disposition_counts
 from survey_service.results.publication import wave_results
-from survey_service.sample.draws import latest_draw
-from survey_service.setup.waves import script_for_wave
+from survey_service.results.respondents import load_wave
 
 OPEN_ITEMS_KIND = "open"
-NOT_DIALLED = {"UH": "已发放、尚未拨打"}
+DISTRIBUTION_KINDS = ("rating", "yes_no")
+NOT_DIALLED_LABEL = "已发放、尚未拨打（计入UH）"
+
+
+def disposition_label(code: str) -> str:
+    """The zh-CN label of an AAPOR code or of the never-dialled count."""
+    if code == NOT_DIALLED:
+        return NOT_DIALLED_LABEL
+    return DISPOSITIONS[code][1] if code in DISPOSITIONS else code
 
 
 def unit_report(session: Session, wave, code: str, *, for_unit: bool) -> dict[str, Any]:
@@ -40,56 +47,33 @@ def unit_report(session: Session, wave, code: str, *, for_unit: bool) -> dict[st
     unit = session.exec(select(Unit).where(Unit.code == code)).first()
     if unit is None:
         raise NotFound(f"单位 {code} 不存在")
-    figures = next((r for r in wave_results(session, wave) if r.code == code), None)
-    draw = latest_draw(session, wave)
+    data = load_wave(session, wave)
+    figures = next((r for r in wave_results(session, wave, data=data) if r.code == code), None)
+    draw = data.draw
     page: dict[str, Any] = {
         "unit": unit,
         "figures": figures,
         "items": [],
         "dispositions": [],
-        "comments": [],
+        "comments": [],  # releasable ones only
+        "held_comments": 0,  # may still name someone: a reviewer reads them first
         "suppressed": False,
         "for_unit": for_unit,
     }
     if draw is None:
         return page
     counts = disposition_counts(session, draw).get(code, {})
-    header, rows = aspects_table(session, wave)
-    column = {name: i for i, name in enumerate(header)}
-    page["aspects"] = [
-        {
-            "title": row[column["题目"]],
-            "n": row[column["有效回答"]],
-            "mean": _num(row[column["得分(10分制)"]]),
-            "ci_low": _num(row[column["95%区间下限"]]),
-            "ci_high": _num(row[column["95%区间上限"]]),
-        }
-        for row in rows
-        if row[column["单位代码"]] == code
-    ]
-    page["dispositions"] = [
-        (c, DISPOSITIONS.get(c, (c, c))[1], n) for c, n in sorted(counts.items())
-    ]
-    script = script_for_wave(wave)
-    answers: dict[int, dict[str, str]] = defaultdict(dict)
-    for case_id, item_id, value in session.exec(
-        select(Answer.case_id, Answer.item_id, Answer.value)
-        .join(Case, Case.id == Answer.case_id)
-        .where(
-            Case.draw_id == draw.id,
-            Case.unit_id == unit.id,
-            Case.disposition.in_(RESPONDENT_DISPOSITIONS),
-        )
-    ).all():
-        answers[case_id][item_id] = value
+    page["aspects"] = [a for a in aspect_results(data) if a.unit == code]
+    page["dispositions"] = [(c, disposition_label(c), n) for c, n in sorted(counts.items())]
+    answers = [r.answers for r in data.respondents if r.unit == code and r.answers]
     respondents = len(answers)
     page["respondents"] = respondents
     if respondents < SMALL_GROUP:
         page["suppressed"] = True
         return page
-    for item in script.items:
-        if item.kind in ("rating", "yes_no"):
-            tally = Counter(a.get(item.id) for a in answers.values() if item.id in a)
+    for item in data.script.items:
+        if item.kind in DISTRIBUTION_KINDS:
+            tally = Counter(a.get(item.id) for a in answers if item.id in a)
             page["items"].append(
                 {
                     "title": item.title or item.id,
@@ -98,14 +82,12 @@ def unit_report(session: Session, wave, code: str, *, for_unit: bool) -> dict[st
                 }
             )
         elif item.kind == OPEN_ITEMS_KIND:
-            page["comments"].extend(
-                redact(a[item.id])
-                for a in answers.values()
-                if a.get(item.id) and a[item.id] != "_skipped"
-            )
+            for a in answers:
+                if a.get(item.id) and a[item.id] != call_scripts.SKIPPED:
+                    redacted = review(a[item.id])
+                    if redacted.held:
+                        page["held_comments"] += 1
+                    else:
+                        page["comments"].append(redacted.text)
     page["comments"].sort()  # no order that could point back to a call
     return page
-
-
-def _num(value) -> float:
-    return float("nan") if value in ("", None) else float(value)

@@ -35,8 +35,7 @@ def create_user(
         raise ServiceError(
             f"未知角色 {role!r}（可选：{allowed}）", where=Where(field="role")
         ) from None
-    if len(password) < 8:
-        raise ServiceError("密码至少 8 位", where=Where(field="password"))
+    _check_password(password)
     unit_id = None
     if role == Role.UNIT:
         if not unit_code:
@@ -68,6 +67,45 @@ def create_user(
         role=role.value,
     )
     return user
+
+
+def end_sessions(user: User) -> None:
+    """Make every session cookie issued to ``user`` so far invalid (all nodes)."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
+def set_password(*, session: Session, user: User, password: str, actor: User | None) -> None:
+    """Give ``user`` a new password and end all their sessions (audited).
+
+    :raise ServiceError: if the password is shorter than 8 characters.
+    """
+    _check_password(password)
+    user.password_hash = generate_password_hash(password)
+    end_sessions(user)
+    session.add(user)
+    audit.record(session, user=actor, action="user.password", object_type="user", object_id=user.id)
+
+
+def set_active(*, session: Session, user: User, active: bool, actor: User | None) -> None:
+    """Enable or disable a login; disabling ends all the user's sessions (audited)."""
+    if user.active == active:
+        return
+    user.active = active
+    if not active:
+        end_sessions(user)
+    session.add(user)
+    audit.record(
+        session,
+        user=actor,
+        action="user.enable" if active else "user.disable",
+        object_type="user",
+        object_id=user.id,
+    )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise ServiceError("密码至少 8 位", where=Where(field="password"))
 
 
 def authenticate(*, session: Session, username: str, password: str) -> User | None:

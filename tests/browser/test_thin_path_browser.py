@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from playwright.sync_api import expect
 from sqlmodel import select
 
+from survey_service.calls.settings import ROUND_THE_CLOCK
 from survey_service.db import transaction
 from survey_service.models import Answer, Case, ClientList
 from tests.browser.conftest import login
@@ -19,8 +22,19 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
         make_user(session, username="unit1", role="unit", unit=unit)
         for role in ("reviewer", "statistician", "agent", "supervisor", "admin"):
             make_user(session, username=role, role=role)
-        make_wave(session, script_id="short_demo")
+        wave = make_wave(session, script_id="short_demo")
+        # The browser runs on the wall clock: let the wave call at any hour.
+        wave.settings = {**wave.settings, "calling": ROUND_THE_CLOCK}
+        session.add(wave)
 
+    # The pages must work under the Content-Security-Policy (no inline scripts).
+    violations = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     upload = tmp_path / "名单.csv"
     upload.write_bytes(csv_content(6))
     login(page, live_server, "unit1")
@@ -55,6 +69,8 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
     login(page, live_server, "agent")
     page.click("text=领取下一个样本")
     assert "****" in page.inner_text("#masked-number")
+    page.click("#reveal")  # static/interview.js: an audited fetch
+    expect(page.locator("#full-number")).to_have_text(re.compile(r"^\+861\d{10}$"))
     assert page.inner_text("#item-title") == "screening" or "办理" in page.inner_text("#item-text")
     page.check("input[value=dealt]")
     page.click("#submit-answer")
@@ -83,6 +99,7 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
     assert "user.create" in page.inner_text("#audit")
     page.click("text=退出")
 
+    assert violations == []
     session.expire_all()
     done = session.exec(select(Case).where(Case.disposition == "1.1")).all()
     assert len(done) == 1

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from survey_service.calls import ivr as ivr_calls
+from survey_service.calls import dialling
 from survey_service.calls.telephony.simulated import (
     FlaskClientTransport,
     SimulatedProvider,
@@ -23,12 +23,19 @@ EVENING = datetime(2017, 11, 1, 11, 0, tzinfo=UTC)
 BASE = "http://ivr.test"
 
 
-def make_sample(session, *, per_unit=3, kind="群众", script_id="short_demo", n=10):
-    """One unit (奓山街派出所), an approved list of ``n`` clients, ``per_unit`` cases drawn."""
+def make_sample(session, *, per_unit=3, kind="群众", script_id="short_demo", n=10, calling=None):
+    """One unit (奓山街派出所), an approved list of ``n`` clients, ``per_unit`` cases drawn.
+
+    ``calling`` becomes the wave's calling settings (e.g. ROUND_THE_CLOCK for a
+    test that dials on the wall clock).
+    """
     with transaction(session):
         unit = make_unit(session)
         reviewer = make_user(session, role="reviewer")
         wave = make_wave(session, script_id=script_id)
+        if calling is not None:
+            wave.settings = {**wave.settings, "calling": calling}
+            session.add(wave)
         make_list(
             session, unit=unit, wave=wave, n=n, actor=reviewer, content=csv_content(n, kind=kind)
         )
@@ -62,7 +69,7 @@ def dial(app, session, telephony):
 
     def dial(limit=1, now=EVENING, provider=None, **kwargs):
         with transaction(session):
-            return ivr_calls.dial_due_cases(
+            return dialling.dial_due_cases(
                 session,
                 provider=provider or telephony,
                 vault=app.extensions["phone_vault"],

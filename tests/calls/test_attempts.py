@@ -31,17 +31,22 @@ def held(session):
     return case, attempt, agent
 
 
-def test_no_answer_is_redialled_three_hours_later(session, held):
-    """Does a no-answer put the case back in the queue for 3 hours later?"""
+def test_no_answer_is_redialled_in_another_day_part(session, held):
+    """Does a Wednesday-evening no-answer put the case back for Thursday 09:00?
+
+    The calling rules (issue 14): at least 3 hours later, in an allowed
+    day-part not used yet; 22:00 is past the evening, so Thursday morning.
+    """
     case, attempt, agent = held
     with transaction(session):
         calling.record_outcome(session, case, attempt, "3.13", actor=agent, now=NOW)
     assert case.status == CaseStatus.PENDING
     assert case.attempts == 1
     assert case.claimed_by is None
-    assert case.next_attempt_at == NOW + timedelta(hours=3)
+    assert case.next_attempt_at == datetime(2017, 11, 2, 1, 0, tzinfo=UTC)  # 09:00 in Wuhan
     assert case.disposition is None
-    assert queue.claim_next_case(session, agent, now=NOW + timedelta(hours=2)).id != case.id
+    claimed = queue.claim_next_case(session, agent, now=NOW + timedelta(hours=1))
+    assert claimed.id != case.id
 
 
 def test_refusal_is_final_at_once(session, held):
@@ -68,7 +73,7 @@ def test_attempt_limit_unknown_eligibility_keeps_last_outcome(session, held):
 
 
 def test_attempt_limit_after_eligibility_ends_as_eligible_noninterview(session, held):
-    """Is eligibility, once learned, kept: 2.21 rather than 3.13 at the limit?"""
+    """Is eligibility, once learned, kept: the last eligible outcome (2.22), not 3.13?"""
     case, attempt, agent = held
     outcomes = ["2.22", "3.13", "3.13", "3.13", "3.13", "3.13"]
     for k, outcome in enumerate(outcomes):
@@ -78,7 +83,7 @@ def test_attempt_limit_after_eligibility_ends_as_eligible_noninterview(session, 
             calling.record_outcome(
                 session, case, attempt, outcome, actor=agent, now=NOW + timedelta(days=k)
             )
-    assert (case.status, case.disposition, case.ever_eligible) == (CaseStatus.FINAL, "2.21", True)
+    assert (case.status, case.disposition, case.ever_eligible) == (CaseStatus.FINAL, "2.22", True)
 
 
 def test_unknown_outcome_is_refused(session, held):

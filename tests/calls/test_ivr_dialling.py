@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from survey_service.calls import attempts as calling
-from survey_service.calls import interviews, queue
+from survey_service.calls import dialling, interviews, queue
 from survey_service.calls import ivr as ivr_calls
+from survey_service.calls.settings import CallingSettings
 from survey_service.calls.telephony import NO_ANSWER, CallRejected, SimulatedProvider
 from survey_service.db import transaction
 from survey_service.models import Answer, AuditEvent, CallAttempt, Case, CaseStatus, Client
@@ -28,37 +29,48 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
     ("when", "individuals", "enterprises"),
     [
         (local(1, 8, 59), False, False),
-        (local(1, 9, 0), True, True),  # weekday office hours open at 09:00
-        (local(1, 16, 59), True, True),
-        (local(1, 17, 0), False, False),  # ... and close at 17:00
-        (local(1, 17, 59), False, False),
-        (local(1, 18, 0), True, False),  # evening: individuals only
-        (local(1, 20, 59), True, False),
-        (local(1, 21, 0), False, False),
-        (local(4, 10, 0), False, False),  # Saturday morning
-        (local(4, 18, 0), True, False),  # Saturday evening
-        (local(5, 20, 30), True, False),  # Sunday evening
+        (local(1, 9, 0), True, True),  # the weekday morning opens at 09:00
+        (local(1, 11, 59), True, True),
+        (local(1, 12, 0), False, False),  # ... and closes at 12:00
+        (local(1, 14, 0), True, True),  # the afternoon: 14:00-17:30
+        (local(1, 17, 29), True, True),
+        (local(1, 17, 30), False, False),
+        (local(1, 18, 29), False, False),
+        (local(1, 18, 30), True, False),  # the evening, 18:30-20:30: individuals only
+        (local(1, 20, 29), True, False),
+        (local(1, 20, 30), False, False),
+        (local(4, 9, 59), False, False),  # Saturday
+        (local(4, 10, 0), True, False),  # the weekend day-part: individuals only
+        (local(5, 16, 59), True, False),  # Sunday
+        (local(5, 17, 0), False, False),
+        (local(5, 19, 0), False, False),  # no weekend evening
     ],
 )
 def test_calling_windows_boundaries(when, individuals, enterprises):
-    """Are the default windows open from their start up to, not including, their end?"""
-    kinds = ivr_calls.kinds_open(ivr_calls.DEFAULT_WINDOWS, when)
-    opened = (lambda kind: True) if kinds is None else kinds.__contains__
-    assert opened("群众") is individuals
-    assert opened(None) is individuals  # unknown kind is called like an individual
-    assert opened("企业") is enterprises
+    """Are the default day-parts open from their start up to, not including, their end?"""
+    kinds = CallingSettings().kinds_open(when)
+    assert ("群众" in kinds) is individuals
+    assert (None in kinds) is individuals  # unknown kind is called like an individual
+    assert ("企业" in kinds) is enterprises
 
 
-def test_windows_are_a_parameter():
-    """Can a deployment pass its own windows (here: weekends 10:00-12:00 only)?"""
-    weekend = (ivr_calls.CallingWindow("weekend", time(10), time(12), days=frozenset({5, 6})),)
-    assert ivr_calls.kinds_open(weekend, local(4, 10, 0)) is None
-    assert ivr_calls.kinds_open(weekend, local(1, 10, 0)) == frozenset()
+def test_windows_are_a_wave_setting():
+    """Can a wave set its own day-parts (here: weekends 10:00-12:00 only)?"""
+    weekend = {"start": "10:00", "end": "12:00", "days": "weekend"}
+    calling_settings = CallingSettings(
+        rule_settings={
+            "day_parts": {"weekend": weekend},
+            "per_kind": {"企业": {"allowed_day_parts": ["weekend"]}},
+        }
+    )
+    assert calling_settings.kinds_open(local(4, 10, 0)) == frozenset({"群众", "企业", None})
+    assert calling_settings.kinds_open(local(4, 12, 0)) == frozenset()
+    assert calling_settings.kinds_open(local(1, 10, 0)) == frozenset()
 
 
-@pytest.mark.parametrize(("when", "placed"), [(local(1, 18, 0), 3), (local(1, 21, 0), 0)])
+@pytest.mark.parametrize(("when", "placed"), [(local(1, 18, 30), 3), (local(1, 20, 30), 0)])
 def test_dialling_respects_the_window(session, sample, dial, telephony, when, placed):
-    """Are individuals dialled at 18:00 but not at 21:00?"""
+    """Are individuals dialled at 18:30 but not at 20:30?"""
     result = dial(limit=10, now=when)
     assert len(result.placed) == placed
     assert result.window_open is bool(placed)
@@ -110,18 +122,18 @@ def test_an_agent_cannot_take_a_case_being_dialled(session, sample, dial):
 def test_at_most_three_ivr_calls_per_case(session, dial, telephony):
     """After three unanswered IVR calls, is the case no longer dialled by the IVR?"""
     (case,) = make_sample(session, per_unit=1)
-    for day in (1, 2, 3):
-        result = dial(now=local(day, 18, 0))
+    for day in (1, 2, 3):  # Wednesday to Friday evenings
+        result = dial(now=local(day, 19, 0))
         assert [c for c, _ in result.placed] == [case.id], day
         attempt = session.exec(select(CallAttempt).where(CallAttempt.ended_at.is_(None))).one()
         with transaction(session):
-            ivr_calls.record_call_end(session, case, attempt, NO_ANSWER, now=local(day, 18, 1))
+            ivr_calls.record_call_end(session, case, attempt, NO_ANSWER, now=local(day, 19, 1))
     assert case.attempts == 3 and case.status == CaseStatus.PENDING
-    assert dial(now=local(4, 18, 0)).placed == []
+    assert dial(now=local(4, 11, 0)).placed == []  # Saturday, the weekend day-part
     # Agents may still call it (up to their own limit).
     with transaction(session):
         agent = make_user(session, role="agent")
-    assert queue.claim_next_case(session, agent, now=local(4, 18, 0)).id == case.id
+    assert queue.claim_next_case(session, agent, now=local(4, 11, 0)).id == case.id
 
 
 def test_no_ivr_call_after_the_respondent_answered_an_item(session, dial):
@@ -215,12 +227,12 @@ def test_a_provider_crash_is_a_technical_problem_not_a_rollback(session, dial, t
 def test_a_call_without_status_callback_is_expired(session, dial, telephony):
     """Is an IVR attempt that never heard back closed as 3.16 an hour later, and redialled?"""
     (case,) = make_sample(session, per_unit=1)
-    dial(now=local(1, 18, 0))
-    result = dial(now=local(1, 19, 30))
-    assert result.expired == 1 and result.placed == []  # redial due three hours later
+    dial(now=local(1, 19, 0))
+    result = dial(now=local(1, 20, 1))
+    assert result.expired == 1 and result.placed == []  # redial due on Thursday morning
     attempt = session.exec(select(CallAttempt)).one()
     assert (attempt.outcome, attempt.note) == ("3.16", "no status callback from the provider")
-    assert [c for c, _ in dial(now=local(2, 18, 0)).placed] == [case.id]
+    assert [c for c, _ in dial(now=local(2, 9, 0)).placed] == [case.id]
 
 
 def test_claimed_cases_checkpoint_before_calls(app, session, sample, telephony):
@@ -231,7 +243,7 @@ def test_claimed_cases_checkpoint_before_calls(app, session, sample, telephony):
         seen.append((len(telephony.calls), session.exec(select(CallAttempt)).all()))
 
     with transaction(session):
-        ivr_calls.dial_due_cases(
+        dialling.dial_due_cases(
             session,
             provider=telephony,
             vault=app.extensions["phone_vault"],

@@ -7,6 +7,7 @@ from sqlmodel import select
 from twilio.http.request import Match, Request
 from twilio.request_validator import RequestValidator
 
+from survey_service.calls import dialling
 from survey_service.calls import ivr as ivr_calls
 from survey_service.calls.telephony import (
     ANSWERED,
@@ -125,7 +126,7 @@ def test_dialling_through_twilio_stores_its_call_sid(app, session, sample):
     holodeck = Holodeck()
     holodeck.mock_json(201, {"sid": "CA" + "2" * 32}, Request("POST", CALLS_URL))
     with transaction(session):
-        result = ivr_calls.dial_due_cases(
+        result = dialling.dial_due_cases(
             session,
             provider=_twilio(holodeck),
             vault=app.extensions["phone_vault"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import url_for
@@ -12,8 +12,8 @@ from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
 from survey_service.calls import ivr as ivr_calls
-from survey_service.models import Answer, AuditEvent, CallAttempt, Case, CaseStatus, utcnow
-from tests.calls.conftest import make_sample, reload
+from survey_service.models import Answer, AuditEvent, CallAttempt, Case, CaseStatus
+from tests.calls.conftest import EVENING, make_sample, reload
 
 UNIT = "奓山街派出所"
 
@@ -210,10 +210,13 @@ def test_wrong_keys_lead_to_goodbye(session, sample, dial, telephony, respondent
 def test_unanswered_call_outcomes(
     session, sample, dial, telephony, respondent, answer, sip, outcome, status
 ):
-    """Does each unanswered end give its AAPOR outcome, a redial in 3 hours if temporary?"""
+    """Does each unanswered end give its AAPOR outcome, a redial in another day-part if temporary?
+
+    The call was dialled on Wednesday at 19:00 (the evening): 22:00 is past
+    every day-part, so the next try is on Thursday morning at 09:00.
+    """
     dial()
     (call,) = telephony.take_calls()
-    before = utcnow()
     respondent(answer=answer, sip_response_code=sip).take(call)
     case = session.get(Case, sample[0].id)
     attempt = session.exec(select(CallAttempt)).one()
@@ -223,8 +226,7 @@ def test_unanswered_call_outcomes(
     assert (case.status, case.attempts, case.claimed_at) == (status, 1, None)
     if status == CaseStatus.PENDING:
         assert case.disposition is None
-        assert before + timedelta(hours=3) <= case.next_attempt_at
-        assert case.next_attempt_at <= utcnow() + timedelta(hours=3)
+        assert case.next_attempt_at == datetime(2017, 11, 2, 1, 0, tzinfo=UTC)
     else:
         assert (case.disposition, case.next_attempt_at) == (outcome, None)
 
@@ -236,13 +238,14 @@ def test_no_answer_is_redialled_later_not_now(session, sample, dial, telephony, 
     respondent(answer="no-answer").take(call)
     case = session.get(Case, sample[0].id)
     reload(session, case)
-    any_time = (ivr_calls.CallingWindow("any time", time.min, time.max),)
-    due = case.next_attempt_at
-    early = dial(limit=3, now=due - timedelta(minutes=1), windows=any_time)
+    due = case.next_attempt_at  # Thursday 09:00, the morning day-part
+    early = dial(limit=3, now=EVENING + timedelta(hours=1))  # Wednesday 20:00, still evening
     assert case.id not in [case_id for case_id, _ in early.placed]
     assert len(early.placed) == 2  # the two other cases
-    on_time = dial(limit=3, now=due, windows=any_time)
-    assert [case_id for case_id, _ in on_time.placed] == [case.id]
+    on_time = dial(limit=3, now=due)
+    assert case.id in [case_id for case_id, _ in on_time.placed]
+    # The two evening calls never heard back: expired (3.16), due this morning too.
+    assert (on_time.expired, len(on_time.placed)) == (2, 3)
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from survey_service.models import (
     StoredFile,
     StoredFileChunk,
 )
+from survey_service.privacy.vault import NAME
 from survey_service.sample import draws
 from tests.factories import csv_content, make_list, make_unit, make_user, make_wave, upload_list
 
@@ -50,7 +51,8 @@ def test_versions_count_up_and_keep_the_file(session, setup):
     assert (first.status, first.n_accepted) == (ListStatus.DRAFT, 5)
     stored = session.get(StoredFile, first.file_id)
     assert stored.size == len(content)
-    assert b"".join(list_import.stored_file_chunks(session, first.file_id)) == content
+    vault = current_app.extensions["phone_vault"]
+    assert b"".join(list_import.stored_file_chunks(session, first.file_id, vault)) == content
     assert first.file_sha256 == hashlib.sha256(content).hexdigest()
 
 
@@ -162,7 +164,11 @@ def test_padding_signals(session, setup):
             vault=current_app.extensions["phone_vault"],
         )
     assert count == 1
-    assert client_list.signals == {"consecutive_runs": 1, "numbers_in_runs": 5}
+    assert client_list.signals == {
+        "consecutive_runs": 1,
+        "numbers_in_runs": 5,
+        "names_with_many_numbers": 1,
+    }
     signals = review.list_signals(session, client_list)
     assert (signals.staff_numbers, signals.names_with_many_numbers) == (1, 1)
     assert (signals.consecutive_runs, signals.numbers_in_runs) == (1, 5)
@@ -178,13 +184,14 @@ def test_formula_names_are_data(app, client, session, setup):
     with transaction(session):
         client_list = _upload(session, unit, wave, content, staff_user)
     stored = session.exec(select(Client)).one()
-    assert stored.name == '=HYPERLINK("http://x","点")'
+    name = current_app.extensions["phone_vault"].decrypt_text(stored.name, NAME)
+    assert name == '=HYPERLINK("http://x","点")'
     client.post("/auth/login", data={"username": "staff", "password": "password123"})
     page = client.get(f"/unit/lists/{client_list.id}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page
     from survey_service.results.render.csvfile import csv_bytes
 
-    body = csv_bytes(["姓名"], [[stored.name], ["-1"], [-1], ["@SUM(A1)"]]).decode("utf-8-sig")
+    body = csv_bytes(["姓名"], [[name], ["-1"], [-1], ["@SUM(A1)"]]).decode("utf-8-sig")
     assert body.splitlines() == [
         "姓名",
         '"\'=HYPERLINK(""http://x"",""点"")"',

@@ -20,6 +20,7 @@ from survey_service.lists.parsing import (
     SKIP_REASONS,
     ClientFileError,
     check_file,
+    headers,
     normalize_phone,
     normalize_phone_slow,
     parse_client_file,
@@ -404,6 +405,7 @@ def test_every_reason_documented():
         "excel_mangled",
         "duplicate_in_file",
         "garbled_text",
+        "control_chars",
     }
     assert all(isinstance(v, str) and v for v in REASONS.values())
 
@@ -649,7 +651,7 @@ def test_xlsx_from_file_object(tmp_path):
     ],
 )
 def test_header_synonyms(header, field):
-    got = lp._classify_header(header)
+    got = headers._classify_header(header)
     assert (got[0] if got else None) == field
 
 

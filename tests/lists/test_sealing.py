@@ -16,20 +16,19 @@ from sqlmodel import func, select
 
 from survey_service.db import transaction
 from survey_service.errors import ServiceError
+from survey_service.lists import pipeline
 from survey_service.lists import sealing as list_sealing
 from survey_service.lists.parsing import ClientFileError, PhoneRows, parse_client_file
+from survey_service.lists.pipeline import _pack, _unpack, sealed_list
 from survey_service.lists.sealing import (
     CLIENT_COLUMNS,
     AcceptedNumbers,
     ImportOptions,
     SealTotals,
-    _pack,
-    _unpack,
     client_rows,
-    sealed_list,
 )
 from survey_service.models import Client, ClientList, ListRowIssue, StoredFile
-from survey_service.privacy.vault import PhoneVault, new_data_key
+from survey_service.privacy.vault import NAME, RAW_VALUE, PhoneVault, new_data_key
 from tests.factories import make_unit, make_user, make_wave, upload_list
 
 VAULT = PhoneVault(new_data_key())
@@ -216,7 +215,7 @@ def _stored(session, client_list):
         [
             (
                 c.row_number,
-                c.name,
+                vault.decrypt_text(c.name, NAME),
                 vault.decrypt(c.phone_enc),
                 c.phone_hash,
                 c.phone_masked,
@@ -226,7 +225,10 @@ def _stored(session, client_list):
             )
             for c in clients
         ],
-        [(i.row_number, i.field, i.raw_value, i.reason) for i in issues],
+        [
+            (i.row_number, i.field, vault.decrypt_text(i.raw_value, RAW_VALUE), i.reason)
+            for i in issues
+        ],
         (client_list.n_accepted, client_list.n_rejected, client_list.n_skipped),
         client_list.signals,
         (client_list.encoding, client_list.delimiter),
@@ -255,7 +257,7 @@ def test_helper_process_stores_what_the_importer_alone_stores(session, units, mo
     signals? And does the helper get the lookup-hash sub-key, never the data key?"""
     first, second, staff, wave = units
     started, requests = [], []
-    popen = list_sealing.subprocess.Popen
+    popen = pipeline.subprocess.Popen
 
     class Recorder:
         def __init__(self, stream):
@@ -274,12 +276,12 @@ def test_helper_process_stores_what_the_importer_alone_stores(session, units, mo
         process.stdin = Recorder(process.stdin)
         return process
 
-    monkeypatch.setattr(list_sealing.subprocess, "Popen", spy)
+    monkeypatch.setattr(pipeline.subprocess, "Popen", spy)
     content = _bundle(12_000, seed=7)  # several batches, duplicates across them
     alone = _stored(session, _import(session, first, wave, content, parallel=False, actor=staff))
     assert started == []
     helped = _stored(session, _import(session, second, wave, content, parallel=True))
-    assert len(started) == 1 and started[0][1:] == ["-m", "survey_service.lists.sealing"]
+    assert len(started) == 1 and started[0][1:] == ["-m", "survey_service.lists.pipeline"]
     assert helped == alone
     (request,) = requests
     vault = current_app.extensions["phone_vault"]
@@ -371,9 +373,9 @@ def test_unread_bytes_of_a_pipe():
     """Does the helper see how much of what it sent the writer has not read yet?"""
     read_end, write_end = os.pipe()
     with os.fdopen(read_end, "rb", buffering=0) as reader, os.fdopen(write_end, "wb") as writer:
-        assert list_sealing._unread_bytes(writer) == 0
+        assert pipeline._unread_bytes(writer) == 0
         writer.write(b"12345")
         writer.flush()
-        assert list_sealing._unread_bytes(writer) == 5
+        assert pipeline._unread_bytes(writer) == 5
         assert reader.read(3) == b"123"
-        assert list_sealing._unread_bytes(writer) == 2
+        assert pipeline._unread_bytes(writer) == 2

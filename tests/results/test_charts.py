@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -173,16 +172,14 @@ def test_only_the_glyph_warning_is_silenced(monkeypatch):
         score_forest_svg(make_rows(2), title="x")
 
 
-def test_forest_330_units_in_reasonable_time():
+def test_forest_330_units():
+    """Every unit with a mean is drawn (its speed is make bench's business, not a test's)."""
     rows = make_rows(330)
     for i in range(0, 330, 37):
         rows[i]["mean"] = math.nan
-    start = time.perf_counter()
     svg = score_forest_svg(rows, title="330 个单位")
-    elapsed = time.perf_counter() - start
     root = parse(svg)
     assert point_count(root) == 330 - len(range(0, 330, 37))
-    assert elapsed < 10, elapsed
     # The chart grows with the rows instead of squeezing them.
     height_pt = float(root.get("height").removesuffix("pt"))
     assert height_pt > 330 * charts.ROW_PITCH * 72 * 0.9

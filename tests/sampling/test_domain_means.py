@@ -83,7 +83,9 @@ def test_every_answer_equal_gets_the_hypergeometric_bound():
     # N=100, n=4, all 10. P(no differing answer among 4 | D differ) = C(100-D, 4)/C(100, 4):
     # D=51: 49*48*47*46 / (100*99*98*97) = 0.05403 > 0.05; D=52: 0.04962 < 0.05 -> D_u = 51.
     # Interval: 10 - 0.51 * (10 - 0) = 4.9 to 10.
-    est = domain_means([10, 10, 10, 10], ["a"] * 4, ["x"] * 4, {("a", "x"): 100})
+    est = domain_means(
+        [10, 10, 10, 10], ["a"] * 4, ["x"] * 4, {("a", "x"): 100}, zero_variance="hypergeometric"
+    )
     assert est.method[0] == "zero-variance-bound"
     assert est.se[0] == 0.0
     assert (est.ci_low[0], est.ci_high[0]) == pytest.approx((4.9, 10.0))
@@ -92,7 +94,9 @@ def test_every_answer_equal_gets_the_hypergeometric_bound():
 
 def test_bound_approaches_the_rule_of_three_for_large_frames():
     # N = 10^6, n = 30 all equal to 8: D_u/N ~ 1 - 0.05^(1/30) = 0.0950 (about 3/30)
-    est = domain_means([8.0] * 30, ["a"] * 30, ["x"] * 30, {("a", "x"): 10**6})
+    est = domain_means(
+        [8.0] * 30, ["a"] * 30, ["x"] * 30, {("a", "x"): 10**6}, zero_variance="hypergeometric"
+    )
     share = 1 - 0.05 ** (1 / 30)
     assert est.ci_low[0] == pytest.approx(8 - 8 * share, abs=1e-3)
     assert est.ci_high[0] == pytest.approx(8 + 2 * share, abs=1e-3)
@@ -102,7 +106,11 @@ def test_equal_within_substrata_but_different_between():
     # 群众 all 10 (N=50, n=5), 企业 all 6 (N=10, n=5): zero Taylor SE, not a census.
     y = [10] * 5 + [6] * 5
     est = domain_means(
-        y, ["a"] * 10, ["群众"] * 5 + ["企业"] * 5, {("a", "群众"): 50, ("a", "企业"): 10}
+        y,
+        ["a"] * 10,
+        ["群众"] * 5 + ["企业"] * 5,
+        {("a", "群众"): 50, ("a", "企业"): 10},
+        zero_variance="hypergeometric",
     )
     assert est.method[0] == "zero-variance-bound"
     mean = (50 * 10 + 10 * 6) / 60
@@ -118,7 +126,11 @@ def test_equal_within_substrata_but_different_between():
 def test_census_substratum_does_not_count_as_unasked():
     # 企业 fully answered (N=4, r=4, all 9); 群众 N=10, n=2 all 9: bound only over 群众's 8
     est = domain_means(
-        [9] * 6, ["a"] * 6, ["企业"] * 4 + ["群众"] * 2, {("a", "企业"): 4, ("a", "群众"): 10}
+        [9] * 6,
+        ["a"] * 6,
+        ["企业"] * 4 + ["群众"] * 2,
+        {("a", "企业"): 4, ("a", "群众"): 10},
+        zero_variance="hypergeometric",
     )
     assert est.method[0] == "zero-variance-bound"
     # C(10-D, 2)/C(10, 2) > 0.05: D=7 -> 3/45 = 0.067; D=8 -> 1/45 = 0.022 -> D_u = 7 of 14
@@ -183,6 +195,10 @@ def test_records_layout():
         "method",
         "collapsed",
         "note",
+        "df_design",
+        "df_satterthwaite",
+        "df_flag",
+        "rank_se",
     )
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import beta, norm
+from scipy.stats import beta, binomtest, norm
 from scipy.stats import t as student
 
-from sampling import SamplingError, domain_proportions
+from sampling import SamplingError, domain_proportions, proportion_interval
 
 
 def test_all_satisfied_uses_n_and_clopper_pearson():
@@ -91,3 +91,33 @@ def test_wilson_bound_at_zero_is_exactly_zero():
     """Rounding must not lift Wilson's lower bound above an estimate of 0 (found by hypothesis)."""
     p = domain_proportions(np.zeros(7), ["u"] * 7, ["a"] * 7, {("u", "a"): 8}, method="wilson")
     assert p.proportion[0] == 0.0 and p.ci_low[0] == 0.0 and p.ci_high[0] > 0.0
+
+
+# --------------------------------------------------------------- proportion_interval (issue 16)
+
+
+def test_proportion_interval_is_clopper_pearson_without_a_design():
+    for k, n in ((30, 30), (29, 30), (0, 12), (7, 20)):
+        lo, hi, n_eff = proportion_interval([k / n], [n])
+        ref = binomtest(k, n).proportion_ci(0.95, method="exact")
+        assert (lo[0], hi[0]) == pytest.approx((ref.low, ref.high), abs=1e-12)
+        assert n_eff[0] == n
+    lo, hi, _ = proportion_interval([1.0], [30])  # 满意率 100 %: (alpha/2)^(1/n)
+    assert lo[0] == pytest.approx(0.025 ** (1 / 30), abs=1e-14) and hi[0] == 1.0
+
+
+def test_proportion_interval_korn_graubard_with_design():
+    # p = 0.8, V = 0.0016 (n* = 100), n = 50, df = 20: n_eff = 100 (t_49 / t_20)^2
+    n_eff = 100 * (student.ppf(0.975, 49) / student.ppf(0.975, 20)) ** 2
+    lo, hi, ne = proportion_interval([0.8], [50], [0.0016], [20])
+    assert ne[0] == pytest.approx(n_eff, rel=1e-12)
+    x = 0.8 * n_eff
+    assert lo[0] == pytest.approx(beta.ppf(0.025, x, n_eff - x + 1), abs=1e-12)
+    assert hi[0] == pytest.approx(beta.ppf(0.975, x + 1, n_eff - x), abs=1e-12)
+    # a share of 100 % with zero variance: n* = n, then the df adjustment
+    lo1, hi1, ne1 = proportion_interval([1.0], [40], [0.0], [38])
+    n1 = 40 * (student.ppf(0.975, 39) / student.ppf(0.975, 38)) ** 2
+    assert ne1[0] == pytest.approx(n1, rel=1e-12)
+    assert lo1[0] == pytest.approx(0.025 ** (1 / n1), abs=1e-12) and hi1[0] == 1.0
+    with pytest.raises(SamplingError, match="proportion"):
+        proportion_interval([1.2], [10])

@@ -11,7 +11,25 @@ import pytest
 
 import sampling
 
-MODULES = ["allocation", "design", "draw", "errors", "estimate", "ranking", "rates", "weights"]
+MODULES = [
+    "allocation",
+    "audit",
+    "design",
+    "draw",
+    "errors",
+    "estimate",
+    "framehash",
+    "microdata",
+    "nonresponse",
+    "proportions",
+    "ranking",
+    "ranktests",
+    "rates",
+    "shrinkage",
+    "subgroup",
+    "verify",
+    "weights",
+]
 ROOT = Path(__file__).resolve().parents[2]
 
 

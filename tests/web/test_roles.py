@@ -8,6 +8,7 @@ from survey_service.calls import queue
 from survey_service.db import transaction
 from survey_service.models import Role
 from survey_service.sample import draws
+from tests.calls.conftest import EVENING
 from tests.factories import make_list, make_unit, make_user, make_wave
 
 ALL = {r.value for r in Role}
@@ -19,6 +20,8 @@ EXPECTED = {
     "units.staff_upload": {"unit"},
     "units.detail": {"unit", "reviewer", "admin"},
     "units.errors_csv": {"unit", "reviewer", "admin"},
+    "units.reveal": {"unit", "reviewer"},
+    "units.errors_full_csv": {"unit", "reviewer"},
     "units.submit": {"unit"},
     "review.index": {"reviewer", "admin"},
     "review.detail": {"reviewer", "admin"},
@@ -106,7 +109,8 @@ def world(app, session):
         draw = draws.draw_sample(
             session=session, wave=wave, seed=7, per_unit=5, actor=users["statistician"]
         )
-        case = queue.claim_next_case(session, users["agent"])
+        # A Wednesday evening in Wuhan: inside the calling rules' day-parts.
+        case = queue.claim_next_case(session, users["agent"], now=EVENING)
     return {
         "users": users,
         "list_a": list_a,
@@ -142,7 +146,7 @@ def _routes(app):
     return [
         r
         for r in app.url_map.iter_rules()
-        if r.endpoint not in PUBLIC and not r.endpoint.startswith("ivr.")
+        if r.endpoint not in PUBLIC and not r.endpoint.startswith(("ivr.", "ivr_aliyun."))
     ]
 
 
@@ -175,6 +179,8 @@ def test_unit_sees_only_its_own_lists(client, auth, world):
     assert client.get(f"/unit/lists/{world['list_a'].id}").status_code == 404
     assert client.get(f"/unit/lists/{world['list_a'].id}/errors.csv").status_code == 404
     assert client.post(f"/unit/lists/{world['list_a'].id}/submit").status_code == 404
+    assert client.post(f"/unit/lists/{world['list_a'].id}/reveal").status_code == 404
+    assert client.post(f"/unit/lists/{world['list_a'].id}/errors-full.csv").status_code == 404
     assert client.get(f"/unit/lists/{world['list_b'].id}").status_code == 200
 
 

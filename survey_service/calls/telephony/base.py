@@ -81,3 +81,7 @@ class Provider(Protocol):
     def call_end(self, params: Mapping[str, Any]) -> CallEnd | None:
         """How the call ended, from a status callback; None while it is still going."""
         ...
+
+    def sequence_number(self, params: Mapping[str, Any]) -> int | None:
+        """The order of a status callback among the call's callbacks, if numbered."""
+        ...

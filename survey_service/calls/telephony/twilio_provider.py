@@ -72,6 +72,10 @@ class TwilioWebhooks:
     def digits(self, params: Mapping[str, Any]) -> str:
         return (params.get("Digits") or "").strip()
 
+    def sequence_number(self, params: Mapping[str, Any]) -> int | None:
+        value = str(params.get("SequenceNumber") or "")
+        return int(value) if value.isdigit() else None
+
     def call_end(self, params: Mapping[str, Any]) -> CallEnd | None:
         provider_status = params.get("CallStatus") or ""
         status = _FINAL_STATUS.get(provider_status)

@@ -1,5 +1,5 @@
 """The states of the 11-digit +86 numbers by first five digits, 10000…19999
-(0 invalid, 1 valid, 2 undecided: see list_parser._prefix_state), worked out
+(0 invalid, 1 valid, 2 undecided: see parsing.phones._prefix_state), worked out
 ahead because the first batch of a list would otherwise wait for them.
 
 Generated: after upgrading phonenumbers, regenerate it (a test says when) with

@@ -1,0 +1,210 @@
+"""Call-centre load: agents claiming cases and recording outcomes over HTTP.
+
+10,000 open cases on PostgreSQL, the app under gunicorn on loopback, 50
+agents each looping take-next → record an outcome for a bounded time (60 s
+by default), while a statistician loads the results page. Prints claims per
+second, p50/p99 latency of each request kind, and double assignments (a case
+held by two agents at once, counted from the stored attempts). A missed
+target is reported, never raised.
+
+    python bench/bench_calls.py [--agents 50] [--seconds 60] [--cases 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import loadlib
+
+PASSWORD = "bench-password-123"
+CASE_URL = re.compile(r"/calls/case/(\d+)")
+
+
+def seed(url: str, *, cases: int, agents: int) -> None:
+    """Units with approved lists and a draw of ``cases`` released cases; the logins."""
+    from survey_service import create_app
+    from survey_service.db import get_session, transaction
+    from survey_service.lists import importing, review
+    from survey_service.models import Unit
+    from survey_service.sample import draws
+    from survey_service.setup.users import create_user
+    from survey_service.setup.waves import open_wave
+
+    app = create_app(loadlib.app_config(url))
+    units, per_unit = 100, cases // 100
+    with app.app_context():
+        session = get_session()
+        with transaction(session):
+            reviewer = create_user(
+                session=session, username="reviewer", password=PASSWORD, role="reviewer"
+            )
+            create_user(
+                session=session, username="statistician", password=PASSWORD, role="statistician"
+            )
+            for i in range(agents):
+                create_user(session=session, username=f"agent{i}", password=PASSWORD, role="agent")
+            wave = open_wave(session=session, name="2017", script_id="standard_satisfaction")
+            vault = app.extensions["phone_vault"]
+            for u in range(units):
+                unit = Unit(code=f"U{u:03d}", name=f"单位{u:03d}", category="基层站所")
+                session.add(unit)
+                session.flush()
+                lines = ["姓名,联系电话,办理事项,办理时间,类型"]
+                lines += [
+                    f"客户{i},{13000000000 + u * 100000 + i * 3},户籍办理,2017-03-01,群众"
+                    for i in range(per_unit)
+                ]
+                client_list = importing.import_client_list(
+                    session=session,
+                    unit=unit,
+                    wave=wave,
+                    filename=f"{unit.code}.csv",
+                    content="\n".join(lines).encode(),
+                    vault=vault,
+                    actor=None,
+                )
+                importing.submit_list(session=session, client_list=client_list, actor=None)
+                review.approve_list(session=session, client_list=client_list, reviewer=reviewer)
+            draws.draw_sample(session=session, wave=wave, seed=1, per_unit=per_unit, actor=None)
+    app.extensions["engine"].dispose()
+
+
+class Agent(threading.Thread):
+    def __init__(self, base: str, name: str, deadline: float, stats):
+        super().__init__(daemon=True)
+        self.base, self.name, self.deadline, self.stats = base, name, deadline, stats
+
+    def run(self) -> None:
+        http = loadlib.login(self.base, self.name, PASSWORD)
+        token = http.headers["X-CSRFToken"]
+        while time.monotonic() < self.deadline:
+            started = time.monotonic()
+            answer = http.post(
+                self.base + "/calls/next",
+                data={"csrf_token": token},
+                allow_redirects=False,
+                timeout=30,
+            )
+            self.stats.add("take-next", time.monotonic() - started, answer.status_code)
+            found = CASE_URL.search(answer.headers.get("Location", ""))
+            if not found:
+                self.stats.empty += 1
+                break  # the queue is empty
+            case_id = found.group(1)
+            started = time.monotonic()
+            answer = http.post(
+                f"{self.base}/calls/case/{case_id}/end",
+                data={"csrf_token": token, "outcome": "3.13"},
+                allow_redirects=False,
+                timeout=30,
+            )
+            self.stats.add("record-outcome", time.monotonic() - started, answer.status_code)
+
+
+class Reader(threading.Thread):
+    """A statistician loading the results page over and over."""
+
+    def __init__(self, base: str, deadline: float, stats):
+        super().__init__(daemon=True)
+        self.base, self.deadline, self.stats = base, deadline, stats
+
+    def run(self) -> None:
+        http = loadlib.login(self.base, "statistician", PASSWORD)
+        while time.monotonic() < self.deadline:
+            started = time.monotonic()
+            answer = http.get(self.base + "/statistics/results", timeout=60)
+            self.stats.add("results-page", time.monotonic() - started, answer.status_code)
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.empty = 0
+
+    def add(self, kind: str, seconds: float, status: int) -> None:
+        with self.lock:
+            self.latency[kind].append(seconds)
+            if status >= 400:
+                self.errors[kind] += 1
+
+
+def doubles(url: str) -> int:
+    """Cases whose agent attempts overlap in time (two agents holding one case at once)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        count = conn.execute(
+            text(
+                "SELECT count(*) FROM call_attempt a JOIN call_attempt b"
+                " ON a.case_id = b.case_id AND a.id < b.id"
+                " AND a.agent_id IS DISTINCT FROM b.agent_id"
+                " AND b.started_at < coalesce(a.ended_at, 'infinity')"
+                " AND a.started_at < coalesce(b.ended_at, 'infinity')"
+            )
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if not loadlib.postgres_available():
+        print("  skipped: PostgreSQL does not answer at", loadlib.PG_ADMIN_URL)
+        return 0
+    with loadlib.throwaway_database("bench_calls") as url:
+        seed(url, cases=args.cases, agents=args.agents)
+        with loadlib.gunicorn(url, workers=args.workers) as base:
+            stats = Stats()
+            deadline = time.monotonic() + args.seconds
+            threads = [Agent(base, f"agent{i}", deadline, stats) for i in range(args.agents)]
+            threads.append(Reader(base, deadline, stats))
+            started = time.monotonic()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(args.seconds + 120)
+            elapsed = time.monotonic() - started
+        claims = len(stats.latency["take-next"]) - stats.empty
+        print(
+            f"  {args.agents} agents, {args.cases} cases, {elapsed:.1f} s, "
+            f"gunicorn -w {args.workers}",
+            flush=True,
+        )
+        loadlib.report(
+            "claims per second", round(claims / elapsed, 1), ">= 300", claims / elapsed >= 300
+        )
+        for kind in ("take-next", "record-outcome", "results-page"):
+            values = stats.latency[kind]
+            p50 = loadlib.percentile(values, 0.5) * 1000
+            p99 = loadlib.percentile(values, 0.99) * 1000
+            print(
+                f"  {kind}: {len(values)} requests, p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
+                f"errors {stats.errors[kind]}",
+                flush=True,
+            )
+        p99 = loadlib.percentile(stats.latency["take-next"], 0.99) * 1000
+        loadlib.report("take-next p99 ms", round(p99), "< 100", p99 < 100)
+        found = doubles(url)
+        loadlib.report("double assignments", found, "0", found == 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Per-item (aspect) statistics: each unit's weighted mean of every scored rating item.
+
+Respondents (1.1, 1.2, :mod:`results.respondents`) who rated the item; 说不清
+and items not asked are left out, never scored as zero, and counted on their
+own. Weights ``N_h / r_h`` with ``r_h`` the sub-stratum's respondents who
+rated this item, from the same sub-strata and populations as the unit's
+score (:func:`sampling.domain_means`). The exports' aspects table and the
+unit report both read :func:`aspect_results`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+import call_scripts
+import sampling
+from call_scripts import Script
+from survey_service.results.estimates import METHOD_NOTES
+from survey_service.results.respondents import WaveData
+
+COLLAPSED_NOTE = "只有一个受访者的子层已与相邻子层合并计算方差"
+
+
+@dataclass(frozen=True)
+class AspectResult:
+    unit: str
+    unit_name: str
+    category: str
+    item: str
+    title: str
+    weight: float  # the item's scoring weight
+    n: int  # respondents who rated the item
+    not_applicable: int  # 说不清 / 不了解
+    mean: float  # 0-10
+    se: float
+    ci_low: float
+    ci_high: float
+    df: float
+    method: str
+    note: str
+
+    @property
+    def not_applicable_share(self) -> float:
+        """说不清 among those asked who gave a rating or 说不清 (NaN when nobody)."""
+        asked = self.n + self.not_applicable
+        return self.not_applicable / asked if asked else math.nan
+
+
+def scored_items(script: Script) -> list[call_scripts.Item]:
+    """The rating items that count in the score (weight > 0), in script order."""
+    weights = script.scoring.weights
+    return [it for it in script.rating_items if weights.get(it.id, 0) > 0]
+
+
+def aspect_results(data: WaveData) -> list[AspectResult]:
+    """One row per active unit and scored item (unit code, then script order)."""
+    items = scored_items(data.script)
+    estimates: dict[str, dict[str, np.void]] = {}
+    not_applicable: dict[tuple[str, str], int] = defaultdict(int)
+    points_of = [call_scripts.aspect_points(data.script, r.answers) for r in data.respondents]
+    for item in items:
+        y, dom, stra = [], [], []
+        for resp, all_points in zip(data.respondents, points_of, strict=True):
+            points = all_points[item.id]
+            if points is not None:
+                y.append(points / 10)
+                dom.append(resp.unit)
+                stra.append(resp.stratum)
+            else:
+                option = item.option(resp.answers.get(item.id, ""))
+                if option is not None and option.not_applicable:
+                    not_applicable[(resp.unit, item.id)] += 1
+        if y and data.population:
+            table = sampling.domain_means(
+                np.array(y, dtype=float), np.array(dom), np.array(stra), data.population
+            ).to_records()
+            estimates[item.id] = {str(row["domain"]): row for row in table}
+    design_units = data.draw.design.get("units", {}) if data.draw else {}
+    out = []
+    for unit in data.units:
+        for item in items:
+            row = estimates.get(item.id, {}).get(unit.code)
+            n = int(row["n"]) if row is not None else 0
+            base = dict(
+                unit=unit.code,
+                unit_name=unit.name,
+                category=unit.category,
+                item=item.id,
+                title=item.title or item.id,
+                weight=float(data.script.scoring.weights[item.id]),
+                n=n,
+                not_applicable=not_applicable.get((unit.code, item.id), 0),
+            )
+            if row is None or n == 0:
+                note = "未抽样" if unit.code not in design_units else "尚无有效回答"
+                nan = math.nan
+                out.append(
+                    AspectResult(
+                        **base,
+                        mean=nan,
+                        se=nan,
+                        ci_low=nan,
+                        ci_high=nan,
+                        df=nan,
+                        method="none",
+                        note=note,
+                    )
+                )
+                continue
+            method = str(row["method"])
+            notes = [METHOD_NOTES[method]] if method in METHOD_NOTES else []
+            if bool(row["collapsed"]):
+                notes.append(COLLAPSED_NOTE)
+            out.append(
+                AspectResult(
+                    **base,
+                    mean=float(row["mean"]),
+                    se=float(row["se"]),
+                    ci_low=float(row["ci_low"]),
+                    ci_high=float(row["ci_high"]),
+                    df=float(row["df"]),
+                    method=method,
+                    note="；".join(notes),
+                )
+            )
+    return out

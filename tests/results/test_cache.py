@@ -1,0 +1,84 @@
+"""The results page and its two charts come from one computation (frozen once closed)."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from survey_service.db import transaction
+from survey_service.dispositions import REFUSAL
+from survey_service.models import Case, CaseStatus, Unit
+from survey_service.results import estimates, publication
+from survey_service.results.cache import ResultsCache, data_version
+from tests.factories import PASSWORD, make_user
+from tests.results.conftest import LEVELS, _interview
+
+PAGES = ("/statistics/results", "/statistics/results/forest.svg", "/statistics/results/rates.svg")
+
+
+def _counting(monkeypatch) -> list[int]:
+    calls: list[int] = []
+    real = estimates.unit_results
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(estimates, "unit_results", counted)
+    return calls
+
+
+def _one_more_interview(session):
+    agent = make_user(session, username="late_agent", role="agent")
+    unit = session.exec(select(Unit).where(Unit.code == "C")).one()
+    case = session.exec(  # a refusal called back
+        select(Case).where(Case.unit_id == unit.id, Case.disposition == REFUSAL)
+    ).first()
+    case.status, case.disposition, case.claimed_by = CaseStatus.IN_PROGRESS, None, agent.id
+    session.add(case)
+    session.flush()
+    _interview(session, agent, case, [LEVELS[0], LEVELS[0]])
+
+
+def test_page_and_charts_share_one_computation(client, session, wave_with_answers, monkeypatch):
+    """Is the estimation run once for the page and both charts, again only after new data?"""
+    wave, _plan = wave_with_answers
+    with transaction(session):
+        make_user(session, username="office", role="reviewer")
+    client.post("/auth/login", data={"username": "office", "password": PASSWORD})
+    calls = _counting(monkeypatch)
+    for url in PAGES:
+        assert client.get(url).status_code == 200
+    assert len(calls) == 1
+    page = client.get("/statistics/results").get_data(as_text=True)
+    assert len(calls) == 1 and 'data-code="C"' in page
+    before = {r.code: r.n for r in publication.wave_results(session, wave)}
+    assert len(calls) == 2  # the direct call is not cached
+    with transaction(session):
+        _one_more_interview(session)
+    for url in PAGES:
+        assert client.get(url).status_code == 200
+    assert len(calls) == 3  # a new answer: computed once more, for all three
+    after = {r.code: r.n for r in publication.wave_results(session, wave)}
+    assert after == {**before, "C": before["C"] + 1}
+    # closed: the frozen snapshot, never the estimation
+    assert client.post("/statistics/results/close").status_code == 302
+    calls.clear()
+    for url in PAGES:
+        assert client.get(url).status_code == 200
+    assert calls == []
+
+
+def test_data_version_changes_with_answers_only(session, wave_with_answers):
+    """Does the version stay put on a re-read and move with a new interview?"""
+    wave, _plan = wave_with_answers
+    first = data_version(session, wave)
+    assert data_version(session, wave) == first
+    cache = ResultsCache()
+    rows = cache.wave_results(session, wave)
+    assert cache.wave_results(session, wave) is rows
+    with transaction(session):
+        _one_more_interview(session)
+    assert data_version(session, wave) != first
+    fresh = cache.wave_results(session, wave)
+    assert fresh is not rows
+    assert next(r.n for r in fresh if r.code == "C") == next(r.n for r in rows if r.code == "C") + 1
