@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         ivr,
         ivr_aliyun,
         main,
+        rectification,
         review,
         statistics,
         units,
@@ -31,3 +32,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(exports.bp, url_prefix="/statistics/exports")
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(evaluation.bp, url_prefix="/evaluation")
+    app.register_blueprint(rectification.bp, url_prefix="/rectification")

@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlmodel import select
 
 from survey_service.errors import NotFound, ServiceError, Where
-from survey_service.evaluation import compare, exports, funnel, parts, ranking, rectification
+from survey_service.evaluation import exports, funnel, parts, ranking, rectification
 from survey_service.evaluation import settings as evaluation_settings
 from survey_service.evaluation.parts import PartRowsRejected
 from survey_service.evaluation.settings import IMPORTED_PARTS, PART_LABELS, PART_SOURCES, PARTS
@@ -23,7 +23,7 @@ from survey_service.models.evaluation import PROBLEM_STATUS_LABELS, VETO_LABELS
 from survey_service.setup.waves import current_wave
 
 from ..db import get_session, transaction
-from ..models import Role, SurveyWave, Unit
+from ..models import Role, Unit
 from ..security import requires_role
 from .exports import _send  # the statisticians' audited download, reused
 
@@ -167,6 +167,24 @@ def record_veto():
     return redirect(url_for("evaluation.ranking_page"))
 
 
+@bp.route("/vetoes/<code>/revoke", methods=["POST"])
+@requires_role(*OFFICE)
+def revoke_veto(code: str):
+    """Withdraw a veto recorded in error, with the reason."""
+    session = get_session()
+    wave = current_wave(session)
+    with transaction(session):
+        funnel.revoke_veto(
+            session=session,
+            wave=wave,
+            unit_code=code,
+            reason=request.form.get("reason", ""),
+            actor=current_user,
+        )
+    flash(f"已撤销 {code} 的一票否决。", "success")
+    return redirect(url_for("evaluation.ranking_page"))
+
+
 @bp.route("/funnel")
 @requires_role(*OFFICE)
 def funnel_page():
@@ -232,6 +250,20 @@ def record_step():
     return redirect(url_for("evaluation.funnel_page"))
 
 
+@bp.route("/funnel/revoke", methods=["POST"])
+@requires_role(*OFFICE)
+def revoke_step():
+    """Withdraw the latest recorded step (kept in the audit log), with the reason."""
+    session = get_session()
+    wave = current_wave(session)
+    with transaction(session):
+        step = funnel.revoke_last_step(
+            session=session, wave=wave, reason=request.form.get("reason", ""), actor=current_user
+        )
+    flash(f"已撤销第 {step.step} 轮的记录。", "success")
+    return redirect(url_for("evaluation.funnel_page"))
+
+
 EXPORTS = {
     "evaluation.xlsx": exports.evaluation_xlsx,
     "ranking.csv": exports.ranking_csv,
@@ -264,133 +296,3 @@ def export_unit(code: str, fmt: str):
     problems = rectification.problems_for(session, wave, code)
     build = exports.unit_xlsx if fmt == "xlsx" else exports.unit_csv
     return _send(session, wave, build(session, wave, code, problems))
-
-
-# --------------------------------------------------------------------------- 整改清单
-
-
-@bp.route("/problems")
-@requires_role(*OFFICE)
-def problems():
-    """Progress of every unit's list, the ten-worst units first."""
-    session = get_session()
-    wave = current_wave(session, request.args.get("wave"))
-    worst = funnel.ten_worst(session, wave)
-    rows = rectification.progress(session, wave)
-    units = session.exec(select(Unit).where(Unit.active).order_by(Unit.code)).all()
-    return render_template(
-        "evaluation/problems.html",
-        wave=wave,
-        worst=rectification.progress(session, wave, worst),
-        rows=[r for r in rows if r.code not in worst],
-        units=units,
-        **_labels(),
-    )
-
-
-@bp.route("/problems/build", methods=["POST"])
-@requires_role(*OFFICE)
-def build_problems():
-    """Build and issue a unit's problem list from its comments and low aspects."""
-    session = get_session()
-    wave = current_wave(session, request.form.get("wave") or None)
-    code = request.form.get("unit", "").strip().upper()
-    with transaction(session):
-        built = rectification.build_problem_list(
-            session=session, wave=wave, unit_code=code, actor=current_user
-        )
-    flash(f"已生成 {code} 的整改清单，共 {len(built.problems)} 个问题。", "success")
-    for note in built.notes:
-        flash(note, "warning")
-    return redirect(url_for("evaluation.unit_problems", code=code, wave=wave.name))
-
-
-@bp.route("/problems/<code>")
-@requires_role(*OFFICE)
-def unit_problems(code: str):
-    """A unit's problem list: the supervision team's page of its progress."""
-    session = get_session()
-    wave = current_wave(session, request.args.get("wave"))
-    unit = session.exec(select(Unit).where(Unit.code == code)).first()
-    if unit is None:
-        raise NotFound(f"未知的单位代码 {code}")
-    items = rectification.problems_for(session, wave, code)
-    return render_template(
-        "evaluation/unit_problems.html",
-        wave=wave,
-        unit=unit,
-        problems=items,
-        overdue={p.id for p in items if rectification.is_overdue(p)},
-        progress=rectification.progress(session, wave, [code])[0],
-        **_labels(),
-    )
-
-
-@bp.route("/problem/<int:problem_id>/review", methods=["POST"])
-@requires_role(*OFFICE)
-def review_problem(problem_id: int):
-    """Close (销号) or send back an answered problem."""
-    session = get_session()
-    problem = rectification.get_problem(session, problem_id, current_user)
-    close = request.form.get("decision") == "close"
-    with transaction(session):
-        rectification.review_problem(
-            session=session,
-            problem=problem,
-            close=close,
-            note=request.form.get("note", ""),
-            actor=current_user,
-        )
-    flash("已销号。" if close else "已退回单位重新整改。", "success")
-    wave = session.get(SurveyWave, problem.wave_id)
-    return redirect(url_for("evaluation.unit_problems", code=problem.unit_code, wave=wave.name))
-
-
-@bp.route("/compare")
-@requires_role(*OFFICE)
-def compare_page():
-    """Each unit's score beside last wave's, and the share of last wave's problems closed."""
-    session = get_session()
-    wave = current_wave(session, request.args.get("wave"))
-    before, rows = compare.comparison(session, wave)
-    return render_template("evaluation/compare.html", wave=wave, before=before, rows=rows)
-
-
-@bp.route("/unit")
-@requires_role(Role.UNIT)
-def unit_page():
-    """The unit's own problem lists (every wave's) with the answer forms, and its score
-    beside last wave's once published."""
-    session = get_session()
-    wave = current_wave(session)
-    unit = session.get(Unit, current_user.unit_id)
-    lists = rectification.problems_of_unit(session, unit.code)
-    before, rows = compare.comparison(session, wave, published_only=True)
-    mine = next((r for r in rows if r.code == unit.code), None)
-    return render_template(
-        "evaluation/unit.html",
-        wave=wave,
-        unit=unit,
-        lists=lists,
-        overdue={p.id for _w, items in lists for p in items if rectification.is_overdue(p)},
-        before=before,
-        mine=mine,
-        **_labels(),
-    )
-
-
-@bp.route("/problem/<int:problem_id>/answer", methods=["POST"])
-@requires_role(Role.UNIT)
-def answer_problem(problem_id: int):
-    """The unit's measure for one of its problems."""
-    session = get_session()
-    problem = rectification.get_problem(session, problem_id, current_user)
-    with transaction(session):
-        rectification.answer_problem(
-            session=session,
-            problem=problem,
-            measure=request.form.get("measure", ""),
-            actor=current_user,
-        )
-    flash("整改措施已提交，等待区治庸办核验。", "success")
-    return redirect(url_for("evaluation.unit_page"))

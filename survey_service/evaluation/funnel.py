@@ -271,3 +271,67 @@ def ten_worst(session: Session, wave: SurveyWave) -> list[str]:
     if not done:
         return []
     return [code for codes in done[-1].worst.values() for code in codes]
+
+
+def revoke_last_step(
+    *, session: Session, wave: SurveyWave, reason: str, actor: User | None = None
+) -> ShortlistStep:
+    """Withdraw the latest recorded step (a wrong record), keeping its content in the audit log.
+
+    :raise Conflict: if no step is recorded. :raise ServiceError: without a reason.
+    """
+    done = steps(session, wave)
+    if not done:
+        raise Conflict("尚未记录任何一轮筛选")
+    if not reason.strip():
+        raise ServiceError("撤销须写明理由", where=Where(field="reason"))
+    last = done[-1]
+    audit.record(
+        session,
+        user=actor,
+        action="evaluation.shortlist.revoke",
+        object_type="wave",
+        object_id=wave.id,
+        step=last.step,
+        body=last.body,
+        decided_on=last.decided_on.isoformat(),
+        best=last.best,
+        worst=last.worst,
+        changes=last.changes,
+        reason=reason.strip(),
+    )
+    session.delete(last)
+    session.flush()
+    return last
+
+
+def revoke_veto(
+    *, session: Session, wave: SurveyWave, unit_code: str, reason: str, actor: User | None = None
+) -> Veto:
+    """Withdraw a veto recorded in error, before the ten-worst list is decided (audited).
+
+    :raise NotFound: if the unit has no veto. :raise Conflict: after the third step.
+    :raise ServiceError: without a reason.
+    """
+    veto = session.exec(
+        select(Veto).where(Veto.wave_id == wave.id, Veto.unit_code == unit_code)
+    ).first()
+    if veto is None:
+        raise NotFound(f"单位 {unit_code} 本轮没有一票否决记录")
+    if len(steps(session, wave)) >= 3:
+        raise Conflict("三轮筛选均已记录，十差名单已决定，不能撤销一票否决")
+    if not reason.strip():
+        raise ServiceError("撤销须写明理由", where=Where(field="reason"))
+    audit.record(
+        session,
+        user=actor,
+        action="evaluation.veto.revoke",
+        object_type="unit",
+        object_id=unit_code,
+        wave=wave.id,
+        reason=reason.strip(),
+        document=veto.document,
+    )
+    session.delete(veto)
+    session.flush()
+    return veto

@@ -117,7 +117,7 @@ def test_unit_answers_a_problem_and_the_office_closes_it(app, session, live_serv
     page.click("text=退出")
 
     login(page, live_server, "office")
-    page.goto(f"{live_server}/evaluation/problems/E12")
+    page.goto(f"{live_server}/rectification/units/E12")
     page.fill(row + " input[name=note]", "经回访核实")
     page.click(row + " button[value=close]")
     assert "已销号" in page.inner_text(".flash")

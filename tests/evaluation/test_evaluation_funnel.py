@@ -195,3 +195,26 @@ def test_the_ranking_is_fixed_once_a_step_is_recorded(session, small_district):
     _step(session, wave, office, 19)
     with pytest.raises(Conflict, match="十差名单已决定"):
         _veto(session, wave, office, "E01")
+
+
+def test_a_wrong_step_or_veto_is_revoked_with_its_reason(session, small_district):
+    wave, office = small_district
+    _veto(session, wave, office, "E02")
+    with transaction(session):
+        funnel.revoke_veto(
+            session=session, wave=wave, unit_code="E02", reason="误录单位", actor=office
+        )
+    first = _step(session, wave, office, 5)
+    assert first.worst == {"全部单位": ["E12", "E06", "E11", "E05"]}
+    with pytest.raises(ServiceError, match="撤销须写明理由"):
+        funnel.revoke_last_step(session=session, wave=wave, reason=" ")
+    with transaction(session):
+        funnel.revoke_last_step(session=session, wave=wave, reason="日期录错", actor=office)
+    assert funnel.steps(session, wave) == []
+    again = _step(session, wave, office, 6)
+    assert (again.step, again.decided_on) == (1, date(2018, 1, 6))
+    revoked = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "evaluation.shortlist.revoke")
+    ).one()
+    assert revoked.detail["worst"] == {"全部单位": ["E12", "E06", "E11", "E05"]}
+    assert revoked.detail["reason"] == "日期录错"

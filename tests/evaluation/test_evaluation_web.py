@@ -75,16 +75,16 @@ def test_unit_answers_and_the_office_closes(client, auth, session):
         )
         session.add(problem)
     auth.login("unit12")
-    page = client.get("/evaluation/unit").get_data(as_text=True)
+    page = client.get("/rectification/mine").get_data(as_text=True)
     assert "窗口工作人员态度不好" in page and "逾期" in page
     response = client.post(
-        f"/evaluation/problem/{problem.id}/answer", data={"measure": "开展文明服务培训"}
+        f"/rectification/problem/{problem.id}/answer", data={"measure": "开展文明服务培训"}
     )
     assert response.status_code == 302
     auth.logout()
     auth.login("office")
     response = client.post(
-        f"/evaluation/problem/{problem.id}/review", data={"decision": "close", "note": "已核实"}
+        f"/rectification/problem/{problem.id}/review", data={"decision": "close", "note": "已核实"}
     )
     assert response.status_code == 302
     session.expire_all()
@@ -94,7 +94,7 @@ def test_unit_answers_and_the_office_closes(client, auth, session):
         "开展文明服务培训",
         "已核实",
     )
-    page = client.get("/evaluation/problems/E12").get_data(as_text=True)
+    page = client.get("/rectification/units/E12").get_data(as_text=True)
     assert "已销号" in page
 
 
@@ -104,11 +104,11 @@ def test_a_unit_sees_no_score_before_publication(client, auth, session):
         unit = session.exec(select(Unit).where(Unit.code == "E12")).one()
         make_user(session, username="unit12", role="unit", unit=unit)
     auth.login("unit12")
-    page = client.get("/evaluation/unit").get_data(as_text=True)
+    page = client.get("/rectification/mine").get_data(as_text=True)
     assert "6.80" not in page
     assert "没有整改问题。" in page
     with transaction(session):
         wave.status = "published"
         session.add(wave)
-    page = client.get("/evaluation/unit").get_data(as_text=True)
+    page = client.get("/rectification/mine").get_data(as_text=True)
     assert '<td class="num">6.80</td>' in page

@@ -65,6 +65,13 @@ EXPECTED = {
             "record_step",
             "export",
             "export_unit",
+            "revoke_veto",
+            "revoke_step",
+        ]
+    },
+    **{
+        f"rectification.{name}": {"reviewer", "admin"}
+        for name in [
             "problems",
             "build_problems",
             "unit_problems",
@@ -72,8 +79,8 @@ EXPECTED = {
             "compare_page",
         ]
     },
-    "evaluation.unit_page": {"unit"},
-    "evaluation.answer_problem": {"unit"},
+    "rectification.unit_page": {"unit"},
+    "rectification.answer_problem": {"unit"},
     "admin.user_detail": {"admin"},
     "admin.reset_password": {"admin"},
     "admin.set_user_active": {"admin"},
