@@ -21,6 +21,7 @@ from survey_service.models import (
     Case,
     CaseStatus,
     Client,
+    DoNotCall,
     StaffNumber,
     StoredFile,
     SurveyWave,
@@ -122,7 +123,15 @@ def _needles(session) -> tuple[list[str], list[str]]:
     numbers = [_phone(u, i) for u in (0, 1) for i in range(20)] + [STAFF_NUMBER]
     names = [_name(u, i) for u in (0, 1) for i in range(20)] + ["重复甲", "重复乙"]
     clear = [*numbers, *(f"+86{n}" for n in numbers), *names]
-    stored = [t for c in clients for t in (c.name, c.phone_enc, c.phone_hash, c.phone_masked)]
+    # A hard refusal's lookup hash stays on the do-not-call list after the purge: it is
+    # what keeps the person from being called by later waves (and it is no number).
+    kept = set(session.exec(select(DoNotCall.phone_hash)).all())
+    stored = [
+        t
+        for c in clients
+        for t in (c.name, c.phone_enc, c.phone_hash, c.phone_masked)
+        if t not in kept
+    ]
     return clear, [*stored, *staff, COMMENT_NUMBER, NOTE_NUMBER]
 
 

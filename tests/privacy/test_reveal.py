@@ -69,9 +69,9 @@ def test_page_and_csv_are_masked_by_default(client, auth, session, world, user):
     text = csv.get_data().decode("utf-8-sig")
     assert csv.headers["Cache-Control"] == "no-store"
     assert [line.split(",")[:4] for line in text.splitlines()[1:]] == [
-        ["3", "phone", "138****5678", "duplicate_in_file"],
-        ["4", "phone", "138-****-*6789", "invalid_phone"],
-        ["5", "phone", "12345", "invalid_phone"],
+        ["3", "联系电话列", "138****5678", "duplicate_in_file"],
+        ["4", "联系电话列", "138-****-*6789", "invalid_phone"],
+        ["5", "联系电话列", "12345", "invalid_phone"],
     ]
     assert FULL not in text and "56789" not in text and "12345" in text
     assert ("显示完整原始值" in body) == (user != "admin")
@@ -88,7 +88,7 @@ def test_reveal_is_audited(client, auth, session, world, user):
     assert FULL in body and "138-1234-56789" in body
     csv = client.post(f"/unit/lists/{world.id}/errors-full.csv")
     rows = csv.get_data().decode("utf-8-sig").splitlines()
-    assert rows[1].split(",")[:3] == ["3", "phone", FULL]
+    assert rows[1].split(",")[:3] == ["3", "联系电话列", FULL]
     assert csv.headers["Cache-Control"] == "no-store"
     user_id = session.exec(select(User.id).where(User.username == user)).one()
     reveals = _reveals(session)

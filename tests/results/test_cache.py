@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import delete
 from sqlmodel import select
 
 from survey_service.db import transaction
 from survey_service.dispositions import REFUSAL
-from survey_service.models import Case, CaseStatus, Unit
+from survey_service.models import CallAttempt, Case, CaseStatus, Unit
 from survey_service.results import estimates, publication
 from survey_service.results.cache import ResultsCache, data_version
 from tests.factories import PASSWORD, make_user
@@ -33,7 +34,10 @@ def _one_more_interview(session):
     case = session.exec(  # a refusal called back
         select(Case).where(Case.unit_id == unit.id, Case.disposition == REFUSAL)
     ).first()
+    # A refusal is final under the calling rules: start the case afresh (test data).
+    session.execute(delete(CallAttempt).where(CallAttempt.case_id == case.id))
     case.status, case.disposition, case.claimed_by = CaseStatus.IN_PROGRESS, None, agent.id
+    case.attempts = 0
     session.add(case)
     session.flush()
     _interview(session, agent, case, [LEVELS[0], LEVELS[0]])
