@@ -38,6 +38,7 @@ def test_instance_folder_and_sqlite_files_are_owner_only(tmp_path, monkeypatch):
                 "survey.sqlite": 0o600,
                 "survey.sqlite-shm": 0o600,
                 "survey.sqlite-wal": 0o600,
+                "tmp": 0o700,  # the temporary copies of uploads (privacy.files)
             }
             assert database.exists()
         engine.dispose()
