@@ -6,6 +6,7 @@ import io
 import time
 
 import pytest
+from flask import current_app
 from sqlmodel import select
 
 from survey_service.db import transaction
@@ -17,6 +18,7 @@ from survey_service.lists.parsing.workbook import SheetLimits
 from survey_service.lists.pipeline import could_be_large, sealed_list
 from survey_service.lists.sealing import ImportOptions
 from survey_service.models import Client, ClientList, ListRowIssue, StoredFile
+from survey_service.privacy.vault import RAW_VALUE
 from tests.factories import make_unit, make_user, make_wave, upload_list
 from tests.lists.handmade import small_list, xlsx_bytes
 
@@ -233,10 +235,12 @@ def test_nul_row_stored_as_an_issue_on_every_database(session, unit_and_wave):
         stored = upload_list(session, unit, wave, nul_csv(), actor=staff)
     assert (stored.n_accepted, stored.n_rejected) == (299, 1)
     issue = session.exec(select(ListRowIssue)).one()
-    assert (issue.row_number, issue.field, issue.raw_value, issue.reason) == (
+    raw = current_app.extensions["phone_vault"].decrypt_text(issue.raw_value, RAW_VALUE)
+    assert (issue.row_number, issue.field, raw, issue.raw_masked, issue.reason) == (
         233,
         "phone",
         "13800000231",
+        "138****0231",
         "control_chars",
     )
 
@@ -339,5 +343,5 @@ def test_clients_check_rejects_a_nul_row_without_a_traceback(runner, tmp_path):
     assert result.exit_code == 0 and result.exception is None
     assert result.output.splitlines() == [
         "encoding utf-8, delimiter ',': 299 accepted, 1 rejected",
-        "  row 233: control_chars ('13800000231')",
+        "  row 233: control_chars ('138****0231')",  # masked unless --full
     ]
