@@ -61,7 +61,8 @@ def waves_purge(name: str | None, due: bool, no_compact: bool) -> None:
             f"{report.clients_emptied} emptied (sampled), {report.files} files "
             f"({report.chunks} chunks), {report.rejected_rows} rejected rows, "
             f"{report.staff_numbers} staff numbers, {report.notes_redacted} notes and "
-            f"{report.answers_redacted} answers with numbers redacted"
+            f"{report.answers_redacted} answers with numbers redacted; "
+            f"{report.do_not_call_unlinked} do-not-call entries unlinked from their case"
         )
     if due and not reports:
         click.echo("no wave is due for purging")

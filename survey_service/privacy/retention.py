@@ -14,6 +14,11 @@ client, and nothing the figures rest on:
 - any run of digits long enough to be a phone number in call notes and
   free-text answers (replaced by ``[号码]``).
 
+The do-not-call list keeps its lookup hashes: a person who asked never to
+be called again is still not called by a later wave, which needs the hash
+beyond this wave's purpose. Its link to the wave's case goes (``case_id``
+emptied), so a number can no longer be tied to a pseudonym and its answers.
+
 Cases keep their random pseudonyms, answers their values, the frozen
 snapshot its figures; :func:`survey_service.results.publication.recheck`
 still recomputes them. The draw's frame can no longer be rebuilt (its hash
@@ -42,6 +47,7 @@ from survey_service.models import (
     Case,
     Client,
     ClientList,
+    DoNotCall,
     ListRowIssue,
     SampleDraw,
     StaffNumber,
@@ -70,6 +76,7 @@ class PurgeReport:
     staff_numbers: int
     notes_redacted: int
     answers_redacted: int
+    do_not_call_unlinked: int
 
 
 def redact_numbers(value: str | None) -> str | None:
@@ -151,6 +158,9 @@ def purge_wave(
     ).rowcount
     staff = session.execute(delete(StaffNumber).where(StaffNumber.wave_id == wave.id)).rowcount
     notes, answers = _redact_free_text(session, wave)
+    unlinked = session.execute(
+        update(DoNotCall).where(DoNotCall.case_id.in_(_case_ids(wave))).values(case_id=None)
+    ).rowcount
     report = PurgeReport(
         wave=wave.name,
         clients_deleted=deleted,
@@ -161,6 +171,7 @@ def purge_wave(
         staff_numbers=staff,
         notes_redacted=notes,
         answers_redacted=answers,
+        do_not_call_unlinked=unlinked,
     )
     at = utcnow().isoformat(timespec="seconds")
     wave.settings = {**settings, "purged_at": at, "purged_by": by or (actor and actor.username)}
@@ -178,13 +189,17 @@ def purge_wave(
     return report
 
 
-def _redact_free_text(session: Session, wave: SurveyWave) -> tuple[int, int]:
-    """Mark phone numbers written into the wave's call notes and answers."""
-    case_ids = (
+def _case_ids(wave: SurveyWave):
+    return (
         select(Case.id)
         .join(SampleDraw, SampleDraw.id == Case.draw_id)
         .where(SampleDraw.wave_id == wave.id)
     )
+
+
+def _redact_free_text(session: Session, wave: SurveyWave) -> tuple[int, int]:
+    """Mark phone numbers written into the wave's call notes and answers."""
+    case_ids = _case_ids(wave)
     counts = []
     for model, column in ((CallAttempt, CallAttempt.note), (Answer, Answer.value)):
         changed = 0
@@ -214,10 +229,8 @@ def compact(engine: Engine) -> str:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             return "sqlite: VACUUM, write-ahead log truncated"
         if engine.dialect.name == "postgresql":
-            tables = ", ".join(
-                t.__tablename__
-                for t in (Client, ListRowIssue, StoredFileChunk, StaffNumber, CallAttempt, Answer)
-            )
+            purged = (Client, ListRowIssue, StoredFileChunk, StaffNumber, CallAttempt, Answer)
+            tables = ", ".join(t.__tablename__ for t in (*purged, DoNotCall))
             connection.execute(text(f"VACUUM FULL {tables}"))
             return f"postgresql: VACUUM FULL {tables}"
     return f"{engine.dialect.name}: not compacted"

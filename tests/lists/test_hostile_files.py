@@ -252,12 +252,12 @@ def test_nul_row_stored_as_an_issue_on_every_database(session, unit_and_wave):
         stored = upload_list(session, unit, wave, nul_csv(), actor=staff)
     assert (stored.n_accepted, stored.n_rejected) == (299, 1)
     issue = session.exec(select(ListRowIssue)).one()
-    vault = current_app.extensions["phone_vault"]
-    raw = vault.decrypt_text(issue.raw_value, RAW_VALUE)  # encrypted at rest
-    assert (issue.row_number, issue.field, raw, issue.reason) == (
+    raw = current_app.extensions["phone_vault"].decrypt_text(issue.raw_value, RAW_VALUE)
+    assert (issue.row_number, issue.field, raw, issue.raw_masked, issue.reason) == (
         233,
         "phone",
         "13800000231",
+        "138****0231",
         "control_chars",
     )
 

@@ -123,16 +123,10 @@ def _needles(session) -> tuple[list[str], list[str]]:
     numbers = [_phone(u, i) for u in (0, 1) for i in range(20)] + [STAFF_NUMBER]
     names = [_name(u, i) for u in (0, 1) for i in range(20)] + ["重复甲", "重复乙"]
     clear = [*numbers, *(f"+86{n}" for n in numbers), *names]
-    # A hard refusal's lookup hash stays on the do-not-call list after the purge: it is
-    # what keeps the person from being called by later waves (and it is no number).
+    # A hard refusal's hash stays on the do-not-call list (checked on its own).
     kept = set(session.exec(select(DoNotCall.phone_hash)).all())
-    stored = [
-        t
-        for c in clients
-        for t in (c.name, c.phone_enc, c.phone_hash, c.phone_masked)
-        if t not in kept
-    ]
-    return clear, [*stored, *staff, COMMENT_NUMBER, NOTE_NUMBER]
+    stored = [t for c in clients for t in (c.name, c.phone_enc, c.phone_hash, c.phone_masked)]
+    return clear, [t for t in [*stored, *staff, COMMENT_NUMBER, NOTE_NUMBER] if t not in kept]
 
 
 def _figures(session, wave):
@@ -151,6 +145,8 @@ def test_purge_leaves_no_name_or_number_and_the_same_figures(
     needles = clear + stored
     figures = _figures(session, wave)
     assert publication.recheck(session, wave) == []
+    refused = session.exec(select(DoNotCall.phone_hash, DoNotCall.case_id)).all()
+    assert refused and all(case_id is not None for _hash, case_id in refused)
     session.close()
 
     result = runner.invoke(args=["waves", "purge", wave.name])
@@ -161,6 +157,9 @@ def test_purge_leaves_no_name_or_number_and_the_same_figures(
 
     assert found_in_dump(session, needles) == []
     session.expire_all()
+    # The refusals still hold (no later wave calls them), tied to no case and its answers.
+    after = session.exec(select(DoNotCall.phone_hash, DoNotCall.case_id)).all()
+    assert sorted(after) == sorted((h, None) for h, _case in refused)
     wave = session.get(SurveyWave, wave.id)
     assert _figures(session, wave) == figures
     assert publication.recheck(session, wave) == []
