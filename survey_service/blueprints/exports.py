@@ -100,3 +100,12 @@ def microdata_csv():
     session = get_session()
     wave = current_wave(session)
     return _send(session, wave, exports.microdata_export(session, wave), private=True)
+
+
+@bp.route("/microdata.zip")
+@requires_role(Role.STATISTICIAN)
+def microdata_zip():
+    """The microdata with the R script, Stata do-file and data dictionary (audited)."""
+    session = get_session()
+    wave = current_wave(session)
+    return _send(session, wave, exports.microdata_bundle_export(session, wave), private=True)

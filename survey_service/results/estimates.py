@@ -70,6 +70,13 @@ class UnitResult:
     satisfied_high: float = math.nan
     satisfied_n: int = 0
     dont_know: float = math.nan
+    # degrees of freedom (sampling.domain_means): the one used, n - H, Satterthwaite, flag
+    df: float = math.nan
+    df_design: float = math.nan
+    df_satterthwaite: float = math.nan
+    df_flag: bool = False
+    df_method: str = "n-h"
+    rank_se: float = math.nan
 
 
 def cases_by_unit(session: Session, draw: SampleDraw, *conditions) -> dict[str, int]:
@@ -187,6 +194,8 @@ def unit_results(
             flags.append("small_sample_interval")
         if str(row["method"]) == "census":
             flags.append("census")
+        if bool(row["df_flag"]):
+            flags.append("df_satterthwaite_small")
         bottom, top = ranks.get(unit.code, (math.nan, math.nan))
         results.append(
             UnitResult(
@@ -202,6 +211,11 @@ def unit_results(
                 bottom=bottom,
                 top=top,
                 flags=tuple(flags),
+                df=float(row["df"]),
+                df_design=float(row["df_design"]),
+                df_satterthwaite=float(row["df_satterthwaite"]),
+                df_flag=bool(row["df_flag"]),
+                rank_se=float(row["rank_se"]),
             )
         )
     return results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import openpyxl
 import pytest
@@ -82,9 +83,15 @@ def test_statistician_gets_every_export_and_each_is_audited(client, auth, sessio
     response = client.get(f"{PREFIX}/microdata.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Cache-Control"] == "no-store"
-    assert parse_csv(response.data)[0][0] == "假名编号"
+    assert parse_csv(response.data)[0][:3] == ["pseudonym", "unit", "stratum"]
     assert _events(session, "export.microdata_csv") == 1
-    assert _events(session) == 2 + len(exports.CSV_TABLES)
+    response = client.get(f"{PREFIX}/microdata.zip")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert response.headers["Cache-Control"] == "no-store"
+    names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
+    assert names == ["microdata.csv", "load_microdata.R", "load_microdata.do", "dictionary.md"]
+    assert _events(session, "export.microdata_zip") == 1
+    assert _events(session) == 3 + len(exports.CSV_TABLES)
     page = client.get(f"{PREFIX}/").get_data(as_text=True)
     assert "download-microdata" in page and "download-comments" in page
     assert client.get(f"{PREFIX}/nothing.csv").status_code == 404
@@ -97,6 +104,7 @@ def test_office_and_admin_get_aggregates_but_not_microdata(client, auth, session
     for path in AGGREGATES:
         assert client.get(PREFIX + path).status_code == 200, path
     assert client.get(f"{PREFIX}/microdata.csv").status_code == 403
+    assert client.get(f"{PREFIX}/microdata.zip").status_code == 403
     assert "download-microdata" not in client.get(f"{PREFIX}/").get_data(as_text=True)
     assert _events(session) == len(AGGREGATES)
     assert _events(session, "export.microdata_csv") == 0
@@ -106,7 +114,7 @@ def test_office_and_admin_get_aggregates_but_not_microdata(client, auth, session
 def test_other_roles_get_nothing(client, auth, session, bare, role):
     _user(session, role)
     auth.login(role)
-    for path in ["/", *AGGREGATES, "/microdata.csv"]:
+    for path in ["/", *AGGREGATES, "/microdata.csv", "/microdata.zip"]:
         assert client.get(PREFIX + path).status_code == 403, path
     assert _events(session) == 0
 

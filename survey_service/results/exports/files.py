@@ -12,7 +12,7 @@ from survey_service.models import SurveyWave
 from survey_service.results.exports import tables
 from survey_service.results.exports.comments import comments, comments_table
 from survey_service.results.exports.common import Table, column_formats
-from survey_service.results.exports.microdata import microdata_table
+from survey_service.results.exports.microdata import microdata_bundle, microdata_table
 from survey_service.results.exports.provenance import DEFAULT_TIMEZONE, provenance
 from survey_service.results.exports.tables import (
     ASPECT_FORMATS,
@@ -133,6 +133,21 @@ def microdata_export(session: Session, wave: SurveyWave) -> ExportFile:
         rows=len(rows),
         filename=f"microdata-{wave.name}.csv",
         mimetype=CSV_MIMETYPE,
+    )
+
+
+ZIP_MIMETYPE = "application/zip"
+
+
+def microdata_bundle_export(session: Session, wave: SurveyWave) -> ExportFile:
+    """The microdata (CSV without BOM) with the R script, Stata do-file and dictionary."""
+    data, rows = microdata_bundle(session, wave)
+    return ExportFile(
+        name="microdata_zip",
+        data=data,
+        rows=rows,
+        filename=f"microdata-{wave.name}.zip",
+        mimetype=ZIP_MIMETYPE,
     )
 
 
