@@ -23,15 +23,27 @@ import sampling
 from survey_service.dispositions import COMPLETE
 from survey_service.models import CallAttempt, Case, CaseStatus, SampleDraw, SurveyWave, Unit
 from survey_service.results import satisfaction
+from survey_service.results.ranks import (
+    BELOW_MINIMUM_REASONS,
+    RANK_ASSUMPTION,
+    RANK_K,
+    RANK_SEED,
+    minimum_reasons,
+    rank_units,
+)
 from survey_service.results.respondents import RESPONDENT_DISPOSITIONS, WaveData, load_wave
 from survey_service.sample.draws import latest_draw
 
-__all__ = ["RESPONDENT_DISPOSITIONS"]  # re-exported: callers name it from here too
+__all__ = [  # re-exported: callers name them from here too
+    "BELOW_MINIMUM_REASONS",
+    "RANK_ASSUMPTION",
+    "RANK_K",
+    "RANK_SEED",
+    "RESPONDENT_DISPOSITIONS",
+]
 NOT_DIALLED = "UH"  # disposition_counts' key for a released case never dialled
 MIN_VALID = 30  # the design's minimum of valid answers before a unit can be ranked
 SMALL_GROUP = 5  # below this many respondents no distribution or comment goes to a unit
-RANK_K = 10
-RANK_SEED = 20170601  # fixed: the rank probabilities are reproducible
 
 METHOD_NOTES = {
     "census": "普查：全部服务对象均被抽中并回答，无抽样误差",
@@ -77,6 +89,10 @@ class UnitResult:
     df_flag: bool = False
     df_method: str = "n-h"
     rank_se: float = math.nan
+    # below the design's minimum of valid answers: why (keys of BELOW_MINIMUM_REASONS)
+    below_minimum: bool = False
+    minimum_reasons: tuple[str, ...] = field(default_factory=tuple)
+    open_cases: int = 0  # released cases not yet final
 
 
 def cases_by_unit(session: Session, draw: SampleDraw, *conditions) -> dict[str, int]:
@@ -139,6 +155,7 @@ def unit_results(
         ]
     design_units = draw.design.get("units", {})
     released = cases_by_unit(session, draw, Case.released)
+    still_open = cases_by_unit(session, draw, Case.released, Case.status != CaseStatus.FINAL)
     counts = disposition_counts(session, draw)
     estimates: dict[str, dict] = {}
     scores = data.scored
@@ -152,7 +169,7 @@ def unit_results(
         estimates = {str(row["domain"]): row for row in table}
     rates = _rates(counts, [u.code for u in units])
     satisfied = satisfaction.overall(data)
-    ranks = _rank(estimates, min_valid)
+    ranks = rank_units(estimates)
     results = []
     for unit in units:
         spec = design_units.get(unit.code)
@@ -188,8 +205,12 @@ def unit_results(
             continue
         n = int(row["n"])
         flags = []
+        reasons: tuple[str, ...] = ()
         if n < min_valid:
             flags.append("too_few")
+            reasons = minimum_reasons(
+                base["frame_size"], base["released"], int(still_open.get(unit.code, 0))
+            )
         if str(row["method"]) == "zero-variance-bound":
             flags.append("small_sample_interval")
         if str(row["method"]) == "census":
@@ -207,7 +228,7 @@ def unit_results(
                 ci_high=float(row["ci_high"]),
                 deff=float(row["deff"]),
                 method=str(row["method"]),
-                note=_note(row, min_valid),
+                note=_note(row, min_valid, reasons),
                 bottom=bottom,
                 top=top,
                 flags=tuple(flags),
@@ -216,6 +237,9 @@ def unit_results(
                 df_satterthwaite=float(row["df_satterthwaite"]),
                 df_flag=bool(row["df_flag"]),
                 rank_se=float(row["rank_se"]),
+                below_minimum=n < min_valid,
+                minimum_reasons=reasons,
+                open_cases=int(still_open.get(unit.code, 0)),
             )
         )
     return results
@@ -251,39 +275,13 @@ def _rates(counts: dict, codes: list[str]) -> dict[str, dict[str, float]]:
     }
 
 
-def _rank(estimates: dict[str, dict], min_valid: int) -> dict[str, tuple[float, float]]:
-    """Bottom/top-10 probabilities among units with at least ``min_valid`` valid answers.
-
-    A unit whose interval came from the zero-variance bound has SE 0; its
-    simulated spread is taken from the bound (half-width / t) so that it is
-    not treated as known exactly.
-    """
-    pool = [
-        (code, row)
-        for code, row in estimates.items()
-        if int(row["n"]) >= min_valid and not math.isnan(float(row["mean"]))
-    ]
-    if len(pool) < 2:
-        return {}
-    mean = np.array([float(row["mean"]) for _, row in pool])
-    se = np.array([float(row["se"]) for _, row in pool])
-    df = np.array([float(row["df"]) for _, row in pool])
-    for i, (_, row) in enumerate(pool):
-        if not se[i] > 0 and str(row["method"]) != "census":
-            se[i] = (float(row["ci_high"]) - float(row["ci_low"])) / (2 * 1.96)
-    k = min(RANK_K, len(pool) - 1)
-    odds = sampling.rank_probabilities(mean, se, df=df, k=(k,), n_sim=10000, seed=RANK_SEED)
-    return {
-        code: (float(odds.bottom[i, 0]), float(odds.top[i, 0])) for i, (code, _) in enumerate(pool)
-    }
-
-
-def _note(row, min_valid: int) -> str:
+def _note(row, min_valid: int, reasons: tuple[str, ...] = ()) -> str:
     notes = [METHOD_NOTES[str(row["method"])]] if str(row["method"]) in METHOD_NOTES else []
     if bool(row["collapsed"]):
         notes.append("只有一个受访者的子层已与相邻子层合并计算方差")
     if int(row["n"]) < min_valid:
-        notes.append(f"有效回答少于 {min_valid}，不参与排名")
+        notes.append(f"有效回答少于 {min_valid}（设计最低要求），仍参与排名，请结合原因判断")
+        notes += [BELOW_MINIMUM_REASONS[r] for r in reasons]
     return "；".join(notes)
 
 
@@ -312,9 +310,33 @@ RESULT_HEADER = [
     "接触率CON1",
     "后十名概率",
     "前十名概率",
+    "自由度(区间所用)",
+    "自由度n-H",
+    "Satterthwaite有效自由度",
+    "有效自由度明显偏小",
+    "区间方法",
+    "低于最低有效回答",
+    "低于最低要求的原因",
+    "未结束样本",
     "方法",
     "说明",
 ]
+
+INTERVAL_METHODS = {
+    "taylor": "泰勒线性化 t 区间",
+    "census": "普查（无抽样误差）",
+    "zero-variance-bound": "零方差单调界限（最近非退化样本）",
+    "no-respondents": "无",
+    "none": "无",
+}
+
+
+def interval_method(u: UnitResult) -> str:
+    """The interval's method and the df it used, in words (the exports' 区间方法)."""
+    text = INTERVAL_METHODS.get(u.method, u.method)
+    if u.method == "taylor":
+        text += "，自由度 n−H" if u.df_method == "n-h" else "，自由度 Satterthwaite"
+    return text
 
 
 def results_table(rows: list[UnitResult]) -> tuple[list[str], list[list]]:
@@ -349,6 +371,14 @@ def results_table(rows: list[UnitResult]) -> tuple[list[str], list[list]]:
             r(u.con1),
             r(u.bottom),
             r(u.top),
+            r(u.df),
+            r(u.df_design),
+            r(u.df_satterthwaite),
+            "是" if u.df_flag else "",
+            interval_method(u),
+            "是" if u.below_minimum else "",
+            "；".join(BELOW_MINIMUM_REASONS.get(k, k) for k in u.minimum_reasons),
+            u.open_cases,
             u.method,
             u.note,
         ]

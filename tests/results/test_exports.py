@@ -145,6 +145,7 @@ def test_workbook_sheets_numbers_and_provenance(session, wave):
         "抽样设计",
         "抽样参数",
         "意见建议",
+        "低于最低要求的单位",
         "说明",
     ]
     sheet = book["各单位得分"]
@@ -169,6 +170,17 @@ def test_workbook_sheets_numbers_and_provenance(session, wave):
     assert f"seed={SEED}" in about["抽样"] and draw.frame_hash in about["抽样"]
     assert about["问卷版本"].startswith("short_demo@1 sha256:")
     assert about["程序版本"] and about["数据时间"] and about["生成时间"]
+    assert about["排名概率的假定"] == results.RANK_ASSUMPTION
+    assert "相互独立" in about["排名概率的假定"] and "t 分布" in about["排名概率的假定"]
+    # every unit is ranked; units below the minimum are listed with why (C: its whole list)
+    assert all(isinstance(row[header.index("后十名概率")].value, float) for row in by_code.values())
+    short = [[c.value for c in row] for row in book["低于最低要求的单位"].iter_rows(min_row=2)]
+    assert [(r[0], r[5], r[6], r[7], r[14]) for r in short] == [
+        ("B", 8, 0, 6, "应答过低：已发放样本均已结束"),
+        ("A", 8, 0, 7, "应答过低：已发放样本均已结束"),
+        ("D", 8, 0, 5, "应答过低：已发放样本均已结束"),
+        ("C", 6, 0, 6, "名单过小：整份名单已全部发放拨打"),
+    ]
     params = {row[0].value: row[1].value for row in book["抽样参数"].iter_rows(min_row=2)}
     assert params["随机种子"] == str(SEED) and params["抽样框哈希 SHA-256"] == draw.frame_hash
     assert params["每单位固定样本量 (per_unit)"] == PER_UNIT

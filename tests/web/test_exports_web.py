@@ -12,6 +12,7 @@ from sqlmodel import func, select
 from survey_service.blueprints import exports as exports_blueprint
 from survey_service.db import transaction
 from survey_service.models import AuditEvent, Unit
+from survey_service.results import estimates as results
 from survey_service.results import exports
 from tests.factories import make_unit, make_user, make_wave
 from tests.results.test_exports import build_wave, parse_csv
@@ -122,3 +123,20 @@ def test_other_roles_get_nothing(client, auth, session, bare, role):
 def test_anonymous_is_sent_to_log_in(client, bare):
     response = client.get(f"{PREFIX}/microdata.csv")
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_results_page_ranks_everyone_and_lists_the_units_below_the_minimum(
+    client, auth, session, world
+):
+    """Issue 16: every unit is ranked, the short ones are listed with why, assumptions said."""
+    _user(session, "reviewer")
+    auth.login("reviewer")
+    page = client.get("/statistics/results").get_data(as_text=True)
+    assert results.RANK_ASSUMPTION in page
+    assert "低于最低要求的单位（4 个）" in page
+    table = page[page.index('id="below-minimum"') :]
+    assert '<tr data-code="C">' in table
+    assert "名单过小：整份名单已全部发放拨打" in table and "应答过低：已发放样本均已结束" in table
+    assert page.count('class="below-minimum"') == 4
+    header, rows = parse_csv(client.get(f"{PREFIX}/below_minimum.csv").data)
+    assert header[0] == "单位代码" and [r["单位代码"] for r in rows] == ["B", "A", "D", "C"]
