@@ -23,6 +23,7 @@ import sampling
 from survey_service.dispositions import COMPLETE
 from survey_service.models import CallAttempt, Case, CaseStatus, SampleDraw, SurveyWave, Unit
 from survey_service.results import satisfaction
+from survey_service.results.nonresponse import UnitNonresponse, nonresponse
 from survey_service.results.ranks import (
     BELOW_MINIMUM_REASONS,
     RANK_ASSUMPTION,
@@ -32,6 +33,7 @@ from survey_service.results.ranks import (
     rank_units,
 )
 from survey_service.results.respondents import RESPONDENT_DISPOSITIONS, WaveData, load_wave
+from survey_service.results.result_table import RESULT_HEADER, interval_method, results_table
 from survey_service.sample.draws import latest_draw
 
 __all__ = [  # re-exported: callers name them from here too
@@ -40,6 +42,9 @@ __all__ = [  # re-exported: callers name them from here too
     "RANK_K",
     "RANK_SEED",
     "RESPONDENT_DISPOSITIONS",
+    "RESULT_HEADER",
+    "interval_method",
+    "results_table",
 ]
 NOT_DIALLED = "UH"  # disposition_counts' key for a released case never dialled
 MIN_VALID = 30  # the design's minimum of valid answers before a unit can be ranked
@@ -93,6 +98,14 @@ class UnitResult:
     below_minimum: bool = False
     minimum_reasons: tuple[str, ...] = field(default_factory=tuple)
     open_cases: int = 0  # released cases not yet final
+    # non-response (results.nonresponse) and the interim rates' never-dialled count
+    rr4: float = math.nan
+    not_dialled: int = 0  # released cases never dialled (counted as UH in the rates)
+    r_indicator: float = math.nan
+    bound_low: float = math.nan  # the score had every non-respondent answered 0
+    bound_high: float = math.nan  # ... or 10
+    nonresponse_share: float = math.nan
+    response_by_kind: str = ""  # e.g. "群众 5/8；企业 3/4"
 
 
 def cases_by_unit(session: Session, draw: SampleDraw, *conditions) -> dict[str, int]:
@@ -107,8 +120,8 @@ def cases_by_unit(session: Session, draw: SampleDraw, *conditions) -> dict[str, 
     )
 
 
-def disposition_counts(session: Session, draw: SampleDraw) -> dict[str, dict[str, int]]:
-    """AAPOR code counts per unit over released cases, as they stand now.
+def case_dispositions(session: Session, draw: SampleDraw) -> dict[int, tuple[str, str, str]]:
+    """``{case id: (unit code, sub-stratum, AAPOR code now)}`` over the released cases.
 
     A final case counts its disposition; an open case its last attempt's
     outcome; a released case never dialled counts as unknown (UH).
@@ -120,15 +133,26 @@ def disposition_counts(session: Session, draw: SampleDraw) -> dict[str, dict[str
         .subquery()
     )
     rows = session.exec(
-        select(Unit.code, Case.status, Case.disposition, CallAttempt.outcome)
+        select(Case.id, Unit.code, Case.stratum, Case.status, Case.disposition, CallAttempt.outcome)
         .join(Unit, Unit.id == Case.unit_id)
         .join(last_outcome, last_outcome.c.case_id == Case.id, isouter=True)
         .join(CallAttempt, CallAttempt.id == last_outcome.c.last_id, isouter=True)
         .where(Case.draw_id == draw.id, Case.released)
     ).all()
+    return {
+        case_id: (
+            code,
+            stratum,
+            disposition if status == CaseStatus.FINAL else (last or NOT_DIALLED),
+        )
+        for case_id, code, stratum, status, disposition, last in rows
+    }
+
+
+def disposition_counts(session: Session, draw: SampleDraw) -> dict[str, dict[str, int]]:
+    """AAPOR code counts per unit over released cases, as they stand now (see above)."""
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for code, status, disposition, last in rows:
-        key = disposition if status == CaseStatus.FINAL else (last or NOT_DIALLED)
+    for code, _stratum, key in case_dispositions(session, draw).values():
         counts[code][key] += 1
     return counts
 
@@ -156,7 +180,11 @@ def unit_results(
     design_units = draw.design.get("units", {})
     released = cases_by_unit(session, draw, Case.released)
     still_open = cases_by_unit(session, draw, Case.released, Case.status != CaseStatus.FINAL)
-    counts = disposition_counts(session, draw)
+    codes = case_dispositions(session, draw)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for unit_code, _stratum, key in codes.values():
+        counts[unit_code][key] += 1
+    stated = nonresponse(data, codes)
     estimates: dict[str, dict] = {}
     scores = data.scored
     if scores:
@@ -186,6 +214,8 @@ def unit_results(
             completes=completes,
             **rates.get(unit.code, {}),
             **_satisfied(satisfied.get(unit.code)),
+            **_stated(stated.get(unit.code)),
+            not_dialled=int(counts.get(unit.code, {}).get(NOT_DIALLED, 0)),
         )
         if row is None or int(row["n"]) == 0:
             results.append(
@@ -245,6 +275,20 @@ def unit_results(
     return results
 
 
+def _stated(unit: UnitNonresponse | None) -> dict:
+    if unit is None:
+        return {}
+    return {
+        "r_indicator": unit.r_indicator,
+        "bound_low": unit.bound_low,
+        "bound_high": unit.bound_high,
+        "nonresponse_share": unit.nonresponse_share,
+        "response_by_kind": "；".join(
+            f"{kind.split('/', 1)[-1]} {a}/{c}" for kind, (a, c) in unit.by_kind.items()
+        ),
+    }
+
+
 def _satisfied(rate: satisfaction.Satisfaction | None) -> dict[str, float]:
     if rate is None:
         return {}
@@ -267,6 +311,7 @@ def _rates(counts: dict, codes: list[str]) -> dict[str, dict[str, float]]:
     return {
         code: {
             "rr3": float(r.rr3[i]),
+            "rr4": float(r.rr4[i]),
             "coop1": float(r.coop1[i]),
             "ref1": float(r.ref1[i]),
             "con1": float(r.con1[i]),
@@ -283,107 +328,6 @@ def _note(row, min_valid: int, reasons: tuple[str, ...] = ()) -> str:
         notes.append(f"有效回答少于 {min_valid}（设计最低要求），仍参与排名，请结合原因判断")
         notes += [BELOW_MINIMUM_REASONS[r] for r in reasons]
     return "；".join(notes)
-
-
-RESULT_HEADER = [
-    "单位代码",
-    "单位名称",
-    "类别",
-    "抽样框规模",
-    "目标完成数",
-    "已发放样本",
-    "完成访问",
-    "有效回答",
-    "得分(10分制)",
-    "标准误",
-    "95%区间下限",
-    "95%区间上限",
-    "设计效应",
-    "满意率",
-    "满意率95%下限",
-    "满意率95%上限",
-    "满意率有效回答",
-    "说不清比例",
-    "应答率RR3",
-    "合作率COOP1",
-    "拒访率REF1",
-    "接触率CON1",
-    "后十名概率",
-    "前十名概率",
-    "自由度(区间所用)",
-    "自由度n-H",
-    "Satterthwaite有效自由度",
-    "有效自由度明显偏小",
-    "区间方法",
-    "低于最低有效回答",
-    "低于最低要求的原因",
-    "未结束样本",
-    "方法",
-    "说明",
-]
-
-INTERVAL_METHODS = {
-    "taylor": "泰勒线性化 t 区间",
-    "census": "普查（无抽样误差）",
-    "zero-variance-bound": "零方差单调界限（最近非退化样本）",
-    "no-respondents": "无",
-    "none": "无",
-}
-
-
-def interval_method(u: UnitResult) -> str:
-    """The interval's method and the df it used, in words (the exports' 区间方法)."""
-    text = INTERVAL_METHODS.get(u.method, u.method)
-    if u.method == "taylor":
-        text += "，自由度 n−H" if u.df_method == "n-h" else "，自由度 Satterthwaite"
-    return text
-
-
-def results_table(rows: list[UnitResult]) -> tuple[list[str], list[list]]:
-    """The CSV/XLSX table of :func:`unit_results` (numbers rounded to 4 places)."""
-
-    def r(value: float):
-        return "" if value is None or math.isnan(value) else round(value, 4)
-
-    return RESULT_HEADER, [
-        [
-            u.code,
-            u.name,
-            u.category,
-            u.frame_size,
-            u.target,
-            u.released,
-            u.completes,
-            u.n,
-            r(u.mean),
-            r(u.se),
-            r(u.ci_low),
-            r(u.ci_high),
-            r(u.deff),
-            r(u.satisfied),
-            r(u.satisfied_low),
-            r(u.satisfied_high),
-            u.satisfied_n,
-            r(u.dont_know),
-            r(u.rr3),
-            r(u.coop1),
-            r(u.ref1),
-            r(u.con1),
-            r(u.bottom),
-            r(u.top),
-            r(u.df),
-            r(u.df_design),
-            r(u.df_satterthwaite),
-            "是" if u.df_flag else "",
-            interval_method(u),
-            "是" if u.below_minimum else "",
-            "；".join(BELOW_MINIMUM_REASONS.get(k, k) for k in u.minimum_reasons),
-            u.open_cases,
-            u.method,
-            u.note,
-        ]
-        for u in rows
-    ]
 
 
 def default_sd(session: Session, wave: SurveyWave, fallback: float = 2.0) -> float:

@@ -37,8 +37,10 @@ def _from_json(name: str, value):
         return tuple(value or ())
     if value is None and name in ("df_flag", "below_minimum"):
         return False  # a snapshot frozen before these fields existed
-    if value is None and name == "open_cases":
+    if value is None and name in ("open_cases", "not_dialled"):
         return 0
+    if value is None and name == "response_by_kind":
+        return ""
     if value is None and name not in ("note", "method", "df_method"):
         return math.nan
     return value

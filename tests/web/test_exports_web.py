@@ -140,3 +140,12 @@ def test_results_page_ranks_everyone_and_lists_the_units_below_the_minimum(
     assert page.count('class="below-minimum"') == 4
     header, rows = parse_csv(client.get(f"{PREFIX}/below_minimum.csv").data)
     assert header[0] == "单位代码" and [r["单位代码"] for r in rows] == ["B", "A", "D", "C"]
+
+
+def test_results_page_states_the_nonresponse(client, auth, session, world):
+    _user(session, "reviewer")
+    auth.login("reviewer")
+    page = client.get("/statistics/results").get_data(as_text=True)
+    assert 'id="nonresponse-note"' in page and "RR4" in page
+    row = page[page.index('<tr data-code="C">') :]
+    assert '<td class="num not-dialled">0</td>' in row[: row.index("</tr>")]
