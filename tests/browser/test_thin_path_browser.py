@@ -135,4 +135,4 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
         names.append(download.suggested_filename)
     assert any(n.endswith(".xlsx") for n in names)
     assert sum(n.endswith(".svg") for n in names) == 2
-    assert sum(n.endswith(".csv") for n in names) == 7
+    assert sum(n.endswith(".csv") for n in names) == 8
