@@ -170,6 +170,7 @@ for (u in sort(unique(d[["{c["unit"]}"]]))) {{
   m <- svymean(~`{c["score"]}`, des)
   df <- du[["{c["df"]}"]][1]
   ci <- if (SE(m)[1] > 0) confint(m, df = df) else matrix(c(coef(m), coef(m)), 1)
+  ci <- pmin(pmax(ci, 0), 10)  # the published intervals are kept on the 0-10 scale
   rows[[u]] <- data.frame(unit = u, n = nrow(du), mean = sprintf("%.17g", coef(m)[1]),
                           se = sprintf("%.17g", SE(m)[1]), ci_low = sprintf("%.17g", ci[1]),
                           ci_high = sprintf("%.17g", ci[2]), df = df)
@@ -208,6 +209,7 @@ foreach u of local units {{
     keep if {c["unit"]} == "`u'"
     svyset _n [pweight={c["weight"]}], strata({c["vstrat"]}) fpc({c["N_vstrat"]})
     svy, dof(`=({c["df"]}[1])'): mean {c["score"]}
+    * the published interval is this one clipped to the 0-10 scale
     restore
 }}
 """

@@ -32,6 +32,7 @@ TABLE_LABELS = {
     "design": "抽样设计（各子层）",
     "parameters": "抽样参数与随机种子",
     "comments": "意见建议（已去除个人信息）",
+    "below_minimum": "有效回答低于最低要求的单位及原因（供办公室决定）",
 }
 
 
@@ -100,3 +101,12 @@ def microdata_csv():
     session = get_session()
     wave = current_wave(session)
     return _send(session, wave, exports.microdata_export(session, wave), private=True)
+
+
+@bp.route("/microdata.zip")
+@requires_role(Role.STATISTICIAN)
+def microdata_zip():
+    """The microdata with the R script, Stata do-file and data dictionary (audited)."""
+    session = get_session()
+    wave = current_wave(session)
+    return _send(session, wave, exports.microdata_bundle_export(session, wave), private=True)

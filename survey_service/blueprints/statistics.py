@@ -23,6 +23,7 @@ from survey_service.dispositions import COMPLETE
 from survey_service.results import estimates as results
 from survey_service.results import publication, unit_report
 from survey_service.results.cache import ResultsCache
+from survey_service.results.exports.office import below_minimum_rows
 from survey_service.results.render import charts, rates
 from survey_service.results.render import csvfile as reports
 from survey_service.sample import draws, frames
@@ -210,6 +211,9 @@ def results_page():
         wave=wave,
         rows=_sorted(rows, sort, descending),
         min_valid=results.MIN_VALID,
+        rank_assumption=results.RANK_ASSUMPTION,
+        below_minimum=below_minimum_rows(wave_results(session, wave)),
+        reason_labels=results.BELOW_MINIMUM_REASONS,
         has_exports="exports" in current_app.blueprints,
         category=category,
         sort=sort,

@@ -24,6 +24,28 @@ from survey_service.results.estimates import METHOD_NOTES
 from survey_service.results.respondents import WaveData
 
 COLLAPSED_NOTE = "只有一个受访者的子层已与相邻子层合并计算方差"
+SUBGROUP_NOTE = "只询问部分受访者（如只问企业）的题目：按子总体（domain）估计，权数来自全部受访者"
+
+
+def _subgroup(data: WaveData, item, points_of) -> dict[str, np.void]:
+    """Domain estimates of an item asked of a subgroup (``ask_if``), by subgroup_means.
+
+    Every respondent of the unit carries its weight; members are those for whom the item's
+    condition holds on their answers, non-members count as zeros in the linearisation.
+    """
+    y = np.array(
+        [np.nan if p[item.id] is None else p[item.id] / 10 for p in points_of],
+        dtype=float,
+    )
+    member = np.array([item.ask_if.holds(r.answers) for r in data.respondents])
+    table = sampling.subgroup_means(
+        y,
+        member,
+        np.array([r.unit for r in data.respondents]),
+        np.array([r.stratum for r in data.respondents]),
+        data.population,
+    ).to_records()
+    return {str(row["domain"]): row for row in table}
 
 
 @dataclass(frozen=True)
@@ -46,6 +68,8 @@ class AspectResult:
     satisfied: float = math.nan  # 满意率 of the item (results.satisfaction), 0-1
     satisfied_low: float = math.nan
     satisfied_high: float = math.nan
+    subgroup: bool = False  # asked of a subgroup only (ask_if): a domain estimate
+    n_base: int = 0  # respondents of the unit behind a subgroup estimate's weights
 
     @property
     def not_applicable_share(self) -> float:
@@ -78,7 +102,9 @@ def aspect_results(data: WaveData) -> list[AspectResult]:
                 option = item.option(resp.answers.get(item.id, ""))
                 if option is not None and option.not_applicable:
                     not_applicable[(resp.unit, item.id)] += 1
-        if y and data.population:
+        if item.ask_if is not None and data.respondents and data.population:
+            estimates[item.id] = _subgroup(data, item, points_of)
+        elif y and data.population:
             table = sampling.domain_means(
                 np.array(y, dtype=float), np.array(dom), np.array(stra), data.population
             ).to_records()
@@ -119,7 +145,10 @@ def aspect_results(data: WaveData) -> list[AspectResult]:
             rate = rates.get(item.id, {}).get(unit.code, satisfaction.EMPTY)
             method = str(row["method"])
             notes = [METHOD_NOTES[method]] if method in METHOD_NOTES else []
-            if bool(row["collapsed"]):
+            subgroup = item.ask_if is not None
+            if subgroup:
+                notes.append(SUBGROUP_NOTE)
+            elif bool(row["collapsed"]):
                 notes.append(COLLAPSED_NOTE)
             out.append(
                 AspectResult(
@@ -134,6 +163,8 @@ def aspect_results(data: WaveData) -> list[AspectResult]:
                     satisfied=rate.rate,
                     satisfied_low=rate.ci_low,
                     satisfied_high=rate.ci_high,
+                    subgroup=subgroup,
+                    n_base=int(row["n_base"]) if subgroup else n,
                 )
             )
     return out

@@ -23,15 +23,32 @@ import sampling
 from survey_service.dispositions import COMPLETE
 from survey_service.models import CallAttempt, Case, CaseStatus, SampleDraw, SurveyWave, Unit
 from survey_service.results import satisfaction
+from survey_service.results.nonresponse import UnitNonresponse, nonresponse
+from survey_service.results.ranks import (
+    BELOW_MINIMUM_REASONS,
+    RANK_ASSUMPTION,
+    RANK_K,
+    RANK_SEED,
+    minimum_reasons,
+    rank_units,
+)
 from survey_service.results.respondents import RESPONDENT_DISPOSITIONS, WaveData, load_wave
+from survey_service.results.result_table import RESULT_HEADER, interval_method, results_table
 from survey_service.sample.draws import latest_draw
 
-__all__ = ["RESPONDENT_DISPOSITIONS"]  # re-exported: callers name it from here too
+__all__ = [  # re-exported: callers name them from here too
+    "BELOW_MINIMUM_REASONS",
+    "RANK_ASSUMPTION",
+    "RANK_K",
+    "RANK_SEED",
+    "RESPONDENT_DISPOSITIONS",
+    "RESULT_HEADER",
+    "interval_method",
+    "results_table",
+]
 NOT_DIALLED = "UH"  # disposition_counts' key for a released case never dialled
 MIN_VALID = 30  # the design's minimum of valid answers before a unit can be ranked
 SMALL_GROUP = 5  # below this many respondents no distribution or comment goes to a unit
-RANK_K = 10
-RANK_SEED = 20170601  # fixed: the rank probabilities are reproducible
 
 METHOD_NOTES = {
     "census": "普查：全部服务对象均被抽中并回答，无抽样误差",
@@ -70,6 +87,25 @@ class UnitResult:
     satisfied_high: float = math.nan
     satisfied_n: int = 0
     dont_know: float = math.nan
+    # degrees of freedom (sampling.domain_means): the one used, n - H, Satterthwaite, flag
+    df: float = math.nan
+    df_design: float = math.nan
+    df_satterthwaite: float = math.nan
+    df_flag: bool = False
+    df_method: str = "n-h"
+    rank_se: float = math.nan
+    # below the design's minimum of valid answers: why (keys of BELOW_MINIMUM_REASONS)
+    below_minimum: bool = False
+    minimum_reasons: tuple[str, ...] = field(default_factory=tuple)
+    open_cases: int = 0  # released cases not yet final
+    # non-response (results.nonresponse) and the interim rates' never-dialled count
+    rr4: float = math.nan
+    not_dialled: int = 0  # released cases never dialled (counted as UH in the rates)
+    r_indicator: float = math.nan
+    bound_low: float = math.nan  # the score had every non-respondent answered 0
+    bound_high: float = math.nan  # ... or 10
+    nonresponse_share: float = math.nan
+    response_by_kind: str = ""  # e.g. "群众 5/8；企业 3/4"
 
 
 def cases_by_unit(session: Session, draw: SampleDraw, *conditions) -> dict[str, int]:
@@ -84,8 +120,8 @@ def cases_by_unit(session: Session, draw: SampleDraw, *conditions) -> dict[str, 
     )
 
 
-def disposition_counts(session: Session, draw: SampleDraw) -> dict[str, dict[str, int]]:
-    """AAPOR code counts per unit over released cases, as they stand now.
+def case_dispositions(session: Session, draw: SampleDraw) -> dict[int, tuple[str, str, str]]:
+    """``{case id: (unit code, sub-stratum, AAPOR code now)}`` over the released cases.
 
     A final case counts its disposition; an open case its last attempt's
     outcome; a released case never dialled counts as unknown (UH).
@@ -97,15 +133,26 @@ def disposition_counts(session: Session, draw: SampleDraw) -> dict[str, dict[str
         .subquery()
     )
     rows = session.exec(
-        select(Unit.code, Case.status, Case.disposition, CallAttempt.outcome)
+        select(Case.id, Unit.code, Case.stratum, Case.status, Case.disposition, CallAttempt.outcome)
         .join(Unit, Unit.id == Case.unit_id)
         .join(last_outcome, last_outcome.c.case_id == Case.id, isouter=True)
         .join(CallAttempt, CallAttempt.id == last_outcome.c.last_id, isouter=True)
         .where(Case.draw_id == draw.id, Case.released)
     ).all()
+    return {
+        case_id: (
+            code,
+            stratum,
+            disposition if status == CaseStatus.FINAL else (last or NOT_DIALLED),
+        )
+        for case_id, code, stratum, status, disposition, last in rows
+    }
+
+
+def disposition_counts(session: Session, draw: SampleDraw) -> dict[str, dict[str, int]]:
+    """AAPOR code counts per unit over released cases, as they stand now (see above)."""
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for code, status, disposition, last in rows:
-        key = disposition if status == CaseStatus.FINAL else (last or NOT_DIALLED)
+    for code, _stratum, key in case_dispositions(session, draw).values():
         counts[code][key] += 1
     return counts
 
@@ -132,7 +179,12 @@ def unit_results(
         ]
     design_units = draw.design.get("units", {})
     released = cases_by_unit(session, draw, Case.released)
-    counts = disposition_counts(session, draw)
+    still_open = cases_by_unit(session, draw, Case.released, Case.status != CaseStatus.FINAL)
+    codes = case_dispositions(session, draw)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for unit_code, _stratum, key in codes.values():
+        counts[unit_code][key] += 1
+    stated = nonresponse(data, codes)
     estimates: dict[str, dict] = {}
     scores = data.scored
     if scores:
@@ -145,7 +197,7 @@ def unit_results(
         estimates = {str(row["domain"]): row for row in table}
     rates = _rates(counts, [u.code for u in units])
     satisfied = satisfaction.overall(data)
-    ranks = _rank(estimates, min_valid)
+    ranks = rank_units(estimates)
     results = []
     for unit in units:
         spec = design_units.get(unit.code)
@@ -162,6 +214,8 @@ def unit_results(
             completes=completes,
             **rates.get(unit.code, {}),
             **_satisfied(satisfied.get(unit.code)),
+            **_stated(stated.get(unit.code)),
+            not_dialled=int(counts.get(unit.code, {}).get(NOT_DIALLED, 0)),
         )
         if row is None or int(row["n"]) == 0:
             results.append(
@@ -181,12 +235,18 @@ def unit_results(
             continue
         n = int(row["n"])
         flags = []
+        reasons: tuple[str, ...] = ()
         if n < min_valid:
             flags.append("too_few")
+            reasons = minimum_reasons(
+                base["frame_size"], base["released"], int(still_open.get(unit.code, 0))
+            )
         if str(row["method"]) == "zero-variance-bound":
             flags.append("small_sample_interval")
         if str(row["method"]) == "census":
             flags.append("census")
+        if bool(row["df_flag"]):
+            flags.append("df_satterthwaite_small")
         bottom, top = ranks.get(unit.code, (math.nan, math.nan))
         results.append(
             UnitResult(
@@ -198,13 +258,35 @@ def unit_results(
                 ci_high=float(row["ci_high"]),
                 deff=float(row["deff"]),
                 method=str(row["method"]),
-                note=_note(row, min_valid),
+                note=_note(row, min_valid, reasons),
                 bottom=bottom,
                 top=top,
                 flags=tuple(flags),
+                df=float(row["df"]),
+                df_design=float(row["df_design"]),
+                df_satterthwaite=float(row["df_satterthwaite"]),
+                df_flag=bool(row["df_flag"]),
+                rank_se=float(row["rank_se"]),
+                below_minimum=n < min_valid,
+                minimum_reasons=reasons,
+                open_cases=int(still_open.get(unit.code, 0)),
             )
         )
     return results
+
+
+def _stated(unit: UnitNonresponse | None) -> dict:
+    if unit is None:
+        return {}
+    return {
+        "r_indicator": unit.r_indicator,
+        "bound_low": unit.bound_low,
+        "bound_high": unit.bound_high,
+        "nonresponse_share": unit.nonresponse_share,
+        "response_by_kind": "；".join(
+            f"{kind.split('/', 1)[-1]} {a}/{c}" for kind, (a, c) in unit.by_kind.items()
+        ),
+    }
 
 
 def _satisfied(rate: satisfaction.Satisfaction | None) -> dict[str, float]:
@@ -229,6 +311,7 @@ def _rates(counts: dict, codes: list[str]) -> dict[str, dict[str, float]]:
     return {
         code: {
             "rr3": float(r.rr3[i]),
+            "rr4": float(r.rr4[i]),
             "coop1": float(r.coop1[i]),
             "ref1": float(r.ref1[i]),
             "con1": float(r.con1[i]),
@@ -237,109 +320,14 @@ def _rates(counts: dict, codes: list[str]) -> dict[str, dict[str, float]]:
     }
 
 
-def _rank(estimates: dict[str, dict], min_valid: int) -> dict[str, tuple[float, float]]:
-    """Bottom/top-10 probabilities among units with at least ``min_valid`` valid answers.
-
-    A unit whose interval came from the zero-variance bound has SE 0; its
-    simulated spread is taken from the bound (half-width / t) so that it is
-    not treated as known exactly.
-    """
-    pool = [
-        (code, row)
-        for code, row in estimates.items()
-        if int(row["n"]) >= min_valid and not math.isnan(float(row["mean"]))
-    ]
-    if len(pool) < 2:
-        return {}
-    mean = np.array([float(row["mean"]) for _, row in pool])
-    se = np.array([float(row["se"]) for _, row in pool])
-    df = np.array([float(row["df"]) for _, row in pool])
-    for i, (_, row) in enumerate(pool):
-        if not se[i] > 0 and str(row["method"]) != "census":
-            se[i] = (float(row["ci_high"]) - float(row["ci_low"])) / (2 * 1.96)
-    k = min(RANK_K, len(pool) - 1)
-    odds = sampling.rank_probabilities(mean, se, df=df, k=(k,), n_sim=10000, seed=RANK_SEED)
-    return {
-        code: (float(odds.bottom[i, 0]), float(odds.top[i, 0])) for i, (code, _) in enumerate(pool)
-    }
-
-
-def _note(row, min_valid: int) -> str:
+def _note(row, min_valid: int, reasons: tuple[str, ...] = ()) -> str:
     notes = [METHOD_NOTES[str(row["method"])]] if str(row["method"]) in METHOD_NOTES else []
     if bool(row["collapsed"]):
         notes.append("只有一个受访者的子层已与相邻子层合并计算方差")
     if int(row["n"]) < min_valid:
-        notes.append(f"有效回答少于 {min_valid}，不参与排名")
+        notes.append(f"有效回答少于 {min_valid}（设计最低要求），仍参与排名，请结合原因判断")
+        notes += [BELOW_MINIMUM_REASONS[r] for r in reasons]
     return "；".join(notes)
-
-
-RESULT_HEADER = [
-    "单位代码",
-    "单位名称",
-    "类别",
-    "抽样框规模",
-    "目标完成数",
-    "已发放样本",
-    "完成访问",
-    "有效回答",
-    "得分(10分制)",
-    "标准误",
-    "95%区间下限",
-    "95%区间上限",
-    "设计效应",
-    "满意率",
-    "满意率95%下限",
-    "满意率95%上限",
-    "满意率有效回答",
-    "说不清比例",
-    "应答率RR3",
-    "合作率COOP1",
-    "拒访率REF1",
-    "接触率CON1",
-    "后十名概率",
-    "前十名概率",
-    "方法",
-    "说明",
-]
-
-
-def results_table(rows: list[UnitResult]) -> tuple[list[str], list[list]]:
-    """The CSV/XLSX table of :func:`unit_results` (numbers rounded to 4 places)."""
-
-    def r(value: float):
-        return "" if value is None or math.isnan(value) else round(value, 4)
-
-    return RESULT_HEADER, [
-        [
-            u.code,
-            u.name,
-            u.category,
-            u.frame_size,
-            u.target,
-            u.released,
-            u.completes,
-            u.n,
-            r(u.mean),
-            r(u.se),
-            r(u.ci_low),
-            r(u.ci_high),
-            r(u.deff),
-            r(u.satisfied),
-            r(u.satisfied_low),
-            r(u.satisfied_high),
-            u.satisfied_n,
-            r(u.dont_know),
-            r(u.rr3),
-            r(u.coop1),
-            r(u.ref1),
-            r(u.con1),
-            r(u.bottom),
-            r(u.top),
-            u.method,
-            u.note,
-        ]
-        for u in rows
-    ]
 
 
 def default_sd(session: Session, wave: SurveyWave, fallback: float = 2.0) -> float:

@@ -33,10 +33,16 @@ def _to_json(value):
 
 
 def _from_json(name: str, value):
-    if value is None and name not in ("note", "method", "flags"):
-        return math.nan
-    if name == "flags":
+    if name in ("flags", "minimum_reasons"):
         return tuple(value or ())
+    if value is None and name in ("df_flag", "below_minimum"):
+        return False  # a snapshot frozen before these fields existed
+    if value is None and name in ("open_cases", "not_dialled"):
+        return 0
+    if value is None and name == "response_by_kind":
+        return ""
+    if value is None and name not in ("note", "method", "df_method"):
+        return math.nan
     return value
 
 

@@ -145,6 +145,7 @@ def test_workbook_sheets_numbers_and_provenance(session, wave):
         "抽样设计",
         "抽样参数",
         "意见建议",
+        "低于最低要求的单位",
         "说明",
     ]
     sheet = book["各单位得分"]
@@ -169,6 +170,17 @@ def test_workbook_sheets_numbers_and_provenance(session, wave):
     assert f"seed={SEED}" in about["抽样"] and draw.frame_hash in about["抽样"]
     assert about["问卷版本"].startswith("short_demo@1 sha256:")
     assert about["程序版本"] and about["数据时间"] and about["生成时间"]
+    assert about["排名概率的假定"] == results.RANK_ASSUMPTION
+    assert "相互独立" in about["排名概率的假定"] and "t 分布" in about["排名概率的假定"]
+    # every unit is ranked; units below the minimum are listed with why (C: its whole list)
+    assert all(isinstance(row[header.index("后十名概率")].value, float) for row in by_code.values())
+    short = [[c.value for c in row] for row in book["低于最低要求的单位"].iter_rows(min_row=2)]
+    assert [(r[0], r[5], r[6], r[7], r[14]) for r in short] == [
+        ("B", 8, 0, 6, "应答过低：已发放样本均已结束"),
+        ("A", 8, 0, 7, "应答过低：已发放样本均已结束"),
+        ("D", 8, 0, 5, "应答过低：已发放样本均已结束"),
+        ("C", 6, 0, 6, "名单过小：整份名单已全部发放拨打"),
+    ]
     params = {row[0].value: row[1].value for row in book["抽样参数"].iter_rows(min_row=2)}
     assert params["随机种子"] == str(SEED) and params["抽样框哈希 SHA-256"] == draw.frame_hash
     assert params["每单位固定样本量 (per_unit)"] == PER_UNIT
@@ -315,43 +327,57 @@ def _samplics(y, weight, stratum, fpc):
 
 
 def test_microdata_round_trip_with_samplics(session, wave):
-    """Does samplics on the microdata give each unit's estimate, SE and interval?"""
+    """Does samplics on the microdata give each unit's estimate, SE and interval?
+
+    The header is the documented one of issue 16 (sampling.microdata's design columns:
+    N_vstrat and f_vstrat in place of the old ``1 - f`` column, which R misread).
+    """
     header, rows = parse_csv(exports.build_microdata_csv(session, wave))
-    assert header[:10] == [
-        "假名编号",
-        "单位代码",
-        "子层",
-        "抽样框规模N_h",
-        "有效回答r_h",
-        "权数",
-        "方差层",
-        "有限总体校正(1-r/N)",
-        "最终结果代码",
-        "得分(10分制)",
+    assert header == [
+        "pseudonym",
+        "unit",
+        "stratum",
+        "disposition",
+        "respondent",
+        "interviewer",
+        "mode",
+        "vstrat",
+        "weight",
+        "N_vstrat",
+        "f_vstrat",
+        "df",
+        "score",
+        "screening",
+        "service_quality",
+        "overall",
     ]
-    assert header[10:] == ["screening", "办事服务[service_quality]", "总体满意度[overall]"]
-    assert not any(word in "".join(header) for word in ("电话", "姓名", "client", "意见"))
+    assert not any(word in "".join(header) for word in ("phone", "name", "client", "comment"))
     pseudonyms = set(session.exec(select(Case.pseudonym)).all())
-    assert all(r["假名编号"] in pseudonyms for r in rows)
+    assert all(r["pseudonym"] in pseudonyms for r in rows)
+    released = sum(len(p) for k in PLAN.values() for _, p in k.values())
     completes = sum(a is not None for k in PLAN.values() for _, p in k.values() for a in p)
-    assert len(rows) == completes
-    blank = [r for r in rows if r["得分(10分制)"] == ""]
-    assert len(blank) == 1 and blank[0]["权数"] == "" and blank[0]["单位代码"] == "B"
+    assert len(rows) == released == 30
+    assert sum(r["respondent"] == "1" for r in rows) == completes == 25
+    refusals = [r for r in rows if r["respondent"] == "0"]
+    assert {r["disposition"] for r in refusals} == {"2.11"} and len(refusals) == 5
+    assert all(r["weight"] == "" and r["score"] == "" for r in refusals)
+    assert {r["mode"] for r in rows} == {"agent"} and {r["interviewer"] for r in rows} == {"I01"}
+    blank = [r for r in rows if r["respondent"] == "1" and r["score"] == ""]
+    assert len(blank) == 1 and blank[0]["weight"] == "" and blank[0]["unit"] == "B"
 
     exported = {r[0]: r for r in exports.estimates_table(session, wave)[1]}
     header_est = results.RESULT_HEADER
     checked = 0
     for unit in results.unit_results(session, wave):
-        mine = [r for r in rows if r["单位代码"] == unit.code and r["得分(10分制)"]]
-        y = np.array([float(r["得分(10分制)"]) for r in mine])
-        w = np.array([float(r["权数"]) for r in mine])
+        mine = [r for r in rows if r["unit"] == unit.code and r["score"]]
+        y = np.array([float(r["score"]) for r in mine])
+        w = np.array([float(r["weight"]) for r in mine])
         assert w.sum() == pytest.approx(unit.frame_size, abs=1e-9)  # weights add up to N
-        ref = _samplics(
-            y,
-            w,
-            np.array([r["方差层"] for r in mine]),
-            np.array([float(r["有限总体校正(1-r/N)"]) for r in mine]),
-        )
+        big_n = np.array([float(r["N_vstrat"]) for r in mine])
+        f = np.array([float(r["f_vstrat"]) for r in mine])
+        assert all(float(r["df"]) == unit.n - len({r["vstrat"] for r in mine}) for r in mine)
+        ref = _samplics(y, w, np.array([r["vstrat"] for r in mine]), 1.0 - f)
+        assert np.all(big_n >= 1) and np.all(f <= 1)
         assert unit.n == len(mine) and unit.method in ("taylor", "census")
         # samplics does not clip; sampling.domain_means keeps intervals on 0-10 (issue 16)
         ref.lower_ci, ref.upper_ci = max(ref.lower_ci, 0.0), min(ref.upper_ci, 10.0)

@@ -46,8 +46,9 @@ def test_estimates_exports_and_unit_report_see_the_same_respondents(session, wav
     live = {r.code: r for r in estimates.unit_results(session, wave)}
     assert {code: r.n for code, r in live.items()} == dict(scored)
     header, rows = microdata_table(session, wave)
-    unit_col, score_col = header.index("单位代码"), header.index("得分(10分制)")
-    assert Counter(row[unit_col] for row in rows) == loaded
+    unit_col, score_col = header.index("unit"), header.index("score")
+    respondent_col = header.index("respondent")
+    assert Counter(row[unit_col] for row in rows if row[respondent_col] == 1) == loaded
     assert Counter(row[unit_col] for row in rows if row[score_col] != "") == scored
     header, rows = design_table(session, wave)
     by_unit: Counter[str] = Counter()

@@ -50,6 +50,7 @@ EXPECTED = {
     "exports.report_xlsx": {"statistician", "reviewer", "admin"},
     "exports.table_csv": {"statistician", "reviewer", "admin"},
     "exports.microdata_csv": {"statistician"},
+    "exports.microdata_zip": {"statistician"},
     "admin.users": {"admin"},
     "admin.audit": {"admin"},
     **{

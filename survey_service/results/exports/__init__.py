@@ -18,8 +18,10 @@ name                      table
 ``parameters``            the draw: id, seed, generator, frame hash, design parameters
 ``comments``              open answers per unit with personal details removed
                           (:func:`privacy.redact.redact`), no respondent id
-``microdata``             one row per respondent keyed by the case pseudonym; for
-                          statisticians only (never in the workbook)
+``microdata``             one row per released case keyed by the case pseudonym, with
+                          the design columns R and Stata read right; for statisticians
+                          only (never in the workbook); also as a zip with the R script,
+                          Stata do-file and data dictionary (:mod:`.microdata`)
 ========================  =========================================================
 
 The workbook (:func:`build_xlsx`) holds every table but the microdata, plus a
@@ -47,6 +49,7 @@ from survey_service.results.exports.files import (
     build_microdata_csv,
     build_xlsx,
     csv_export,
+    microdata_bundle_export,
     microdata_export,
     table,
     workbook_sheets,
@@ -80,6 +83,7 @@ __all__ = [
     "design_table",
     "dispositions_table",
     "estimates_table",
+    "microdata_bundle_export",
     "microdata_export",
     "microdata_table",
     "package_version",

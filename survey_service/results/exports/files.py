@@ -12,7 +12,8 @@ from survey_service.models import SurveyWave
 from survey_service.results.exports import tables
 from survey_service.results.exports.comments import comments, comments_table
 from survey_service.results.exports.common import Table, column_formats
-from survey_service.results.exports.microdata import microdata_table
+from survey_service.results.exports.microdata import microdata_bundle, microdata_table
+from survey_service.results.exports.office import below_minimum, below_minimum_table
 from survey_service.results.exports.provenance import DEFAULT_TIMEZONE, provenance
 from survey_service.results.exports.tables import (
     ASPECT_FORMATS,
@@ -44,6 +45,7 @@ CSV_TABLES: dict[str, Callable[[Session, SurveyWave], Table]] = {
     "design": design_table,
     "parameters": parameters_table,
     "comments": comments_table,
+    "below_minimum": below_minimum_table,
 }
 
 
@@ -94,6 +96,7 @@ def workbook_sheets(session: Session, wave: SurveyWave) -> list[Sheet]:
         ),
         Sheet("抽样参数", *parameters(data), widths={0: 28, 1: 70}),
         Sheet("意见建议", *comments(session, data), widths={4: 60}),
+        Sheet("低于最低要求的单位", *below_minimum(session, data), widths={14: 50}),
     ]
     return sheets
 
@@ -133,6 +136,21 @@ def microdata_export(session: Session, wave: SurveyWave) -> ExportFile:
         rows=len(rows),
         filename=f"microdata-{wave.name}.csv",
         mimetype=CSV_MIMETYPE,
+    )
+
+
+ZIP_MIMETYPE = "application/zip"
+
+
+def microdata_bundle_export(session: Session, wave: SurveyWave) -> ExportFile:
+    """The microdata (CSV without BOM) with the R script, Stata do-file and dictionary."""
+    data, rows = microdata_bundle(session, wave)
+    return ExportFile(
+        name="microdata_zip",
+        data=data,
+        rows=rows,
+        filename=f"microdata-{wave.name}.zip",
+        mimetype=ZIP_MIMETYPE,
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from survey_service.models import Answer, Case, SampleDraw, SurveyWave, utcnow
+from survey_service.results.ranks import RANK_ASSUMPTION
 from survey_service.sample.draws import latest_draw
 from survey_service.setup.waves import script_for_wave
 
@@ -100,6 +101,7 @@ def provenance(
             "说不清/不了解不计分，其比例单列。意见建议已去除姓名、电话、证件号和住址等个人信息，"
             "可能仍含姓名的意见标为需人工审核。"
         ),
+        "rank_assumption": RANK_ASSUMPTION,
         "code_version": code_version(),
         "wave": f"{wave.name}（{WAVE_STATUS_LABELS.get(wave.status, wave.status)}）",
         "script_versions": (

@@ -159,7 +159,7 @@ def aspects(data: WaveData) -> Table:
                 fmt(a.satisfied),
                 fmt(a.satisfied_low),
                 fmt(a.satisfied_high),
-                a.method,
+                f"subgroup-{a.method}" if a.subgroup else a.method,  # a domain estimate
                 a.note,
             ]
         )

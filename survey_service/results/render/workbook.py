@@ -58,6 +58,7 @@ PROPERTY_LABELS = {
     "creator": "制作者",
     "description": "说明",
     "comments": "说明",
+    "rank_assumption": "排名概率的假定",
     "code_version": "程序版本",
     "wave": "调查轮次",
     "draw": "抽样",
