@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 
 from survey_service import audit
 from survey_service.errors import Conflict, NotFound, ServiceError, Where
+from survey_service.lists.copy_writer import copy_rows
 from survey_service.lists.parsing import ClientFileError, ParsedFile
 from survey_service.lists.parsing.workbook import SheetLimits
 from survey_service.lists.pipeline import SealedList, sealed_list
@@ -119,9 +120,17 @@ def stored_file_chunks(session: Session, file_id: int, vault: PhoneVault) -> Ite
 
 
 def _insert_tuples(session: Session, table: str, columns: tuple[str, ...], rows: list) -> None:
-    """executemany straight to the driver: per-row parameter handling is the hot path here."""
+    """Insert a batch in the session's transaction: COPY on PostgreSQL, else executemany.
+
+    executemany goes straight to the driver: per-row parameter handling is
+    the hot path here.
+    """
     if rows:
         connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            copy_rows(connection.connection.driver_connection, table, columns, rows)
+            rows.clear()
+            return
         mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
         marks = ", ".join([mark] * len(columns))
         connection.exec_driver_sql(
