@@ -6,9 +6,11 @@ transaction like the executemany path SQLite keeps: a refused file still
 stores nothing. Each batch is one COPY; memory stays that of one batch.
 
 Binary COPY is used: every value here is an integer or text, which psycopg
-sends without the text format's escaping (measured 1.3x faster on a
-1,000,000-row list; see README's benchmark table). The column types are
-declared once per table, so psycopg need not guess them per value.
+sends without the text format's escaping. Measured once (2026-12-01, 200,000
+client rows of the import's shape, 5,000 per COPY): the client's CPU is
+halved (0.11 s against 0.21-0.25 s) while the wall time, the server's, is
+the same (1.8-2.2 s either way). The column types are declared once per
+table, so psycopg need not guess them per value.
 """
 
 from __future__ import annotations
