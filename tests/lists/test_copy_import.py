@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from flask import current_app
 from sqlmodel import func, select
@@ -83,24 +85,37 @@ def _import_on(url: str, instance, content: bytes):
 @pytest.mark.skipif(not PG_OK, reason="PostgreSQL is not running")
 def test_postgres_copy_stores_the_rows_sqlite_inserts(database_urls, tmp_path, monkeypatch):
     """Does the same file, imported on both backends, store identical rows (decrypted)?"""
-    written: list[str] = []
-    real = copy_writer.copy_rows
+    opened: list[str] = []
+    held: list[str] = []
+    real_start, real_copy_rows = copy_writer.CopyStream._start, copy_writer.copy_rows
 
-    def spy(connection, table, columns, rows, **kw):
-        written.append(table)
-        return real(connection, table, columns, rows, **kw)
+    def start(self, key):
+        opened.append(key[0])
+        return real_start(self, key)
 
-    monkeypatch.setattr(list_import, "copy_rows", spy)
+    def copy_rows(connection, table, columns, rows, **kw):
+        held.append(table)
+        return real_copy_rows(connection, table, columns, rows, **kw)
+
+    monkeypatch.setattr(copy_writer.CopyStream, "_start", start)
+    monkeypatch.setattr(copy_writer, "copy_rows", copy_rows)
     content = _content()
     on_sqlite = _import_on(database_urls["sqlite"], tmp_path / "a", content)
-    assert written == []  # SQLite keeps executemany
+    assert opened == [] and held == []  # SQLite keeps executemany
     on_postgres = _import_on(database_urls["postgres"], tmp_path / "b", content)
-    assert written.count("client") == 3  # 12,000 rows: three batches, each one COPY
-    assert "list_row_issue" in written
+    # Three batches of clients through one open COPY, the rejected rows after it.
+    assert (opened, held) == (["client"], ["list_row_issue"])
     (accepted, rejected, _), (clients, issues) = on_sqlite
     assert accepted == len(clients) and rejected == len(issues)
     assert accepted > 10_000 and rejected > 100
     assert on_postgres == on_sqlite
+    # Past the budget of held rows the COPY is ended and opened again: the same rows.
+    opened.clear()
+    held.clear()
+    monkeypatch.setattr(list_import, "copy_batches", partial(copy_writer.copy_batches, hold=100))
+    assert _import_on(database_urls["postgres"], tmp_path / "c", content) == on_sqlite
+    assert len(opened) >= 2 and set(opened) == {"client"}
+    assert len(held) >= 2 and set(held) == {"list_row_issue"}
 
 
 @pytest.mark.parametrize("binary", [True, False])
