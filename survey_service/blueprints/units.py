@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import (
     Blueprint,
     Response,
@@ -10,12 +12,14 @@ from flask import (
     make_response,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_login import current_user
 from sqlalchemy import func
 from sqlmodel import select
 
+from survey_service.lists import drafts
 from survey_service.lists import importing as list_import
 from survey_service.lists.parsing import FIELD_LABELS, REASONS
 from survey_service.privacy import reveal as privacy_reveal
@@ -29,6 +33,7 @@ from ..forms import StaffUploadForm, UploadForm
 from ..models import (
     LIST_STATUS_LABELS,
     ClientList,
+    ListRowIssue,
     Role,
     StaffNumber,
     Unit,
@@ -37,6 +42,11 @@ from ..models import (
 from ..security import requires_role
 
 bp = Blueprint("units", __name__)
+
+ISSUES_PER_PAGE = 500
+# The columns a unit's list may hold, as the template names them, with one example row.
+TEMPLATE_HEADER = ("姓名", "联系电话", "办理事项", "办理时间", "类型")
+TEMPLATE_EXAMPLE = ("张三", "13800138000", "户籍办理", "2017-05-12", "群众")
 
 
 @bp.route("/")
@@ -65,7 +75,35 @@ def index():
         staff_form=StaffUploadForm(),
         staff_count=staff_count,
         labels=LIST_STATUS_LABELS,
+        freeze=drafts.list_freeze(session, unit, wave),
     )
+
+
+@bp.route("/lists/template.csv")
+@requires_role(Role.UNIT)
+def list_template():
+    """A CSV to fill in: the header the import reads best, and one example row."""
+    body = reports.csv_bytes(TEMPLATE_HEADER, [TEMPLATE_EXAMPLE])
+    return Response(
+        body,
+        mimetype="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": "attachment; filename=list-template.csv; "
+            f"filename*=UTF-8''{quote('服务对象名单模板.csv')}"
+        },
+    )
+
+
+@bp.route("/lists/<int:list_id>/delete", methods=["POST"])
+@requires_role(Role.UNIT)
+def delete(list_id: int):
+    """Delete a draft version of the unit's list (audited); other versions stay."""
+    session = get_session()
+    client_list = list_import.get_list_for(session, list_id, current_user)
+    with transaction(session):
+        version = drafts.delete_draft(session=session, client_list=client_list, actor=current_user)
+    flash(f"已删除第 {version} 版草稿。", "success")
+    return redirect(url_for("units.index"))
 
 
 def _options(form) -> list_import.ImportOptions:
@@ -175,12 +213,18 @@ def reveal(list_id: int):
 def _detail(list_id: int, *, reveal: bool):
     session = get_session()
     client_list = list_import.get_list_for(session, list_id, current_user)
+    total = session.exec(
+        select(func.count(ListRowIssue.id)).where(ListRowIssue.list_id == client_list.id)
+    ).one()
+    pages = max(1, -(-total // ISSUES_PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
     with transaction(session):
         issues = privacy_reveal.rejected_rows(
             session,
             client_list,
             current_app.extensions["phone_vault"],
-            limit=500,
+            limit=ISSUES_PER_PAGE,
+            offset=(page - 1) * ISSUES_PER_PAGE,
             reveal_for=current_user if reveal else None,
         )
     response = make_response(
@@ -189,6 +233,10 @@ def _detail(list_id: int, *, reveal: bool):
             client_list=client_list,
             issues=issues,
             revealed=reveal,
+            total=total,
+            page=page,
+            pages=pages,
+            first=(page - 1) * ISSUES_PER_PAGE + 1,
             may_reveal=privacy_reveal.may_reveal(current_user, client_list),
             reasons=REASONS,
             labels=LIST_STATUS_LABELS,

@@ -19,7 +19,8 @@ import gc
 import hashlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -28,6 +29,7 @@ from sqlmodel import Session, select
 
 from survey_service import audit
 from survey_service.errors import Conflict, NotFound, ServiceError, Where
+from survey_service.lists.copy_writer import copy_batches
 from survey_service.lists.parsing import ClientFileError, ParsedFile
 from survey_service.lists.parsing.workbook import SheetLimits
 from survey_service.lists.pipeline import SealedList, sealed_list
@@ -128,6 +130,14 @@ def _insert_tuples(session: Session, table: str, columns: tuple[str, ...], rows:
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
         )
         rows.clear()
+
+
+def _batch_writer(session: Session):
+    """``insert(table, columns, rows)`` for a list's batches: one open COPY on PostgreSQL."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return copy_batches(connection.connection.driver_connection)
+    return nullcontext(partial(_insert_tuples, session))
 
 
 def _flush_batches(session: Session, model, rows: list[dict]) -> None:
@@ -260,16 +270,16 @@ def _store_rows(
     # counted here, in clear, because the stored names are encrypted. Each
     # accepted number is distinct within a file (duplicates are rejected).
     numbers_per_name: Counter[str] = Counter()
-    with _collector_paused():
+    with _collector_paused(), _batch_writer(session) as insert:
         for clients, issues in sealed.batches:
             names = clients[NAME_AT]
             numbers_per_name.update(filter(None, names))
             sealed_names = vault.encrypt_texts(names, NAME)
             clients = (*clients[:NAME_AT], sealed_names, *clients[NAME_AT + 1 :])
             rows = client_rows(client_list.id, clients, vault)
-            _insert_tuples(session, "client", CLIENT_COLUMNS, rows)
+            insert("client", CLIENT_COLUMNS, rows)
             issue_rows = _issue_rows(client_list.id, issues, vault)
-            _insert_tuples(session, "list_row_issue", ISSUE_ROW_COLUMNS, issue_rows)
+            insert("list_row_issue", ISSUE_ROW_COLUMNS, issue_rows)
     totals = sealed.totals
     client_list.n_accepted, client_list.n_rejected = totals.accepted, totals.rejected
     client_list.n_skipped = totals.skipped

@@ -43,6 +43,7 @@ def rejected_rows(
     vault: PhoneVault,
     *,
     limit: int | None = None,
+    offset: int = 0,
     reveal_for: User | None = None,
     where: str = "page",
 ) -> list[RejectedRow]:
@@ -55,7 +56,8 @@ def rejected_rows(
     query = (
         select(ListRowIssue)
         .where(ListRowIssue.list_id == client_list.id)
-        .order_by(ListRowIssue.row_number)
+        .order_by(ListRowIssue.row_number, ListRowIssue.id)  # stable pages
+        .offset(offset)
     )
     issues = session.exec(query if limit is None else query.limit(limit)).all()
     rows = []

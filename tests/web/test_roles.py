@@ -17,6 +17,8 @@ EXPECTED = {
     "main.index": ALL,
     "units.index": {"unit"},
     "units.upload": {"unit"},
+    "units.list_template": {"unit"},
+    "units.delete": {"unit"},
     "units.staff_upload": {"unit"},
     "units.detail": {"unit", "reviewer", "admin"},
     "units.errors_csv": {"unit", "reviewer", "admin"},
