@@ -97,7 +97,9 @@ def test_twilio_places_a_call_with_the_exact_form_fields():
         "Method": "POST",
         "StatusCallback": f"{BASE}/ivr/call/1/tok/status",
         "StatusCallbackMethod": "POST",
-        "StatusCallbackEvent": ["completed"],
+        "StatusCallbackEvent": ["initiated", "ringing", "answered", "completed"],
+        "Timeout": 30,
+        "MachineDetection": "Enable",
         "Record": "true",
     }
 
