@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         main,
         review,
         statistics,
+        supervision,
         units,
     )
 
@@ -31,3 +32,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(exports.bp, url_prefix="/statistics/exports")
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(evaluation.bp, url_prefix="/evaluation")
+    app.register_blueprint(supervision.bp, url_prefix="/supervision")
