@@ -169,7 +169,7 @@ def _units(session: Session, draw: SampleDraw) -> list[UnitProgress]:
     return units
 
 
-def _agents(session: Session, draw: SampleDraw) -> list[AgentProgress]:
+def agent_figures(session: Session, draw: SampleDraw) -> list[AgentProgress]:
     rows = session.exec(
         select(CallAttempt, User)
         .join(Case, Case.id == CallAttempt.case_id)
@@ -261,7 +261,7 @@ def wave_progress(session: Session, wave: SurveyWave, *, now: datetime) -> WaveP
         wave,
         draw,
         _units(session, draw),
-        _agents(session, draw),
+        agent_figures(session, draw),
         _held(session, draw, now),
         _callbacks(session, draw, now),
     )
