@@ -4,17 +4,38 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlmodel import select
 
-from survey_service.calls import supervision
+from survey_service import audit
+from survey_service.calls import paradata, quality, supervision
+from survey_service.results.render.csvfile import csv_bytes
 from survey_service.sample import draws
 from survey_service.setup.waves import current_wave
 
 from ..db import get_session, transaction
 from ..errors import ServiceError
-from ..models import Role, SurveyWave, WaveStatus
+from ..models import (
+    CallAttempt,
+    Case,
+    QualityReview,
+    ReviewStatus,
+    Role,
+    SurveyWave,
+    Unit,
+    User,
+    WaveStatus,
+)
 from ..models.base import utcnow
 from ..security import requires_role
 
@@ -127,3 +148,102 @@ def release_case(case_id: int):
     else:
         flash(f"样本 {case_id} 已释放回队列。", "success")
     return redirect(url_for("supervision.index", wave=request.form.get("wave") or None))
+
+
+@bp.route("/review")
+@requires_role(Role.SUPERVISOR, Role.ADMIN)
+def review_list():
+    """The wave's review list (复核): sampled and flagged completes, with recordings."""
+    session = get_session()
+    wave = _wave(session)
+    status = request.args.get("status", "")
+    query = (
+        select(QualityReview, Case, Unit, CallAttempt, User)
+        .join(Case, Case.id == QualityReview.case_id)
+        .join(Unit, Unit.id == Case.unit_id)
+        .join(CallAttempt, CallAttempt.id == QualityReview.attempt_id, isouter=True)
+        .join(User, User.id == QualityReview.agent_id, isouter=True)
+        .where(QualityReview.wave_id == wave.id)
+        .order_by(QualityReview.id)
+    )
+    if status in set(ReviewStatus):
+        query = query.where(QualityReview.status == status)
+    return render_template(
+        "supervision/review.html",
+        wave=wave,
+        rows=session.exec(query).all(),
+        share=quality.review_share(wave),
+        flag_labels=quality.FLAG_LABELS,
+        status=status,
+    )
+
+
+@bp.route("/review/build", methods=["POST"])
+@requires_role(Role.SUPERVISOR, Role.ADMIN)
+def build_review():
+    """Add the wave's newly sampled and flagged completes to its review list."""
+    session = get_session()
+    wave = _wave(session)
+    with transaction(session):
+        added = quality.build_review_list(session, wave)
+        audit.record(
+            session,
+            user=current_user,
+            action="review_list_built",
+            object_type="wave",
+            object_id=wave.id,
+            added=len(added),
+        )
+    flash(f"复核清单新增 {len(added)} 条。", "success")
+    return redirect(url_for("supervision.review_list", wave=wave.name))
+
+
+@bp.route("/review/<int:review_id>/decide", methods=["POST"])
+@requires_role(Role.SUPERVISOR, Role.ADMIN)
+def decide_review(review_id: int):
+    """Confirm or strike one interview (strike needs a reason)."""
+    session = get_session()
+    strike = request.form.get("decision") == "strike"
+    try:
+        with transaction(session):
+            review = quality.decide(
+                session,
+                review_id,
+                actor=current_user,
+                strike=strike,
+                reason=request.form.get("reason", ""),
+            )
+    except ServiceError as error:
+        flash(str(error), "error")
+        return redirect(url_for("supervision.review_list", wave=request.form.get("wave") or None))
+    flash("已作废该访问，样本改记为中途终止（2.12）。" if strike else "已确认该访问。", "success")
+    wave = session.get(SurveyWave, review.wave_id)
+    return redirect(url_for("supervision.review_list", wave=wave.name))
+
+
+@bp.route("/paradata.csv")
+@requires_role(Role.STATISTICIAN, Role.SUPERVISOR, Role.ADMIN)
+def paradata_csv():
+    """Every call attempt of the wave with day-part, duration, pseudonymised agent, review."""
+    session = get_session()
+    wave = _wave(session)
+    rows = paradata.paradata_rows(
+        session,
+        wave,
+        secret=current_app.config["SECRET_KEY"],
+        timezone=current_app.config.get("TIMEZONE"),
+    )
+    with transaction(session):
+        audit.record(
+            session,
+            user=current_user,
+            action="export.paradata_csv",
+            object_type="wave",
+            object_id=wave.id,
+            rows=len(rows),
+        )
+    return Response(
+        csv_bytes(paradata.HEADER, rows),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename=paradata-{wave.name}.csv"},
+    )

@@ -49,8 +49,8 @@ def _interview(session, agent, case, ratings, seconds):
     session.add(attempt)
 
 
-@pytest.fixture
-def world(session):
+def build_quality_world(session):
+    """One unit, three completes by agent_one (600, 540, 150 s) rated 10.0, 7.0 and 4.5."""
     cases = make_sample(session, per_unit=3)
     with transaction(session):
         agent = make_user(session, username="agent_one", role="agent")
@@ -64,6 +64,11 @@ def world(session):
         "boss": boss,
         "wave": session.get(SurveyWave, draw.wave_id),
     }
+
+
+@pytest.fixture
+def world(session):
+    return build_quality_world(session)
 
 
 def test_flags(session, world):

@@ -37,6 +37,10 @@ EXPECTED = {
     "supervision.index": {"supervisor", "admin"},
     "supervision.release_replicate": {"supervisor", "admin"},
     "supervision.release_case": {"supervisor", "admin"},
+    "supervision.review_list": {"supervisor", "admin"},
+    "supervision.build_review": {"supervisor", "admin"},
+    "supervision.decide_review": {"supervisor", "admin"},
+    "supervision.paradata_csv": {"statistician", "supervisor", "admin"},
     "statistics.index": {"statistician", "admin"},
     "statistics.fix_frame": {"statistician"},
     "statistics.draw": {"statistician"},
@@ -133,6 +137,7 @@ def _url(rule, world) -> str:
         "name": "ranking.csv",
         "fmt": "xlsx",
         "user_id": world["users"]["agent"].id,
+        "review_id": 1,
     }
     path = rule.rule
     for name in rule.arguments:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
 from sqlmodel import select
 
+from survey_service import dispositions as aapor
+from survey_service.calls import paradata
 from survey_service.db import transaction
-from survey_service.models import AuditEvent, Case, CaseStatus, SampleDraw
+from survey_service.models import AuditEvent, Case, CaseStatus, QualityReview, SampleDraw
+from survey_service.results import estimates
+from tests.calls.test_quality import build_quality_world
 from tests.calls.test_supervision import build_wave
 from tests.factories import make_user
 
@@ -70,3 +76,59 @@ def test_release_held_case(client, session, built):
     assert session.exec(
         select(AuditEvent).where(AuditEvent.action == "case_released_by_supervisor")
     ).one()
+
+
+@pytest.fixture
+def reviewed(session, auth):
+    world = build_quality_world(session)
+    auth.login("boss")
+    return world
+
+
+def test_reviewer_strikes_and_the_score_moves(client, session, reviewed):
+    """Build the list, strike the straight-lined interview with a reason: the mean drops."""
+    assert client.post("/supervision/review/build").status_code == 302
+    html = client.get("/supervision/review").get_data(as_text=True)
+    a = reviewed["cases"][0]
+    assert f'data-case="{a.id}"' in html and "所有评分题选择同一选项" in html
+    assert "无录音记录" in html
+    session.commit()
+    review = session.exec(select(QualityReview).where(QualityReview.case_id == a.id)).one()
+    response = client.post(
+        f"/supervision/review/{review.id}/decide", data={"decision": "strike", "reason": ""}
+    )
+    assert response.status_code == 302
+    session.commit()
+    assert session.get(Case, a.id).disposition == aapor.COMPLETE  # no reason: refused
+    client.post(
+        f"/supervision/review/{review.id}/decide",
+        data={"decision": "strike", "reason": "录音中无应答"},
+    )
+    session.commit()
+    case = session.get(Case, a.id)
+    session.refresh(case)
+    assert case.disposition == aapor.BREAK_OFF
+    [row] = estimates.unit_results(session, reviewed["wave"])
+    assert row.mean == pytest.approx((7 + 4.5) / 2)
+    assert "已作废" in client.get("/supervision/review").get_data(as_text=True)
+
+
+def test_paradata_csv(client, session, reviewed, app):
+    """One row per attempt, agent pseudonymised (never the login), day-part and review result."""
+    client.post("/supervision/review/build")
+    response = client.get("/supervision/paradata.csv")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == list(paradata.HEADER)
+    assert len(rows) == 4
+    agent = paradata.agent_pseudonym(reviewed["agent"].id, app.config["SECRET_KEY"])
+    assert {r[11] for r in rows[1:]} == {agent}
+    assert "agent_one" not in response.get_data(as_text=True)
+    by_case = {r[1]: r for r in rows[1:]}
+    a, _, c = reviewed["cases"]
+    assert by_case[a.pseudonym][13] == "straight_lining"
+    assert by_case[a.pseudonym][14] == "pending"
+    assert by_case[c.pseudonym][13] == "short"
+    assert {r[9] for r in rows[1:]} == {aapor.COMPLETE}
+    session.commit()
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "export.paradata_csv")).one()
