@@ -113,7 +113,7 @@ def _completes(session: Session, draw_id: int) -> list[Complete]:
     ]
 
 
-def _outliers(session: Session, draw) -> set[int]:
+def outlier_agents(session: Session, draw) -> set[int]:
     """Agents whose completion or eligibility rate is more than 2 SD from the others'."""
     draw_agents = [a for a in agent_figures(session, draw) if a.attempts]
     rates = {
@@ -159,7 +159,7 @@ def flags_for(session: Session, wave: SurveyWave) -> dict[int, list[str]]:
     completes = _completes(session, draw.id)
     lengths = [c.seconds for c in completes if c.seconds is not None]
     median = statistics.median(lengths) if lengths else None
-    outliers = _outliers(session, draw)
+    outliers = outlier_agents(session, draw)
     rating_ids = [item.id for item in script_for_wave(wave).rating_items]
     straight = _straight_lined(session, [c.case_id for c in completes], rating_ids)
     result: dict[int, list[str]] = {}

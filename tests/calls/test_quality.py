@@ -142,3 +142,16 @@ def test_strike_moves_the_unit_score(session, world):
     assert event.detail["disposition_after"] == aapor.BREAK_OFF
     with pytest.raises(Conflict):
         quality.decide(session, review.id, actor=world["boss"], strike=False, reason="")
+
+
+def test_agent_outlier(session):
+    """An agent completing 10 of 10 among three at 5-6 of 10 is more than 2 SD from the others."""
+    cases = make_sample(session, per_unit=3)
+    with transaction(session):
+        agents = [make_user(session, username=f"agent_{i}", role="agent") for i in range(4)]
+        for agent, completes in zip(agents, (10, 5, 6, 5), strict=True):
+            for i in range(10):
+                outcome = aapor.COMPLETE if i < completes else aapor.REFUSAL
+                session.add(CallAttempt(case_id=cases[0].id, agent_id=agent.id, outcome=outcome))
+    draw = session.get(SampleDraw, cases[0].draw_id)
+    assert quality.outlier_agents(session, draw) == {agents[0].id}
