@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         rectification,
         review,
         statistics,
+        supervision,
         units,
     )
 
@@ -33,3 +34,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(evaluation.bp, url_prefix="/evaluation")
     app.register_blueprint(rectification.bp, url_prefix="/rectification")
+    app.register_blueprint(supervision.bp, url_prefix="/supervision")

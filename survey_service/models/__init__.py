@@ -20,6 +20,7 @@ from .lists import (
     StoredFileChunk,
 )
 from .org import ROLE_LABELS, LoginThrottle, Role, Unit, UnitCategory, User
+from .quality import QualityReview, ReviewStatus
 from .waves import ResultSnapshot, SurveyWave, WaveStatus
 
 __all__ = [
@@ -38,7 +39,9 @@ __all__ = [
     "ListRowIssue",
     "ListStatus",
     "LoginThrottle",
+    "QualityReview",
     "ResultSnapshot",
+    "ReviewStatus",
     "Role",
     "SampleDraw",
     "StaffNumber",

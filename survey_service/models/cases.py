@@ -62,6 +62,8 @@ class CallAttempt(SQLModel, table=True):
     provider_call_id: str | None = Field(default=None, sa_type=String(64))
     # The highest sequence number of the provider's status callbacks seen for this call.
     status_sequence: int | None = Field(default=None)
+    # Where the call's recording is kept (e.g. a provider's RecordingSid), for quality review.
+    recording_ref: str | None = Field(default=None, sa_type=String(200))
 
 
 class DoNotCall(SQLModel, table=True):

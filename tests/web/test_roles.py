@@ -36,6 +36,13 @@ EXPECTED = {
     "calls.back": {"agent"},
     "calls.end": {"agent"},
     "calls.progress": {"supervisor", "admin"},
+    "supervision.index": {"supervisor", "admin"},
+    "supervision.release_replicate": {"supervisor", "admin"},
+    "supervision.release_case": {"supervisor", "admin"},
+    "supervision.review_list": {"supervisor", "admin"},
+    "supervision.build_review": {"supervisor", "admin"},
+    "supervision.decide_review": {"supervisor", "admin"},
+    "supervision.paradata_csv": {"statistician", "supervisor", "admin"},
     "statistics.index": {"statistician", "admin"},
     "statistics.fix_frame": {"statistician"},
     "statistics.draw": {"statistician"},
@@ -140,6 +147,7 @@ def _url(rule, world) -> str:
         "name": "ranking.csv",
         "fmt": "xlsx",
         "user_id": world["users"]["agent"].id,
+        "review_id": 1,
     }
     path = rule.rule
     for name in rule.arguments:

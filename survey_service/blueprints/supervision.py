@@ -1,0 +1,249 @@
+"""The call-centre supervisor's page: one wave's progress, held cases, replicates."""
+
+from __future__ import annotations
+
+import math
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlmodel import select
+
+from survey_service import audit
+from survey_service.calls import paradata, quality, supervision
+from survey_service.results.render.csvfile import csv_bytes
+from survey_service.sample import draws
+from survey_service.setup.waves import current_wave
+
+from ..db import get_session, transaction
+from ..errors import ServiceError
+from ..models import (
+    CallAttempt,
+    Case,
+    QualityReview,
+    ReviewStatus,
+    Role,
+    SurveyWave,
+    Unit,
+    User,
+    WaveStatus,
+)
+from ..models.base import utcnow
+from ..security import requires_role
+
+bp = Blueprint("supervision", __name__)
+
+SORTABLE = (
+    "code",
+    "name",
+    "category",
+    "target",
+    "released",
+    "attempted",
+    "completes",
+    "refusals",
+    "response_rate",
+    "projected",
+)
+
+
+def _wave(session) -> SurveyWave:
+    """The wave named in the query string, else the newest open one, else the newest."""
+    name = request.values.get("wave")
+    if name:
+        return current_wave(session, name)
+    wave = session.exec(
+        select(SurveyWave)
+        .where(SurveyWave.status == WaveStatus.OPEN)
+        .order_by(SurveyWave.id.desc())
+    ).first()
+    return wave or current_wave(session)
+
+
+def _sorted(units, key: str, descending: bool):
+    def value(row):
+        v = getattr(row, key)
+        missing = v is None or (isinstance(v, float) and math.isnan(v))
+        return (missing, v if not missing else 0)
+
+    rows = sorted(units, key=value, reverse=descending)
+    # missing values last whichever the direction
+    return [r for r in rows if not value(r)[0]] + [r for r in rows if value(r)[0]]
+
+
+@bp.route("/")
+@requires_role(Role.SUPERVISOR, Role.ADMIN)
+def index():
+    """One wave's figures: units, callbacks due within the hour, held cases, agents."""
+    session = get_session()
+    wave = _wave(session)
+    progress = supervision.wave_progress(session, wave, now=utcnow())
+    units = progress.units
+    needle = request.args.get("q", "").strip()
+    if needle:
+        units = [u for u in units if needle in u.code or needle in u.name]
+    category = request.args.get("category", "").strip()
+    if category:
+        units = [u for u in units if u.category == category]
+    sort = request.args.get("sort", "code")
+    sort = sort if sort in SORTABLE else "code"
+    descending = request.args.get("dir") == "desc"
+    units = _sorted(units, sort, descending)
+    waves = session.exec(select(SurveyWave).order_by(SurveyWave.id.desc())).all()
+    categories = sorted({u.category for u in progress.units})
+    return render_template(
+        "supervision/index.html",
+        progress=progress,
+        units=units,
+        waves=waves,
+        categories=categories,
+        sort=sort,
+        descending=descending,
+        q=needle,
+        category=category,
+    )
+
+
+@bp.route("/release-replicate", methods=["POST"])
+@requires_role(Role.SUPERVISOR, Role.ADMIN)
+def release_replicate():
+    """Release the next replicate batch of one unit projected short of its target."""
+    session = get_session()
+    wave = _wave(session)
+    code = request.form.get("unit", "").strip()
+    draw = supervision.wave_draw(session, wave)
+    if draw is None or not code:
+        flash("请求无效：尚未抽样或未指明单位。", "error")
+        return redirect(url_for("supervision.index", wave=wave.name))
+    try:
+        with transaction(session):
+            count = draws.release_next_replicate(
+                session=session, record=draw, unit_codes=[code], actor=current_user
+            )
+    except ServiceError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"已为单位 {code} 追加发放 {count} 个样本。", "success")
+    return redirect(url_for("supervision.index", wave=wave.name))
+
+
+@bp.route("/cases/<int:case_id>/release", methods=["POST"])
+@requires_role(Role.SUPERVISOR, Role.ADMIN)
+def release_case(case_id: int):
+    """Take a held case back from its agent."""
+    session = get_session()
+    try:
+        with transaction(session):
+            supervision.release_held_case(session, case_id, actor=current_user)
+    except ServiceError as error:
+        flash(str(error), "error")
+    else:
+        flash(f"样本 {case_id} 已释放回队列。", "success")
+    return redirect(url_for("supervision.index", wave=request.form.get("wave") or None))
+
+
+@bp.route("/review")
+@requires_role(Role.SUPERVISOR, Role.ADMIN)
+def review_list():
+    """The wave's review list (复核): sampled and flagged completes, with recordings."""
+    session = get_session()
+    wave = _wave(session)
+    status = request.args.get("status", "")
+    query = (
+        select(QualityReview, Case, Unit, CallAttempt, User)
+        .join(Case, Case.id == QualityReview.case_id)
+        .join(Unit, Unit.id == Case.unit_id)
+        .join(CallAttempt, CallAttempt.id == QualityReview.attempt_id, isouter=True)
+        .join(User, User.id == QualityReview.agent_id, isouter=True)
+        .where(QualityReview.wave_id == wave.id)
+        .order_by(QualityReview.id)
+    )
+    if status in set(ReviewStatus):
+        query = query.where(QualityReview.status == status)
+    return render_template(
+        "supervision/review.html",
+        wave=wave,
+        rows=session.exec(query).all(),
+        share=quality.review_share(wave),
+        flag_labels=quality.FLAG_LABELS,
+        status=status,
+    )
+
+
+@bp.route("/review/build", methods=["POST"])
+@requires_role(Role.SUPERVISOR, Role.ADMIN)
+def build_review():
+    """Add the wave's newly sampled and flagged completes to its review list."""
+    session = get_session()
+    wave = _wave(session)
+    with transaction(session):
+        added = quality.build_review_list(session, wave)
+        audit.record(
+            session,
+            user=current_user,
+            action="review_list_built",
+            object_type="wave",
+            object_id=wave.id,
+            added=len(added),
+        )
+    flash(f"复核清单新增 {len(added)} 条。", "success")
+    return redirect(url_for("supervision.review_list", wave=wave.name))
+
+
+@bp.route("/review/<int:review_id>/decide", methods=["POST"])
+@requires_role(Role.SUPERVISOR, Role.ADMIN)
+def decide_review(review_id: int):
+    """Confirm or strike one interview (strike needs a reason)."""
+    session = get_session()
+    strike = request.form.get("decision") == "strike"
+    try:
+        with transaction(session):
+            review = quality.decide(
+                session,
+                review_id,
+                actor=current_user,
+                strike=strike,
+                reason=request.form.get("reason", ""),
+            )
+    except ServiceError as error:
+        flash(str(error), "error")
+        return redirect(url_for("supervision.review_list", wave=request.form.get("wave") or None))
+    flash("已作废该访问，样本改记为中途终止（2.12）。" if strike else "已确认该访问。", "success")
+    wave = session.get(SurveyWave, review.wave_id)
+    return redirect(url_for("supervision.review_list", wave=wave.name))
+
+
+@bp.route("/paradata.csv")
+@requires_role(Role.STATISTICIAN, Role.SUPERVISOR, Role.ADMIN)
+def paradata_csv():
+    """Every call attempt of the wave with day-part, duration, pseudonymised agent, review."""
+    session = get_session()
+    wave = _wave(session)
+    rows = paradata.paradata_rows(
+        session,
+        wave,
+        secret=current_app.config["SECRET_KEY"],
+        timezone=current_app.config.get("TIMEZONE"),
+    )
+    with transaction(session):
+        audit.record(
+            session,
+            user=current_user,
+            action="export.paradata_csv",
+            object_type="wave",
+            object_id=wave.id,
+            rows=len(rows),
+        )
+    return Response(
+        csv_bytes(paradata.HEADER, rows),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename=paradata-{wave.name}.csv"},
+    )
