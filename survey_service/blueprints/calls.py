@@ -228,11 +228,14 @@ def _finish(session, case: Case, outcome: str | None, **kwargs) -> None:
             note=request.form.get("note"),
             **kwargs,
         )
-    label = DISPOSITIONS[case.disposition][1] if case.disposition else "待再次拨打"
-    if case.status != CaseStatus.FINAL and case.next_attempt_at is not None:
-        when = agent_page.local_text(case.next_attempt_at, kwargs["calling"].timezone)
-        label = f"{label}，下次拨打 {when}"
-    flash(f"已记录：{label}。", "success")
+    if case.status == CaseStatus.FINAL:
+        flash(f"已记录：{DISPOSITIONS[case.disposition][1]}。", "success")
+        return
+    when = agent_page.local_text(case.next_attempt_at, kwargs["calling"].timezone)
+    if kwargs.get("appointment_at") is not None:
+        flash(f"已预约回访：{when}；届时该样本提前 15 分钟回到您这里。", "success")
+    else:
+        flash(f"已记录：{DISPOSITIONS[outcome][1]}，下次拨打 {when}。", "success")
 
 
 @bp.route("/case/<int:case_id>/end", methods=["POST"])
