@@ -51,4 +51,5 @@ document.addEventListener('DOMContentLoaded', () => {
       submit(backForm);
     }
   });
+  document.body.dataset.keys = 'ready';  // the shortcuts are live (tests wait for it)
 });

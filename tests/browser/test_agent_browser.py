@@ -18,7 +18,7 @@ from tests.factories import make_user
 def _take_next(page, base_url) -> int:
     page.goto(f"{base_url}/calls/")
     page.click("text=领取下一个样本")
-    page.wait_for_selector("#item-form")
+    page.wait_for_selector("body[data-keys=ready] #item-form")
     return int(page.url.rstrip("/").rsplit("/", 1)[1])
 
 
@@ -26,7 +26,7 @@ def _key(page, key: str, position: str | None = None) -> None:
     """Press ``key``; with ``position``, wait for the item it leads to."""
     page.keyboard.press(key)
     if position is not None:
-        page.wait_for_selector(f"#item-position:has-text('{position}')")
+        page.wait_for_selector(f"body[data-keys=ready] #item-position:has-text('{position}')")
 
 
 def test_agent_works_with_the_keyboard_saves_a_partial_and_gets_a_callback_back(
@@ -84,6 +84,7 @@ def test_agent_works_with_the_keyboard_saves_a_partial_and_gets_a_callback_back(
     _key(page, "3")
     _key(page, "Enter", "第 3 题")
     page.reload()  # a reload loses nothing
+    page.wait_for_selector("body[data-keys=ready]")
     assert page.inner_text("#item-position") == "第 3 题，共 4 题"
     assert "办事服务：基本满意" in page.inner_text("#answered")
     page.select_option("#outcome", "hangup")
