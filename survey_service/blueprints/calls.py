@@ -11,36 +11,21 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func
 from sqlmodel import select
 
+import call_scripts
 from survey_service import audit
 from survey_service import dispositions as aapor
 from survey_service.calls import attempts as calling
 from survey_service.calls import interviews, queue
 from survey_service.calls import settings as calling_settings
+from survey_service.privacy.vault import NAME
 
 from ..db import get_session, transaction
 from ..errors import ServiceError, Where
 from ..models import DISPOSITIONS, CallAttempt, Case, CaseStatus, Client, Role, Unit, User
 from ..security import requires_role
+from . import agent_page
 
 bp = Blueprint("calls", __name__)
-
-AGENT_OUTCOMES = (
-    aapor.NO_ANSWER,
-    aapor.ALWAYS_BUSY,
-    aapor.MACHINE_UNKNOWN,
-    aapor.RESPONDENT_MACHINE,
-    aapor.NEVER_AVAILABLE,
-    aapor.REFUSAL,
-    aapor.BREAK_OFF,
-    aapor.UNABLE,
-    aapor.LANGUAGE,
-    aapor.FAX_DATA,
-    aapor.NON_WORKING,
-    aapor.DISCONNECTED,
-    aapor.NUMBER_CHANGED,
-    aapor.TECHNICAL,
-    aapor.OTHER_UNKNOWN,
-)
 
 
 def _open_attempt(session, case: Case) -> CallAttempt:
@@ -59,7 +44,9 @@ def _local_time(value: str | None, timezone: str) -> datetime | None:
     try:
         return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(timezone))
     except ValueError as exc:
-        raise ServiceError("预约时间格式无效", where=Where(field="appointment_at")) from exc
+        raise ServiceError(
+            "预约时间格式无效，请用日期时间选择器选择", where=Where(field="预约时间")
+        ) from exc
 
 
 @bp.route("/")
@@ -90,27 +77,73 @@ def take_next():
     return redirect(url_for("calls.interview", case_id=case.id))
 
 
+def _history(session, case: Case, timezone: str) -> list[dict]:
+    """The case's earlier (closed) attempts, oldest first, as the page lists them."""
+    rows = session.exec(
+        select(CallAttempt)
+        .where(CallAttempt.case_id == case.id, CallAttempt.outcome.is_not(None))
+        .order_by(CallAttempt.started_at, CallAttempt.id)
+    ).all()
+    return [
+        {
+            "at": agent_page.local_text(row.started_at, timezone),
+            "outcome": f"{row.outcome} {DISPOSITIONS[row.outcome][1]}",
+            "refusal": {"soft": "软拒", "hard": "硬拒"}.get(row.refusal or ""),
+            "appointment": agent_page.local_text(row.appointment_at, timezone),
+            "note": row.note,
+        }
+        for row in rows
+    ]
+
+
+def _answered(state) -> list[tuple[str, str]]:
+    """What was answered so far (on the path), as (item title or text, answer label)."""
+    shown = []
+    for item in call_scripts.expected_items(state.script, state.answers):
+        if item.id not in state.answers:
+            continue
+        value = state.answers[item.id]
+        option = item.option(value) if item.is_choice else None
+        label = option.label if option else ("（跳过）" if value == call_scripts.SKIPPED else value)
+        title = item.title or item.text
+        shown.append((call_scripts.fill(title, state.context), label))
+    return shown
+
+
 @bp.route("/case/<int:case_id>")
 @requires_role(Role.AGENT)
 def interview(case_id: int):
-    """Show the script's current item for the held case, with a masked number."""
+    """One screen per case: who, what, history, the script's current item, the outcomes."""
     session = get_session()
     case = queue.get_held_case(session, case_id, current_user)
     state = interviews.state(session, case)
     view = None
+    path = call_scripts.expected_items(state.script, state.answers)
+    position = None
     if state.item is not None:
-        from call_scripts import agent_view
-
-        view = agent_view(state.script, state.item, state.context)
+        view = call_scripts.agent_view(state.script, state.item, state.context)
+        position = [item.id for item in path].index(state.item.id) + 1
     client = session.get(Client, case.client_id)
+    calling_now = _calling(session, case)
+    kind_rules = calling_now.rules_for(client.kind)
+    vault = current_app.extensions["phone_vault"]
+    started = bool(state.answers)
     return render_template(
         "calls/interview.html",
         case=case,
         unit=session.get(Unit, case.unit_id),
         client=client,
+        name=vault.decrypt_text(client.name, NAME) if client.name else None,
         state=state,
         view=view,
-        outcomes=[(c, DISPOSITIONS[c][1]) for c in AGENT_OUTCOMES],
+        position=position,
+        total=len(path),
+        answered=_answered(state),
+        history=_history(session, case, calling_now.timezone),
+        outcome_groups=agent_page.outcome_groups(started),
+        started=started,
+        windows=agent_page.windows_text(kind_rules),
+        timezone=calling_now.timezone,
         full_number=None,
     )
 
@@ -160,6 +193,15 @@ def answer(case_id: int):
     if case.status == CaseStatus.FINAL:
         flash(f"访问结束：{DISPOSITIONS[case.disposition][1]}。", "success")
         return redirect(url_for("calls.index"))
+    if attempt.ended_at is not None:
+        # The script ended the call without an interview ("现在不方便"): the
+        # calling rules set the next attempt; the case is no longer held.
+        flash(
+            f"已记录：{DISPOSITIONS[attempt.outcome][1]}，将按拨打规则安排下次拨打。"
+            "如受访者约定了时间，请在结束通话前使用“预约回访”。",
+            "success",
+        )
+        return redirect(url_for("calls.index"))
     return redirect(url_for("calls.interview", case_id=case.id))
 
 
@@ -174,16 +216,7 @@ def back(case_id: int):
     return redirect(url_for("calls.interview", case_id=case.id))
 
 
-@bp.route("/case/<int:case_id>/end", methods=["POST"])
-@requires_role(Role.AGENT)
-def end(case_id: int):
-    """End the call with an outcome (no answer, refusal, callback...)."""
-    session = get_session()
-    case = queue.get_held_case(session, case_id, current_user)
-    outcome = request.form.get("outcome") or None
-    calling_now = _calling(session, case)
-    refusal = request.form.get("refusal") or None
-    appointment_at = _local_time(request.form.get("appointment_at"), calling_now.timezone)
+def _finish(session, case: Case, outcome: str | None, **kwargs) -> None:
     with transaction(session):
         attempt = _open_attempt(session, case)
         interviews.end_call(
@@ -193,12 +226,81 @@ def end(case_id: int):
             outcome,
             actor=current_user,
             note=request.form.get("note"),
-            calling=calling_now,
-            refusal=refusal if outcome == aapor.REFUSAL else None,
-            appointment_at=appointment_at if outcome == aapor.NEVER_AVAILABLE else None,
+            **kwargs,
         )
-    label = DISPOSITIONS[case.disposition][1] if case.disposition else "待再次拨打"
-    flash(f"已记录：{label}。", "success")
+    if case.status == CaseStatus.FINAL:
+        flash(f"已记录：{DISPOSITIONS[case.disposition][1]}。", "success")
+        return
+    when = agent_page.local_text(case.next_attempt_at, kwargs["calling"].timezone)
+    if kwargs.get("appointment_at") is not None:
+        flash(f"已预约回访：{when}；届时该样本提前 15 分钟回到您这里。", "success")
+    else:
+        flash(f"已记录：{DISPOSITIONS[outcome][1]}，下次拨打 {when}。", "success")
+
+
+@bp.route("/case/<int:case_id>/end", methods=["POST"])
+@requires_role(Role.AGENT)
+def end(case_id: int):
+    """End the call with an outcome (no answer, refusal, hang-up...)."""
+    session = get_session()
+    case = queue.get_held_case(session, case_id, current_user)
+    calling_now = _calling(session, case)
+    posted = request.form.get("outcome") or ""
+    if not posted:
+        raise ServiceError("请选择本次通话结果", where=Where(field="通话结果"))
+    outcome, refusal = agent_page.parse_outcome(posted)
+    refusal = refusal or request.form.get("refusal") or None
+    current = interviews.state(session, case)
+    started = bool(current.answers)
+    offered = {agent_page.parse_outcome(v)[0] for v in agent_page.allowed_values(started)}
+    if outcome not in offered:
+        raise ServiceError(
+            "此时不能选择该通话结果" + ("（访问已开始）" if started else "（访问尚未开始）"),
+            where=Where(field="通话结果"),
+        )
+    if outcome is None and not call_scripts.has_substantive_answer(current.script, current.answers):
+        # A hang-up after screening only: the interview broke off (the engine's
+        # partial/break-off choice needs a substantive answer).
+        outcome = aapor.BREAK_OFF
+    appointment_at = _local_time(request.form.get("appointment_at"), calling_now.timezone)
+    _finish(
+        session,
+        case,
+        outcome,
+        calling=calling_now,
+        refusal=refusal if outcome == aapor.REFUSAL else None,
+        appointment_at=appointment_at if outcome == aapor.NEVER_AVAILABLE else None,
+    )
+    return redirect(url_for("calls.index"))
+
+
+@bp.route("/case/<int:case_id>/callback", methods=["POST"])
+@requires_role(Role.AGENT)
+def callback(case_id: int):
+    """Book a callback (2.21 with a time) inside the client kind's day-parts."""
+    session = get_session()
+    case = queue.get_held_case(session, case_id, current_user)
+    calling_now = _calling(session, case)
+    appointment_at = _local_time(request.form.get("appointment_at"), calling_now.timezone)
+    if appointment_at is None:
+        raise ServiceError("请选择预约回访的日期和时间", where=Where(field="预约时间"))
+    client = session.get(Client, case.client_id)
+    windows = agent_page.windows_text(calling_now.rules_for(client.kind))
+    try:
+        _finish(
+            session,
+            case,
+            aapor.NEVER_AVAILABLE,
+            calling=calling_now,
+            appointment_at=appointment_at,
+        )
+    except ServiceError as exc:
+        if exc.where and exc.where.field == "预约时间":
+            kind = client.kind or "未注明"
+            raise ServiceError(
+                f"{exc.message}；{kind}可预约的时段：{windows}", where=exc.where
+            ) from exc
+        raise
     return redirect(url_for("calls.index"))
 
 

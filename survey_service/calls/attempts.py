@@ -118,7 +118,7 @@ def record_outcome(
     :raise Conflict: if the case is already final or the attempt already closed.
     """
     if outcome not in DISPOSITIONS:
-        raise ServiceError(f"未知的结果代码 {outcome!r}", where=Where(field="outcome"))
+        raise ServiceError(f"未知的结果代码 {outcome!r}", where=Where(field="通话结果"))
     if case.status == CaseStatus.FINAL:
         raise Conflict("该样本已有最终结果")
     if attempt.ended_at is not None:
@@ -136,7 +136,7 @@ def record_outcome(
             now=now,
         )
     except rules.RuleError as exc:
-        field = "appointment_at" if appointment_at is not None else "outcome"
+        field = "预约时间" if appointment_at is not None else "通话结果"
         raise ServiceError(exc.message, where=Where(field=field)) from exc
     attempt.outcome = outcome
     attempt.refusal = refusal if outcome == REFUSAL else None

@@ -203,7 +203,9 @@ def _answer(
             )
             if interpretation.stored and interpretation.value == loaded.answers[item_id]:
                 return interpretation, _evaluate(loaded, loaded.answers, channel)
-        raise Conflict(f"当前应回答的题目不是 {item_id}", where=Where(field="item"))
+        raise Conflict(
+            "当前应回答的不是这道题（可能已在另一窗口作答），请刷新页面", where=Where(field="题目")
+        )
     interpretation = call_scripts.interpret(loaded.script, item_id, raw, channel, attempt=ivr_try)
     if not interpretation.stored:
         return interpretation, _evaluate(loaded, loaded.answers, channel)
@@ -351,7 +353,7 @@ def end_call(
         elif call_scripts.has_substantive_answer(current.script, current.answers):
             outcome = aapor.BREAK_OFF
         else:
-            raise ServiceError("请选择本次通话结果", where=Where(field="outcome"))
+            raise ServiceError("请选择本次通话结果", where=Where(field="通话结果"))
     return calling_attempts.record_outcome(
         session,
         case,

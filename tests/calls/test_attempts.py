@@ -91,7 +91,7 @@ def test_unknown_outcome_is_refused(session, held):
     case, attempt, agent = held
     with pytest.raises(ServiceError) as info:
         calling.record_outcome(session, case, attempt, "9.99", actor=agent)
-    assert info.value.where.field == "outcome"
+    assert info.value.where.field == "通话结果"
 
 
 def test_edited_published_script_is_refused(session, held):

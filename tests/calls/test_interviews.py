@@ -83,7 +83,7 @@ def test_answers_are_stored_once_and_resends_change_nothing(session, agent_call)
     assert interp.stored and again.item.id == "service_quality"
     with pytest.raises(Conflict) as info:
         interviews.answer(session, case, attempt, "screening", "not_dealt")
-    assert info.value.where.field == "item"
+    assert info.value.where.field == "题目"
     assert _stored(session, case) == {"screening": "dealt"}
 
 
@@ -169,7 +169,7 @@ def test_ending_a_call_without_an_outcome(session, agent_call, answers, outcome)
     if outcome is None:
         with pytest.raises(ServiceError) as info:
             interviews.end_call(session, case, attempt, None, actor=agent)
-        assert info.value.where.field == "outcome"
+        assert info.value.where.field == "通话结果"
         return
     with transaction(session):
         interviews.end_call(session, case, attempt, None, actor=agent)
