@@ -194,3 +194,16 @@ def test_settings_refuse_unknown_behaviours_and_bad_rates():
         parse_settings({"callbacks": {"repeat_end": 2}})
     with pytest.raises(ValueError, match="U9"):
         parse_settings({"satisfaction": {"units": {"U9": 7}}})
+
+
+def test_play_calls_plays_as_the_network_says(app, client, session, sample, dial, telephony):
+    """Do the demo's play_calls use the network's settings when given one?"""
+    from survey_service.calls.telephony.simulated_play import play_calls
+
+    settings = parse_settings({"seed": 1, "behaviour": {"busy": 1}})
+    net = SimulatedNetwork(settings, FlaskClientTransport(client), telephony.auth_token)
+    dial(limit=3)
+    assert play_calls(telephony, FlaskClientTransport(client), network=net) == 3
+    session.commit()
+    outcomes = session.exec(select(CallAttempt.outcome)).all()
+    assert outcomes == [aapor.ALWAYS_BUSY] * 3
