@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import random
 import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,6 +37,8 @@ SIMULATED_FROM = "+862700000000"
 # What a respondent does with the call (the final CallStatus if it is not answered).
 ANSWER = "answer"
 NOT_ANSWERED = ("no-answer", "busy", "failed", "canceled")
+# Twilio's status callback events before the end, as (event, CallStatus).
+EARLY_EVENTS = (("initiated", "initiated"), ("ringing", "ringing"), ("answered", "in-progress"))
 
 
 def simulated_token(secret_key: str) -> str:
@@ -57,16 +60,19 @@ class SimulatedProvider(TwilioWebhooks):
     """Records calls instead of placing them; speaks Twilio's webhook dialect.
 
     ``invalid_numbers`` are refused as non-existent (as Twilio's 21211), to
-    exercise the 4.31 path.
+    exercise the 4.31 path. ``seed`` makes the call ids reproducible.
     """
 
     name = "simulated"
 
-    def __init__(self, auth_token: str, *, invalid_numbers: Iterable[str] = ()):
+    def __init__(
+        self, auth_token: str, *, invalid_numbers: Iterable[str] = (), seed: int | None = None
+    ):
         super().__init__(auth_token)
         self.auth_token = auth_token
         self.invalid_numbers = frozenset(invalid_numbers)
         self.calls: list[PlacedCall] = []
+        self._ids = random.Random(seed) if seed is not None else None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], **kwargs: Any) -> SimulatedProvider:
@@ -81,7 +87,8 @@ class SimulatedProvider(TwilioWebhooks):
     def place_call(self, *, to: str, webhook_url: str, status_callback_url: str) -> str:
         if to in self.invalid_numbers:
             raise CallRejected(f"simulated: {to} is not a valid number", invalid_number=True)
-        call = PlacedCall("CA" + secrets.token_hex(16), to, webhook_url, status_callback_url)
+        suffix = f"{self._ids.getrandbits(128):032x}" if self._ids else secrets.token_hex(16)
+        call = PlacedCall("CA" + suffix, to, webhook_url, status_callback_url)
         self.calls.append(call)
         return call.call_id
 
@@ -167,6 +174,8 @@ class CallRecord:
     pressed: list[str] = field(default_factory=list)
     requests: list[SentRequest] = field(default_factory=list)
     ivr_hung_up: bool = False  # the TwiML ended the call (closing or give-up)
+    # Every key press as (item id, key), resends included once.
+    presses: list[tuple[str, str]] = field(default_factory=list)
 
     def last_twiml(self) -> ET.Element:
         for sent in reversed(self.requests):
@@ -175,15 +184,50 @@ class CallRecord:
         raise SimulatedCallError("no TwiML was received on this call")
 
 
+@dataclass(frozen=True)
+class StatusPlan:
+    """How the status callbacks of one call are delivered (Twilio's are not ordered).
+
+    With a plan the respondent sends every event, numbered by ``SequenceNumber``:
+    ``initiated``, ``ringing`` (and ``answered``) before the call, the end last.
+    ``swap_early`` delivers ``ringing`` before ``initiated``; ``late_early``
+    delivers the last early event after the end; ``repeat_end`` delivers the
+    end twice. The service must ignore every callback older than one it saw.
+    """
+
+    swap_early: bool = False
+    late_early: bool = False
+    repeat_end: bool = False
+
+
+# Chooses the key for a gather: (item id, try number) -> key, "" for none, None to hang up.
+KeyChooser = Callable[[str, int], "str | None"]
+
+
+def _gather_item(action: str) -> tuple[str, int]:
+    """The item id and try number in a gather URL (``.../gather/<item>/<try>``)."""
+    parts = urllib.parse.urlsplit(action).path.rstrip("/").split("/")
+    try:
+        return parts[-2], int(parts[-1])
+    except (IndexError, ValueError):
+        return "", 0
+
+
 class SimulatedRespondent:
     """Plays one respondent on a placed call, sending signed Twilio-style webhooks.
 
     :param keys: the key pressed at each ``<Gather>``, in order; ``""`` lets the
         gather time out (no key). When the keys run out the respondent hangs up.
+        A :data:`KeyChooser` instead picks each key from the item asked.
     :param answer: ``"answer"``, or the final status of a call that is not
         answered: ``no-answer``, ``busy``, ``failed``, ``canceled``.
     :param hang_up_after: hang up once this many keys have been pressed.
     :param sip_response_code: sent with a failed call (404: no such number).
+    :param answered_by: Twilio's machine detection result (``human``,
+        ``machine_start``, ``fax``), sent with the voice webhook and the end.
+    :param status_plan: send every status event as planned (see
+        :class:`StatusPlan`); without it only the end is sent, unnumbered.
+    :param resend_presses: indices of key presses whose webhook is delivered twice.
     """
 
     def __init__(
@@ -191,21 +235,28 @@ class SimulatedRespondent:
         transport: Transport,
         auth_token: str,
         *,
-        keys: Iterable[str] = (),
+        keys: Iterable[str] | KeyChooser = (),
         answer: str = ANSWER,
         hang_up_after: int | None = None,
         sip_response_code: str | None = None,
         max_requests: int = 100,
+        answered_by: str | None = None,
+        status_plan: StatusPlan | None = None,
+        resend_presses: Iterable[int] = (),
     ):
         if answer != ANSWER and answer not in NOT_ANSWERED:
             raise ValueError(f"answer must be {ANSWER!r} or one of {NOT_ANSWERED}, not {answer!r}")
         self._transport = transport
         self._validator = RequestValidator(auth_token)
-        self._keys = list(keys)
+        self._choose = keys if callable(keys) else None
+        self._keys = [] if callable(keys) else list(keys)
         self._answer = answer
         self._hang_up_after = hang_up_after
         self._sip = sip_response_code
         self._max_requests = max_requests
+        self._answered_by = answered_by
+        self._plan = status_plan
+        self._resend = frozenset(resend_presses)
 
     def signed_headers(self, url: str, params: Mapping[str, str]) -> dict[str, str]:
         """Headers Twilio would send: the signature of ``url`` and ``params``."""
@@ -234,8 +285,42 @@ class SimulatedRespondent:
             raise SimulatedCallError(f"POST {url}: root element is <{root.tag}>, not <Response>")
         return root
 
+    def _next_key(self, keys, action: str) -> str | None:
+        if self._choose is None:
+            return next(keys, None)
+        return self._choose(*_gather_item(action))
+
+    def _status_events(self, base: dict[str, str], answered: bool) -> list[dict[str, str]]:
+        """The early events, numbered from 0 (without a plan: none)."""
+        if self._plan is None:
+            return []
+        events = EARLY_EVENTS if answered else EARLY_EVENTS[:2]
+        return [
+            {**base, "CallStatus": status, "StatusCallbackEvent": event, "SequenceNumber": str(n)}
+            for n, (event, status) in enumerate(events)
+        ]
+
+    def _send_end(self, record: CallRecord, end: dict[str, str], late: list) -> None:
+        url = record.call.status_callback_url
+        self._send(record, url, end, expect_twiml=False)
+        for event in late:
+            self._send(record, url, event, expect_twiml=False)
+        if self._plan is not None and self._plan.repeat_end:
+            self._send(record, url, end, expect_twiml=False)
+
+    def _send_early(self, record: CallRecord, early: list[dict[str, str]]) -> list:
+        """Deliver the early events as planned; return those held back until after the end."""
+        if not early:
+            return []
+        late = [early.pop()] if self._plan.late_early else []
+        if self._plan.swap_early and len(early) >= 2:
+            early[0], early[1] = early[1], early[0]
+        for event in early:
+            self._send(record, record.call.status_callback_url, event, expect_twiml=False)
+        return late
+
     def take(self, call: PlacedCall) -> CallRecord:
-        """Play the call to its end (status callback included) and return what happened."""
+        """Play the call to its end (status callbacks included) and return what happened."""
         record = CallRecord(call=call)
         base = {
             "AccountSid": SIMULATED_ACCOUNT,
@@ -245,15 +330,21 @@ class SimulatedRespondent:
             "From": SIMULATED_FROM,
             "To": call.to,
         }
-        if self._answer != ANSWER:
-            end = {**base, "CallStatus": self._answer, "CallDuration": "0"}
+        answered = self._answer == ANSWER
+        early = self._status_events(base, answered)
+        end_number = {"SequenceNumber": str(len(early))} if self._plan else {}
+        late = self._send_early(record, early)
+        if not answered:
+            end = {**base, "CallStatus": self._answer, "CallDuration": "0", **end_number}
             if self._sip:
                 end["SipResponseCode"] = self._sip
             record.final_status = self._answer
-            self._send(record, call.status_callback_url, end, expect_twiml=False)
+            self._send_end(record, end, late)
             return record
 
         live = {**base, "CallStatus": "in-progress"}
+        if self._answered_by:
+            live["AnsweredBy"] = self._answered_by
         root = self._send(record, call.webhook_url, live, expect_twiml=True)
         keys = iter(self._keys)
         while root is not None:
@@ -268,18 +359,25 @@ class SimulatedRespondent:
                 break
             if self._hang_up_after is not None and len(record.pressed) >= self._hang_up_after:
                 break
-            key = next(keys, None)
+            action = gather.get("action")
+            key = self._next_key(keys, action)
             if key is None:
                 break
+            press = len(record.pressed)
             record.pressed.append(key)
-            root = self._send(
-                record, gather.get("action"), {**live, "Digits": key}, expect_twiml=True
-            )
+            record.presses.append((_gather_item(action)[0], key))
+            root = self._send(record, action, {**live, "Digits": key}, expect_twiml=True)
+            if press in self._resend:  # the provider retries: same reply expected
+                again = self._send(record, action, {**live, "Digits": key}, expect_twiml=True)
+                if ET.tostring(again) != ET.tostring(root):
+                    raise SimulatedCallError(f"a resent key press to {action} got another reply")
 
         record.final_status = "completed"
         duration = str(10 * len(record.requests))
-        end = {**base, "CallStatus": "completed", "CallDuration": duration}
-        self._send(record, call.status_callback_url, end, expect_twiml=False)
+        end = {**base, "CallStatus": "completed", "CallDuration": duration, **end_number}
+        if self._answered_by:
+            end["AnsweredBy"] = self._answered_by
+        self._send_end(record, end, late)
         return record
 
     def resend(self, sent: SentRequest) -> SentRequest:

@@ -5,7 +5,9 @@ the worker dials the demo's cases and then plays each call against the
 running web app over HTTP, with Twilio-signed webhooks, so the calls can be
 watched progressing on the supervisor's page. Each call's behaviour is
 drawn from its call id: most are answered and walk the script with random
-ratings, some ring out, a few are busy.
+ratings, some ring out, a few are busy. Given a
+:class:`~survey_service.calls.telephony.simulated_network.SimulatedNetwork`,
+the calls are played as its settings file says instead.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from survey_service.calls.telephony.simulated import (
     ANSWER,
@@ -21,6 +24,9 @@ from survey_service.calls.telephony.simulated import (
     SimulatedRespondent,
     Transport,
 )
+
+if TYPE_CHECKING:
+    from survey_service.calls.telephony.simulated_network import SimulatedNetwork
 
 log = logging.getLogger(__name__)
 # (what the respondent does, weight)
@@ -47,6 +53,7 @@ def play_calls(
     transport: Transport,
     *,
     submit: Callable[..., object] | None = None,
+    network: SimulatedNetwork | None = None,
 ) -> int:
     """Hand every call placed since the last time to a respondent; return how many.
 
@@ -55,7 +62,10 @@ def play_calls(
     """
     calls = provider.take_calls()
     for call in calls:
-        respondent = respondent_for(call, transport, provider.auth_token)
+        if network is None:
+            respondent = respondent_for(call, transport, provider.auth_token)
+        else:
+            _plan, respondent = network.respondent(call)
         if submit is None:
             _play(respondent, call)
         else:
