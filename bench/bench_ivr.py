@@ -40,50 +40,15 @@ KINDS = ("voice", "gather", "status")
 
 
 def seed(url: str, *, cases: int, agents: int) -> None:
-    """Units with approved lists and a draw of ``cases`` released cases; agent logins."""
-    from survey_service import create_app
-    from survey_service.db import get_session, transaction
-    from survey_service.lists import importing, review
-    from survey_service.models import Unit
-    from survey_service.sample import draws
-    from survey_service.setup.users import create_user
-    from survey_service.setup.waves import open_wave
-
-    app = create_app(loadlib.app_config(url))
-    units = 10
-    per_unit = -(-cases // units)
-    with app.app_context():
-        session = get_session()
-        with transaction(session):
-            reviewer = create_user(
-                session=session, username="reviewer", password=PASSWORD, role="reviewer"
-            )
-            for i in range(agents):
-                create_user(session=session, username=f"agent{i}", password=PASSWORD, role="agent")
-            wave = open_wave(session=session, name="2017", script_id="short_demo")
-            vault = app.extensions["phone_vault"]
-            for u in range(units):
-                unit = Unit(code=f"U{u:03d}", name=f"单位{u:03d}", category="基层站所")
-                session.add(unit)
-                session.flush()
-                lines = ["姓名,联系电话,办理事项,办理时间,类型"]
-                lines += [
-                    f"客户{i},{13000000000 + u * 100000 + i * 3},户籍办理,2017-03-01,群众"
-                    for i in range(per_unit)
-                ]
-                client_list = importing.import_client_list(
-                    session=session,
-                    unit=unit,
-                    wave=wave,
-                    filename=f"{unit.code}.csv",
-                    content="\n".join(lines).encode(),
-                    vault=vault,
-                    actor=None,
-                )
-                importing.submit_list(session=session, client_list=client_list, actor=None)
-                review.approve_list(session=session, client_list=client_list, reviewer=reviewer)
-            draws.draw_sample(session=session, wave=wave, seed=1, per_unit=per_unit, actor=None)
-    app.extensions["engine"].dispose()
+    """10 units with approved lists and a draw of ``cases`` released cases; agent logins."""
+    loadlib.seed_district(
+        url,
+        units=10,
+        per_unit=-(-cases // 10),
+        agents=agents,
+        password=PASSWORD,
+        script_id="short_demo",
+    )
 
 
 def dial(url: str, base: str, *, calls: int):

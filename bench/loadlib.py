@@ -166,3 +166,70 @@ def report(name: str, value: float, target: str, met: bool) -> None:
     """One figure with its target; a missed target is reported, not raised."""
     verdict = "met" if met else "MISSED"
     print(f"  {name}: {value:g} (target {target}: {verdict})", flush=True)
+
+
+def seed_district(
+    url: str,
+    *,
+    units: int,
+    per_unit: int,
+    agents: int,
+    password: str,
+    script_id: str,
+    statistician: bool = False,
+) -> None:
+    """Units with approved lists and a drawn sample of ``per_unit`` cases each; the logins.
+
+    The wave calls round the clock, so agents find due cases whatever the hour.
+    """
+    from survey_service import create_app
+    from survey_service.calls.settings import ROUND_THE_CLOCK
+    from survey_service.db import get_session, transaction
+    from survey_service.lists import importing, review
+    from survey_service.models import Unit
+    from survey_service.sample import draws
+    from survey_service.setup.users import create_user
+    from survey_service.setup.waves import open_wave
+
+    app = create_app(app_config(url))
+    with app.app_context():
+        session = get_session()
+        with transaction(session):
+            reviewer = create_user(
+                session=session, username="reviewer", password=password, role="reviewer"
+            )
+            if statistician:
+                create_user(
+                    session=session, username="statistician", password=password, role="statistician"
+                )
+            for i in range(agents):
+                create_user(session=session, username=f"agent{i}", password=password, role="agent")
+            wave = open_wave(
+                session=session,
+                name="2017",
+                script_id=script_id,
+                settings={"calling": ROUND_THE_CLOCK},
+            )
+            vault = app.extensions["phone_vault"]
+            for u in range(units):
+                unit = Unit(code=f"U{u:03d}", name=f"单位{u:03d}", category="基层站所")
+                session.add(unit)
+                session.flush()
+                lines = ["姓名,联系电话,办理事项,办理时间,类型"]
+                lines += [
+                    f"客户{i},{13000000000 + u * 100000 + i * 3},户籍办理,2017-03-01,群众"
+                    for i in range(per_unit)
+                ]
+                client_list = importing.import_client_list(
+                    session=session,
+                    unit=unit,
+                    wave=wave,
+                    filename=f"{unit.code}.csv",
+                    content="\n".join(lines).encode(),
+                    vault=vault,
+                    actor=None,
+                )
+                importing.submit_list(session=session, client_list=client_list, actor=None)
+                review.approve_list(session=session, client_list=client_list, reviewer=reviewer)
+            draws.draw_sample(session=session, wave=wave, seed=1, per_unit=per_unit, actor=None)
+    app.extensions["engine"].dispose()
