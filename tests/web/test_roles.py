@@ -35,6 +35,7 @@ EXPECTED = {
     "calls.answer": {"agent"},
     "calls.back": {"agent"},
     "calls.end": {"agent"},
+    "calls.callback": {"agent"},
     "calls.progress": {"supervisor", "admin"},
     "supervision.index": {"supervisor", "admin"},
     "supervision.release_replicate": {"supervisor", "admin"},
