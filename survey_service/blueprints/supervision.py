@@ -115,23 +115,29 @@ def index():
 @bp.route("/release-replicate", methods=["POST"])
 @requires_role(Role.SUPERVISOR, Role.ADMIN)
 def release_replicate():
-    """Release the next replicate batch of one unit projected short of its target."""
+    """Release the next replicate batch of one unit, or of every unit projected short."""
     session = get_session()
     wave = _wave(session)
     code = request.form.get("unit", "").strip()
+    every_short = request.form.get("all") == "short"
     draw = supervision.wave_draw(session, wave)
-    if draw is None or not code:
+    if draw is None or not (code or every_short):
         flash("请求无效：尚未抽样或未指明单位。", "error")
+        return redirect(url_for("supervision.index", wave=wave.name))
+    codes = supervision.short_units(session, draw) if every_short else [code]
+    if not codes:
+        flash("没有预计完成数不足目标的单位。", "warning")
         return redirect(url_for("supervision.index", wave=wave.name))
     try:
         with transaction(session):
             count = draws.release_next_replicate(
-                session=session, record=draw, unit_codes=[code], actor=current_user
+                session=session, record=draw, unit_codes=codes, actor=current_user
             )
     except ServiceError as error:
         flash(str(error), "error")
     else:
-        flash(f"已为单位 {code} 追加发放 {count} 个样本。", "success")
+        units = f"{len(codes)} 个预计不足的单位" if every_short else f"单位 {code} "
+        flash(f"已为{' ' if every_short else ''}{units}追加发放 {count} 个样本。", "success")
     return redirect(url_for("supervision.index", wave=wave.name))
 
 

@@ -169,6 +169,11 @@ def _units(session: Session, draw: SampleDraw) -> list[UnitProgress]:
     return units
 
 
+def short_units(session: Session, draw: SampleDraw) -> list[str]:
+    """Codes of the units whose projected completes fall short of their target."""
+    return [unit.code for unit in _units(session, draw) if unit.short]
+
+
 def agent_figures(session: Session, draw: SampleDraw) -> list[AgentProgress]:
     rows = session.exec(
         select(CallAttempt, User)
