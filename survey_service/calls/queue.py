@@ -208,8 +208,9 @@ def claim_next_case(
     Order: :func:`survey_service.calls.ordering.offer_order` (due
     appointments, the unit furthest from its target, least recently tried,
     seeded ties); the agent's own appointments from 15 minutes before their
-    time. Refusal conversions only to senior agents. One agent's concurrent requests (two tabs) are serialised on the
-    agent's row, so the second gets the case the first claimed.
+    time. Refusal conversions only to senior agents. One agent's concurrent
+    requests (two tabs) are serialised on the agent's row, so the second gets
+    the case the first claimed.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:

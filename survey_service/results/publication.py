@@ -2,10 +2,10 @@
 
 The office closes a wave: every unit's figures are computed once from the
 stored answers and frozen in :class:`ResultSnapshot` rows, the wave stops
-taking answers (the cases agents held go back to pending), and from then on every page and export shows the frozen
-figures. Publishing then lets each unit's staff see their own unit's
-aggregates. Re-computing from the stored data gives the same figures,
-which :func:`recheck` confirms.
+taking answers (the cases agents held go back to pending), and from then on
+every page and export shows the frozen figures. Publishing then lets each
+unit's staff see their own unit's aggregates. Re-computing from the stored
+data gives the same figures, which :func:`recheck` confirms.
 """
 
 from __future__ import annotations

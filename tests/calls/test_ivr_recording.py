@@ -94,7 +94,9 @@ def test_after_close_a_recording_callback_stores_nothing(client, session, sample
     assert _attempt(session).recording_ref is None
 
 
-def test_the_simulated_provider_delivers_the_recording(session, sample, dial, telephony, respondent):
+def test_the_simulated_provider_delivers_the_recording(
+    session, sample, dial, telephony, respondent
+):
     """A simulated answered call with recording: the attempt keeps its RecordingUrl."""
     dial()
     (call,) = telephony.take_calls()
