@@ -16,38 +16,51 @@ from survey_service.dispositions import COMPLETE
 from survey_service.models import Case, SampleDraw, SurveyWave, Unit
 
 
-def full_units(session: Session, draws: list[SampleDraw]) -> dict[int, list[int]]:
-    """Per draw id, the ids of its units whose completes reached their target."""
-    targets = {
-        (draw.id, code): int(spec["completes"])
-        for draw in draws
-        for code, spec in (draw.design or {}).get("units", {}).items()
-        if "completes" in spec
-    }
-    if not targets:
-        return {}
-    rows = session.exec(
-        select(Case.draw_id, Case.unit_id, Unit.code, func.count(Case.id))
-        .join(Unit, Unit.id == Case.unit_id)
-        .where(Case.draw_id.in_([d.id for d in draws]), Case.disposition == COMPLETE)
-        .group_by(Case.draw_id, Case.unit_id, Unit.code)
-    ).all()
+def _full(rows) -> dict[int, list[int]]:
+    """From (draw id, design, unit id, unit code, completes) rows: the units at target."""
     full: dict[int, list[int]] = {}
-    for draw_id, unit_id, code, completes in rows:
-        target = targets.get((draw_id, code))
-        if target is not None and completes >= target:
+    for draw_id, design, unit_id, code, completes in rows:
+        spec = (design or {}).get("units", {}).get(code, {})
+        if "completes" in spec and completes >= int(spec["completes"]):
             full.setdefault(draw_id, []).append(unit_id)
     return full
 
 
+def full_units(session: Session, waves: list[SurveyWave]) -> dict[int, list[int]]:
+    """Per draw id of ``waves``, the ids of its units whose completes reached their target.
+
+    One statement: the completes per draw and unit, joined to their draw's design.
+    """
+    if not waves:
+        return {}
+    completes = (
+        select(
+            Case.draw_id,
+            Case.unit_id,
+            Unit.code.label("code"),
+            func.count(Case.id).label("n"),
+        )
+        .join(Unit, Unit.id == Case.unit_id)
+        .join(SampleDraw, SampleDraw.id == Case.draw_id)
+        .where(SampleDraw.wave_id.in_([w.id for w in waves]), Case.disposition == COMPLETE)
+        .group_by(Case.draw_id, Case.unit_id, Unit.code)
+        .subquery()
+    )
+    rows = session.exec(
+        select(
+            SampleDraw.id,
+            SampleDraw.design,
+            completes.c.unit_id,
+            completes.c.code,
+            completes.c.n,
+        ).join(completes, completes.c.draw_id == SampleDraw.id)
+    ).all()
+    return _full(rows)
+
+
 def not_full(session: Session, waves: list[SurveyWave]) -> ColumnElement[bool]:
     """Cases whose unit (in their draw of one of ``waves``) is short of its target."""
-    if not waves:
-        return true()
-    draws = session.exec(
-        select(SampleDraw).where(SampleDraw.wave_id.in_([w.id for w in waves]))
-    ).all()
-    full = full_units(session, list(draws))
+    full = full_units(session, waves)
     if not full:
         return true()
     return and_(

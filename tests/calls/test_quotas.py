@@ -63,7 +63,7 @@ def test_a_unit_at_its_target_is_no_longer_offered(session, targets):
     assert (len(u0), len(u1)) == (5, 5)
     _complete(session, u0[:2])
     draw = session.exec(select(SampleDraw)).one()
-    assert quotas.full_units(session, [draw]) == {draw.id: [u0[0].unit_id]}
+    assert quotas.full_units(session, [targets]) == {draw.id: [u0[0].unit_id]}
     assert queue.waiting_count(session, now=EVENING) == 5
     with transaction(session):
         agent = make_user(session, role="agent")
