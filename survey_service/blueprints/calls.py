@@ -20,7 +20,7 @@ from survey_service.calls import settings as calling_settings
 from survey_service.privacy.vault import NAME
 
 from ..db import get_session, transaction
-from ..errors import ServiceError, Where
+from ..errors import NotFound, ServiceError, Where
 from ..models import (
     DISPOSITIONS,
     CallAttempt,
@@ -87,13 +87,20 @@ def _wave_of(session, case: Case) -> SurveyWave:
 
 
 def _held(session, case_id: int) -> Case:
-    """The case the agent holds; :class:`WaveClosed` if its wave closed meanwhile."""
-    case = session.get(Case, case_id)
-    if case is not None:
-        wave = _wave_of(session, case)
-        if wave.status != WaveStatus.OPEN:
-            raise WaveClosed(wave)
-    return queue.get_held_case(session, case_id, current_user)
+    """The case the agent holds; :class:`WaveClosed` if it was released by closing its wave.
+
+    The wave is looked up only when the case is not held (closing releases every
+    held case), so a request on a held case costs no extra statement.
+    """
+    try:
+        return queue.get_held_case(session, case_id, current_user)
+    except NotFound:
+        case = session.get(Case, case_id)
+        if case is not None:
+            wave = _wave_of(session, case)
+            if wave.status != WaveStatus.OPEN:
+                raise WaveClosed(wave) from None
+        raise
 
 
 def _closed_while_calling(session) -> SurveyWave | None:
