@@ -126,9 +126,12 @@ def index():
     session = get_session()
     held = queue.held_case(session, current_user)
     waiting = queue.waiting_count(session, config=current_app.config, agent=current_user)
-    open_waves = waiting > 0 or session.exec(
-        select(func.count(SurveyWave.id)).where(SurveyWave.status == WaveStatus.OPEN)
-    ).one()
+    open_waves = (
+        waiting > 0
+        or session.exec(
+            select(func.count(SurveyWave.id)).where(SurveyWave.status == WaveStatus.OPEN)
+        ).one()
+    )
     return render_template(
         "calls/index.html",
         held=held,
