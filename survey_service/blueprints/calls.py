@@ -20,7 +20,7 @@ from survey_service.calls import settings as calling_settings
 from survey_service.privacy.vault import NAME
 
 from ..db import get_session, transaction
-from ..errors import NotFound, ServiceError, Where
+from ..errors import ServiceError, Where
 from ..models import (
     DISPOSITIONS,
     CallAttempt,
@@ -28,14 +28,13 @@ from ..models import (
     CaseStatus,
     Client,
     Role,
-    SampleDraw,
     SurveyWave,
     Unit,
     User,
     WaveStatus,
 )
 from ..security import requires_role
-from . import agent_page
+from . import agent_holds, agent_page
 
 bp = Blueprint("calls", __name__)
 
@@ -61,62 +60,13 @@ def _local_time(value: str | None, timezone: str) -> datetime | None:
         ) from exc
 
 
-class WaveClosed(Exception):
-    """The case's wave was closed while the agent had it: nothing more may be recorded."""
-
-    def __init__(self, wave: SurveyWave):
-        super().__init__(wave.name)
-        self.wave = wave
-
-
-@bp.errorhandler(WaveClosed)
-def wave_closed(error: WaveClosed):
+@bp.errorhandler(agent_holds.WaveClosed)
+def wave_closed(error: agent_holds.WaveClosed):
     """Say so in words, with the way back to the workbench (not a bare 409)."""
     session = g.get("db_session")
     if session is not None:
         session.rollback()
     return render_template("calls/wave_closed.html", wave=error.wave), 409
-
-
-def _wave_of(session, case: Case) -> SurveyWave:
-    return session.exec(
-        select(SurveyWave)
-        .join(SampleDraw, SampleDraw.wave_id == SurveyWave.id)
-        .where(SampleDraw.id == case.draw_id)
-    ).one()
-
-
-def _held(session, case_id: int) -> Case:
-    """The case the agent holds; :class:`WaveClosed` if it was released by closing its wave.
-
-    The wave is looked up only when the case is not held (closing releases every
-    held case), so a request on a held case costs no extra statement.
-    """
-    try:
-        return queue.get_held_case(session, case_id, current_user)
-    except NotFound:
-        case = session.get(Case, case_id)
-        if case is not None:
-            wave = _wave_of(session, case)
-            if wave.status != WaveStatus.OPEN:
-                raise WaveClosed(wave) from None
-        raise
-
-
-def _closed_while_calling(session) -> SurveyWave | None:
-    """The closed wave of the agent's last call if it closed mid-call (no outcome recorded)."""
-    row = session.exec(
-        select(CallAttempt.outcome, SurveyWave)
-        .join(Case, Case.id == CallAttempt.case_id)
-        .join(SampleDraw, SampleDraw.id == Case.draw_id)
-        .join(SurveyWave, SurveyWave.id == SampleDraw.wave_id)
-        .where(CallAttempt.agent_id == current_user.id)
-        .order_by(CallAttempt.started_at.desc(), CallAttempt.id.desc())
-        .limit(1)
-    ).first()
-    if row is None or row[0] is not None or row[1].status == WaveStatus.OPEN:
-        return None
-    return row[1]
 
 
 @bp.route("/")
@@ -137,7 +87,7 @@ def index():
         held=held,
         waiting=waiting,
         open_waves=open_waves,
-        closed=None if held else _closed_while_calling(session),
+        closed=None if held else agent_holds.closed_while_calling(session),
     )
 
 
@@ -197,7 +147,7 @@ def _answered(state) -> list[tuple[str, str]]:
 def interview(case_id: int):
     """One screen per case: who, what, history, the script's current item, the outcomes."""
     session = get_session()
-    case = _held(session, case_id)
+    case = agent_holds.held(session, case_id)
     state = interviews.state(session, case)
     view = None
     path = call_scripts.expected_items(state.script, state.answers)
@@ -235,7 +185,7 @@ def interview(case_id: int):
 def reveal_number(case_id: int):
     """Show the full number to dial (written to the audit log)."""
     session = get_session()
-    case = _held(session, case_id)
+    case = agent_holds.held(session, case_id)
     client = session.get(Client, case.client_id)
     number = current_app.extensions["phone_vault"].decrypt(client.phone_enc)
     with transaction(session):
@@ -255,7 +205,7 @@ def reveal_number(case_id: int):
 def answer(case_id: int):
     """Record the answer to the current item."""
     session = get_session()
-    case = _held(session, case_id)
+    case = agent_holds.held(session, case_id)
     item_id = request.form.get("item_id", "")
     value = request.form.get("value")
     with transaction(session):
@@ -292,7 +242,7 @@ def answer(case_id: int):
 def back(case_id: int):
     """Go back one item."""
     session = get_session()
-    case = _held(session, case_id)
+    case = agent_holds.held(session, case_id)
     with transaction(session):
         interviews.go_back(session, case)
     return redirect(url_for("calls.interview", case_id=case.id))
@@ -325,7 +275,7 @@ def _finish(session, case: Case, outcome: str | None, **kwargs) -> None:
 def end(case_id: int):
     """End the call with an outcome (no answer, refusal, hang-up...)."""
     session = get_session()
-    case = _held(session, case_id)
+    case = agent_holds.held(session, case_id)
     calling_now = _calling(session, case)
     posted = request.form.get("outcome") or ""
     if not posted:
@@ -361,7 +311,7 @@ def end(case_id: int):
 def callback(case_id: int):
     """Book a callback (2.21 with a time) inside the client kind's day-parts."""
     session = get_session()
-    case = _held(session, case_id)
+    case = agent_holds.held(session, case_id)
     calling_now = _calling(session, case)
     appointment_at = _local_time(request.form.get("appointment_at"), calling_now.timezone)
     if appointment_at is None:
