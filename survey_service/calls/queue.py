@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from survey_service.calls import ordering
@@ -148,7 +149,9 @@ def waiting_count(
 def held_case(session: Session, agent: User) -> Case | None:
     """Return the case the agent holds, if any (one case per agent at a time)."""
     return session.exec(
-        select(Case).where(Case.claimed_by == agent.id, Case.status == CaseStatus.IN_PROGRESS)
+        select(Case)
+        .where(Case.claimed_by == agent.id, Case.status == CaseStatus.IN_PROGRESS)
+        .order_by(Case.id)  # a call covering several units goes through them in this order
     ).first()
 
 
@@ -194,23 +197,83 @@ def claim_next_case(
     now = now or utcnow()
     condition = or_(due(session, now, config=config), own_appointment_soon(agent, now))
     order = ordering.offer_order(session, _open_waves(session))
+    busy: list[int] = []  # due, but its number is held by another call
     for _ in range(tries):
         query = select(Case.id).where(condition).order_by(*order).limit(1)
+        if busy:
+            query = query.where(Case.id.not_in(busy))
         if postgres:
             query = query.with_for_update(skip_locked=True)
         candidate = session.exec(query).first()
         if candidate is None:
             return None
-        result = session.execute(
-            update(Case)
-            .where(Case.id == candidate, Case.status == CaseStatus.PENDING)
-            .values(status=CaseStatus.IN_PROGRESS, claimed_by=agent.id, claimed_at=now)
-        )
-        if result.rowcount == 1:
-            case = session.get(Case, candidate)
-            session.refresh(case)
-            return case
+        claimed = claim_number(session, candidate, agent_id=agent.id, now=now)
+        if claimed:
+            cases = [session.get(Case, case_id) for case_id in claimed]
+            for case in cases:
+                session.refresh(case)
+            return cases[0]  # the call's first unit
+        busy.append(candidate)
     return None
+
+
+def number_cases(session: Session, case_id: int) -> ColumnElement[bool]:
+    """The open cases of the wave sampled with the same number as ``case_id`` (it included).
+
+    Same number means the same lookup hash (never the plaintext); open means
+    released and not final. One call covers them all (:func:`claim_number`).
+    """
+    this = select(Client.phone_hash, SampleDraw.wave_id).select_from(Case)
+    this = this.join(Client, Client.id == Case.client_id).join(
+        SampleDraw, SampleDraw.id == Case.draw_id
+    )
+    this = this.where(Case.id == case_id).subquery()
+    same_wave = select(SampleDraw.id).where(SampleDraw.wave_id == this.c.wave_id)
+    same_number = exists().where(
+        Client.id == Case.client_id, Client.phone_hash == this.c.phone_hash
+    )
+    return and_(
+        Case.released,
+        Case.status != CaseStatus.FINAL,
+        Case.draw_id.in_(same_wave.scalar_subquery()),
+        same_number,
+    )
+
+
+def claim_number(
+    session: Session, case_id: int, *, agent_id: int | None, now: datetime
+) -> list[int]:
+    """Claim ``case_id`` with every other open case of its number in its wave: all or none.
+
+    Returns the claimed case ids in the order the call goes through them (by
+    id), or ``[]`` when any of them is held already (by an agent or an IVR
+    call) or, on PostgreSQL, locked by a concurrent claim: then the number is
+    left to whoever holds it. ``agent_id`` None is the IVR's claim. The rows
+    are locked with ``SKIP LOCKED`` (never waited for), so two claims of one
+    number cannot deadlock; SQLite has one writer at a time.
+    """
+    group = number_cases(session, case_id)
+    if session.get_bind().dialect.name == "postgresql":
+        total = session.exec(select(func.count(Case.id)).where(group)).one()
+        rows = session.exec(
+            select(Case.id, Case.status).where(group).with_for_update(of=Case, skip_locked=True)
+        ).all()
+        if len(rows) != total:
+            return []
+    else:
+        rows = session.exec(select(Case.id, Case.status).where(group)).all()
+    ids = sorted(case for case, _status in rows)
+    if case_id not in ids or any(status != CaseStatus.PENDING for _case, status in rows):
+        return []
+    # One statement, all or none: no row is claimed while any of them was taken meanwhile.
+    other = aliased(Case)
+    taken = exists().where(other.id.in_(ids), other.status != CaseStatus.PENDING)
+    result = session.execute(
+        update(Case)
+        .where(Case.id.in_(ids), ~taken)
+        .values(status=CaseStatus.IN_PROGRESS, claimed_by=agent_id, claimed_at=now)
+    )
+    return ids if result.rowcount == len(ids) else []
 
 
 def get_held_case(session: Session, case_id: int, agent: User) -> Case:

@@ -64,6 +64,10 @@ class CallAttempt(SQLModel, table=True):
     status_sequence: int | None = Field(default=None)
     # Where the call's recording is kept (e.g. a provider's RecordingSid), for quality review.
     recording_ref: str | None = Field(default=None, sa_type=String(200))
+    # One call covering several units' cases of one number (the same person sampled for
+    # each): every attempt of that call names the call's first attempt here (itself
+    # included); None for a call about one case.
+    call_group: int | None = Field(default=None, foreign_key="call_attempt.id", index=True)
 
 
 class DoNotCall(SQLModel, table=True):
