@@ -37,7 +37,7 @@ from survey_service.calls import attempts as calling_attempts
 from survey_service.calls import interviews
 from survey_service.calls import ivr as ivr_calls
 from survey_service.calls.settings import CallingSettings
-from survey_service.models import Answer, CallAttempt, Case, CaseStatus, Unit, User
+from survey_service.models import Answer, CallAttempt, Case, CaseStatus, Unit, User, utcnow
 
 # A unit's part of the call that ends with one of these lets the call go on to the next unit.
 CONTINUES = (aapor.COMPLETE, aapor.SCREENED_OUT)
@@ -176,6 +176,12 @@ def after_unit(
     if not rest:
         return None
     if attempt.outcome in CONTINUES and not hung_up:
+        # The call goes on: the rest is not idle (the idle-claim release counts from here).
+        moment = utcnow()
+        for other, _row in rest:
+            if other.status == CaseStatus.IN_PROGRESS:
+                other.claimed_at = moment
+                session.add(other)
         return rest[0][0]
     for other, row in rest:
         outcome = hung_up_outcome(session, other, channel) if hung_up else attempt.outcome

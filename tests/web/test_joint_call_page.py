@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import time_machine
 from sqlmodel import select
 
 from call_scripts import SKIPPED
+from survey_service.calls import queue
 from survey_service.db import transaction
 from survey_service.models import Answer, CallAttempt, CaseStatus
 from tests.calls.conftest import EVENING, reload
@@ -158,3 +161,23 @@ def test_a_callback_booked_at_the_first_unit_books_both(session, client, auth, c
     assert first.next_attempt_at.isoformat() == "2017-11-02T11:30:00+00:00"
     booked = session.exec(select(CallAttempt.case_id, CallAttempt.appointment_at)).all()
     assert len(booked) == 2 and all(at is not None for _case, at in booked)
+
+
+def test_going_on_to_the_next_unit_keeps_the_call_from_being_released_as_idle(
+    session, client, auth, call
+):
+    """The idle-claim clock restarts at each unit: a 20-minute first interview does not
+    let the second unit's case go back to the queue 10 minutes later."""
+    first, second = call
+    _take(client, auth)
+    later = EVENING + timedelta(minutes=20)
+    with time_machine.travel(later, tick=False):
+        _interview(client, first.id, ("very_satisfied", "satisfied"))
+    reload(session, second)
+    assert second.claimed_at == later
+    with transaction(session):
+        released = queue.release_stale_claims(
+            session, idle_minutes=30, now=EVENING + timedelta(minutes=35)
+        )
+    reload(session, second)
+    assert (released, second.status) == (0, CaseStatus.IN_PROGRESS)
