@@ -11,7 +11,9 @@ conversion).
 On PostgreSQL the candidate row is locked with ``FOR UPDATE SKIP LOCKED``,
 so concurrent agents pass over each other's rows; on every backend the
 claim itself is a conditional UPDATE that only succeeds while the case is
-still pending, so two agents can never hold the same case.
+still pending, so two agents can never hold the same case. A case whose
+number was sampled for other units too is claimed with those cases, all or
+none (:func:`claim_number`; one call covers them, :mod:`.joint`).
 """
 
 from __future__ import annotations
@@ -186,7 +188,10 @@ def claim_next_case(
     appointments, the unit furthest from its target, least recently tried,
     seeded ties); the agent's own appointments from 15 minutes before their
     time. One agent's concurrent requests (two tabs) are serialised on the
-    agent's row, so the second gets the case the first claimed.
+    agent's row, so the second gets the case the first claimed. The number's
+    other open cases in the wave are claimed with it (:func:`claim_number`);
+    the case returned is the call's first unit, a number held by someone
+    else is passed over.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
