@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -320,3 +321,20 @@ def test_concurrent_agents_and_the_ivr_never_hold_one_numbers_cases(app, backend
     assert len(taken) >= 8  # the agents did take calls
     assert sorted(held) == sorted(ivr_cases)  # what is still held is the IVR's, every case once
     assert len(ivr_cases) == len(set(ivr_cases)) > 0
+
+
+def test_the_dialler_counts_a_joint_call_once_against_its_limits(
+    session, joint_sample, dial, telephony
+):
+    """Two lines, one joint call in progress: one line is left for the next number."""
+    from survey_service import scheduler
+    from survey_service.calls.telephony import limits
+
+    (first, _second), alone = joint_sample
+    _close(session, alone[:1])
+    assert [case_id for case_id, _call in dial(limit=1).placed] == [first.id]
+    rules = limits.Limits(concurrent=2, per_second=5)
+    later = EVENING + timedelta(minutes=2)
+    with transaction(session):
+        allowed = scheduler.calls_allowed(session, now=later, rules=rules)
+    assert allowed == 1  # the call covering two cases holds one line, not two
