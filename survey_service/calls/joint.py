@@ -4,7 +4,8 @@ The same person may be in the samples of two units (served by both). The
 queue claims all of the wave's open cases of that number together
 (:func:`survey_service.calls.queue.claim_number`), so no other agent or IVR
 call holds any of them, and the call gets **one attempt per case**, linked
-by ``CallAttempt.call_group`` (the id of the call's first attempt). Each
+by ``CallAttempt.call_group`` (the id of the call's first attempt); a
+unit's attempt starts when the call reaches that unit. Each
 case keeps its own attempts, answers and AAPOR disposition, and the calling
 rules (:mod:`survey_service.calls.rules`) move each case on from its own
 history: a joint call counts as one attempt of every case it covers.
@@ -182,6 +183,10 @@ def after_unit(
             if other.status == CaseStatus.IN_PROGRESS:
                 other.claimed_at = moment
                 session.add(other)
+        # The next unit's interview starts now: its attempt's length is its own (paradata,
+        # the quality review's short-interview flag), not the earlier units' too.
+        rest[0][1].started_at = moment
+        session.add(rest[0][1])
         return rest[0][0]
     for other, row in rest:
         outcome = hung_up_outcome(session, other, channel) if hung_up else attempt.outcome

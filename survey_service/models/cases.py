@@ -42,6 +42,9 @@ class Case(SQLModel, table=True):
     claimed_by: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finalized_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The wave's cases of one number drawn for several units share this (the smallest
+    # case id among them); None for a number drawn once. One call covers the group.
+    number_group: int | None = Field(default=None, index=True)
 
 
 class CallAttempt(SQLModel, table=True):

@@ -338,3 +338,17 @@ def test_the_dialler_counts_a_joint_call_once_against_its_limits(
     with transaction(session):
         allowed = scheduler.calls_allowed(session, now=later, rules=rules)
     assert allowed == 1  # the call covering two cases holds one line, not two
+
+
+def test_the_draw_links_the_cases_of_a_number_drawn_for_two_units(session, joint_sample):
+    """number_group: the smaller case id on both of the shared number's cases, None elsewhere."""
+    from survey_service.models import SampleDraw
+    from survey_service.sample.shared_numbers import link_shared_numbers
+
+    (first, second), alone = joint_sample
+    groups = dict(session.exec(select(Case.id, Case.number_group)).all())
+    assert groups == {first.id: first.id, second.id: first.id, alone[0].id: None, alone[1].id: None}
+    wave_id = session.get(SampleDraw, first.draw_id).wave_id
+    with transaction(session):
+        assert link_shared_numbers(session, wave_id) == 2  # again: the same links
+    assert dict(session.exec(select(Case.id, Case.number_group)).all()) == groups

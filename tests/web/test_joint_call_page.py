@@ -175,6 +175,8 @@ def test_going_on_to_the_next_unit_keeps_the_call_from_being_released_as_idle(
         _interview(client, first.id, ("very_satisfied", "satisfied"))
     reload(session, second)
     assert second.claimed_at == later
+    started = session.exec(select(CallAttempt.started_at).order_by(CallAttempt.case_id)).all()
+    assert started == [EVENING, later]  # the second unit's attempt starts when it is reached
     with transaction(session):
         released = queue.release_stale_claims(
             session, idle_minutes=30, now=EVENING + timedelta(minutes=35)
