@@ -137,6 +137,10 @@ def turn(token: str):
         digits = ""  # no key within the wait: Twilio's empty <Gather>
     else:
         return _answer(None, state)  # speech: keys only, the prompt goes on
+    if joint.resent_to_previous_unit(session, case, unit_attempt, state.item_id, digits):
+        # The previous unit's last key again (Alibaba retried the turn): the same reply.
+        notice = joint.unit_notice(session, case, unit_attempt)
+        return _say_state(interviews.state(session, case, IVR), attempt, notice=notice)
     try:
         with transaction(session):
             interpretation, new = interviews.answer(

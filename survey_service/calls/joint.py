@@ -237,6 +237,12 @@ def key_press(
             session, case, attempt, item_id, digits, try_no=try_no, calling=calling
         )
     case, row = at
+    if resent_to_previous_unit(session, case, row, item_id, digits):
+        # The previous unit's last key again (a resent webhook): the same reply as then.
+        return interviews.IvrTurn(
+            interviews.state(session, case, call_scripts.IVR),
+            notice=unit_notice(session, case, row),
+        )
     turn = interviews.key_press(session, case, row, item_id, digits, try_no=try_no, calling=calling)
     if turn.over or row.ended_at is None:
         return turn
@@ -249,6 +255,34 @@ def key_press(
         interviews.state(session, following, call_scripts.IVR),
         notice=unit_notice(session, following, row),
     )
+
+
+def resent_to_previous_unit(
+    session: Session, case: Case, attempt: CallAttempt, item_id: str, digits: str | None
+) -> bool:
+    """Whether a key press for ``item_id`` repeats the one that ended the previous unit.
+
+    Only while the current unit has no answer yet (the reply to that press
+    was this unit's first item), and only with the value stored for it then.
+    """
+    group = members(session, attempt)
+    index = [member.id for member, _row in group].index(case.id)
+    if index == 0:
+        return False
+    now = interviews.state(session, case, call_scripts.IVR)
+    if now.answers or (now.item is not None and now.item.id == item_id):
+        return False
+    previous = group[index - 1][0]
+    stored = session.exec(
+        select(Answer.value).where(Answer.case_id == previous.id, Answer.item_id == item_id)
+    ).first()
+    if stored is None:
+        return False
+    try:
+        interpretation = call_scripts.interpret(now.script, item_id, digits, call_scripts.IVR)
+    except call_scripts.ScriptUsageError:
+        return False
+    return interpretation.stored and interpretation.value == stored
 
 
 def record_call_end(

@@ -25,8 +25,10 @@ def test_smartcall_turns_walk_each_unit_in_turn(app, client, session, dial, aliy
     assert _tts(body)["p1"].startswith("本次回访涉及2个单位，先请您评价第1个单位：奓山街派出所。")
     for key in ("1", "2"):
         body = _turn(client, body["dynamic_id"], "dtmf", dtmf=key).get_json()
-    body = _turn(client, body["dynamic_id"], "dtmf", dtmf="1").get_json()
+    last_of_first = body["dynamic_id"]
+    body = _turn(client, last_of_first, "dtmf", dtmf="1").get_json()
     assert body["hangup"] is False
+    assert _turn(client, last_of_first, "dtmf", dtmf="1").get_json() == body  # a retried turn
     spoken = _tts(body)["p1"]
     assert spoken.startswith("下面请您评价第2个单位（共2个）：蔡甸区税务局。")
     assert "您好！区里委托我们回访您在蔡甸区税务局办理的户籍办理事项" in spoken

@@ -352,3 +352,25 @@ def test_the_draw_links_the_cases_of_a_number_drawn_for_two_units(session, joint
     with transaction(session):
         assert link_shared_numbers(session, wave_id) == 2  # again: the same links
     assert dict(session.exec(select(Case.id, Case.number_group)).all()) == groups
+
+
+def test_a_resent_last_key_of_the_first_unit_stores_nothing_for_the_second(
+    session, joint_sample, dial, telephony, respondent
+):
+    """The first unit's last key delivered twice: the second delivery finds the second unit
+    at its screening, stores nothing and reads that item again."""
+    (first, second), alone = joint_sample
+    _close(session, alone)
+    dial(limit=5)
+    (call,) = telephony.take_calls()
+    record = respondent(keys=["1", "1", "2", "1", "3", "4"], resend_presses=[2]).take(call)
+    assert [r.status for r in record.requests] == [200] * 8 + [204]
+    resent = record.requests[4].body
+    assert "您好！区里委托我们回访您在蔡甸区税务局办理的户籍办理事项" in resent
+    reload(session, first, second)
+    assert (first.disposition, second.disposition) == ("1.1", "1.1")
+    assert [row for row in _answers(session) if row[0] == second.id] == [
+        (second.id, "overall", "dissatisfied"),
+        (second.id, "screening", "dealt"),
+        (second.id, "service_quality", "basically_satisfied"),
+    ]
