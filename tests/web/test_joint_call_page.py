@@ -183,3 +183,20 @@ def test_going_on_to_the_next_unit_keeps_the_call_from_being_released_as_idle(
         )
     reload(session, second)
     assert (released, second.status) == (0, CaseStatus.IN_PROGRESS)
+
+
+def test_a_hang_up_before_the_second_units_first_item_leaves_it_to_call_again(
+    session, client, auth, call
+):
+    first, second = call
+    _take(client, auth)
+    _interview(client, first.id, ("very_satisfied", "satisfied"))
+    response = client.post(f"/calls/case/{second.id}/end", data={"outcome": "3.13"})
+    assert response.status_code == 400  # on the line already: no "no answer"
+    response = client.post(f"/calls/case/{second.id}/end", data={"outcome": "hangup"})
+    assert response.status_code == 302
+    reload(session, first, second)
+    assert (first.status, first.disposition) == (CaseStatus.FINAL, "1.1")
+    assert (second.status, second.attempts, second.claimed_by) == (CaseStatus.PENDING, 1, None)
+    outcomes = session.exec(select(CallAttempt.case_id, CallAttempt.outcome)).all()
+    assert sorted(outcomes) == [(first.id, "1.1"), (second.id, "3.90")]
