@@ -162,6 +162,8 @@ def calls_allowed(session: Session, *, now: datetime, rules: limits.Limits, conf
         .where(
             CallAttempt.channel == ivr_calls.IVR,
             or_(CallAttempt.started_at > now - limits.DAY, CallAttempt.ended_at.is_(None)),
+            # A call covering several units has one attempt per case: count the call once.
+            or_(CallAttempt.call_group.is_(None), CallAttempt.call_group == CallAttempt.id),
         )
     ).all()
     recent = [limits.RecentCall(h, _aware(s), _aware(e) if e else None) for h, s, e in recent_rows]

@@ -15,7 +15,7 @@ import call_scripts
 from survey_service import audit
 from survey_service import dispositions as aapor
 from survey_service.calls import attempts as calling
-from survey_service.calls import interviews, queue
+from survey_service.calls import interviews, joint, queue
 from survey_service.calls import settings as calling_settings
 from survey_service.privacy.vault import NAME
 
@@ -102,7 +102,8 @@ def take_next():
         )
         case = queue.claim_next_case(session, current_user, config=current_app.config)
         if case is not None:
-            _open_attempt(session, case)
+            # A number sampled for several units: one call, one attempt per unit's case.
+            joint.open_attempts(session, joint.held_ids(session, current_user), agent=current_user)
     if case is None:
         flash("当前没有待拨打的样本。", "warning")
         return redirect(url_for("calls.index"))
@@ -148,6 +149,12 @@ def interview(case_id: int):
     """One screen per case: who, what, history, the script's current item, the outcomes."""
     session = get_session()
     case = agent_holds.held(session, case_id)
+    first = queue.held_case(session, current_user)
+    if first.id != case.id:
+        # A call covering several units goes through them in order: the one it is at.
+        return redirect(url_for("calls.interview", case_id=first.id))
+    attempt = joint.open_attempt(session, case, current_user)
+    unit_no, units = joint.position(session, case, attempt)
     state = interviews.state(session, case)
     view = None
     path = call_scripts.expected_items(state.script, state.answers)
@@ -159,7 +166,7 @@ def interview(case_id: int):
     calling_now = _calling(session, case)
     kind_rules = calling_now.rules_for(client.kind)
     vault = current_app.extensions["phone_vault"]
-    started = bool(state.answers)
+    started = bool(state.answers) or unit_no > 1  # on the line from the second unit on
     return render_template(
         "calls/interview.html",
         case=case,
@@ -177,6 +184,9 @@ def interview(case_id: int):
         windows=agent_page.windows_text(kind_rules),
         timezone=calling_now.timezone,
         full_number=None,
+        unit_no=unit_no,
+        units=units,
+        call_units=joint.units(session, attempt) if units > 1 else [],
     )
 
 
@@ -219,6 +229,18 @@ def answer(case_id: int):
             actor=current_user,
             calling=_calling(session, case),
         )
+        following = joint.after_unit(
+            session, case, attempt, actor=current_user, calling=_calling(session, case)
+        )
+    if following is not None:
+        unit_no, units = joint.position(session, following, attempt)
+        unit = session.get(Unit, following.unit_id)
+        flash(
+            f"第 {unit_no - 1} 个单位已结束：{DISPOSITIONS[attempt.outcome][1]}。"
+            f"接下来是第 {unit_no} / {units} 个单位：{unit.name}。",
+            "success",
+        )
+        return redirect(url_for("calls.interview", case_id=following.id))
     if not interpretation.stored:
         flash(interpretation.message or "输入无效。", "error")
         return redirect(url_for("calls.interview", case_id=case.id))
@@ -248,9 +270,11 @@ def back(case_id: int):
     return redirect(url_for("calls.interview", case_id=case.id))
 
 
-def _finish(session, case: Case, outcome: str | None, **kwargs) -> None:
+def _finish(session, case: Case, outcome: str | None, hung_up: bool = False, **kwargs) -> None:
+    """End the call at this unit; the outcome covers every later unit of the call too."""
     with transaction(session):
         attempt = _open_attempt(session, case)
+        rest = len(joint.later(session, attempt))
         interviews.end_call(
             session,
             case,
@@ -260,6 +284,16 @@ def _finish(session, case: Case, outcome: str | None, **kwargs) -> None:
             note=request.form.get("note"),
             **kwargs,
         )
+        joint.after_unit(
+            session,
+            case,
+            attempt,
+            actor=current_user,
+            calling=kwargs["calling"],
+            hung_up=hung_up,
+        )
+    if rest:
+        flash(f"本次通话涉及的其余 {rest} 个单位已一并记录。", "success")
     if case.status == CaseStatus.FINAL:
         flash(f"已记录：{DISPOSITIONS[case.disposition][1]}。", "success")
         return
@@ -283,14 +317,20 @@ def end(case_id: int):
     outcome, refusal = agent_page.parse_outcome(posted)
     refusal = refusal or request.form.get("refusal") or None
     current = interviews.state(session, case)
-    started = bool(current.answers)
+    unit_no, _units = joint.position(session, case, joint.open_attempt(session, case, current_user))
+    started = bool(current.answers) or unit_no > 1  # on the line from the second unit on
     offered = {agent_page.parse_outcome(v)[0] for v in agent_page.allowed_values(started)}
     if outcome not in offered:
         raise ServiceError(
             "此时不能选择该通话结果" + ("（访问已开始）" if started else "（访问尚未开始）"),
             where=Where(field="通话结果"),
         )
-    if outcome is None and not call_scripts.has_substantive_answer(current.script, current.answers):
+    if outcome is None and not current.answers:
+        # A hang-up before this (second or later) unit's first item: nothing is known of it.
+        outcome = aapor.OTHER_UNKNOWN
+    elif outcome is None and not call_scripts.has_substantive_answer(
+        current.script, current.answers
+    ):
         # A hang-up after screening only: the interview broke off (the engine's
         # partial/break-off choice needs a substantive answer).
         outcome = aapor.BREAK_OFF
@@ -299,6 +339,7 @@ def end(case_id: int):
         session,
         case,
         outcome,
+        hung_up=posted == agent_page.HANG_UP,
         calling=calling_now,
         refusal=refusal if outcome == aapor.REFUSAL else None,
         appointment_at=appointment_at if outcome == aapor.NEVER_AVAILABLE else None,

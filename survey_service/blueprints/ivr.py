@@ -25,7 +25,7 @@ from functools import wraps
 from flask import Blueprint, Response, abort, current_app, request, url_for
 
 import call_scripts
-from survey_service.calls import interviews
+from survey_service.calls import interviews, joint
 from survey_service.calls import ivr as ivr_calls
 from survey_service.calls import settings as calling_settings
 from survey_service.calls.settings import CallingSettings
@@ -33,7 +33,7 @@ from survey_service.calls.telephony import Provider, get_provider
 
 from ..db import get_session, transaction
 from ..errors import NotFound
-from ..models import CallAttempt, Case, CaseStatus
+from ..models import CallAttempt, Case
 from ..security import csrf
 
 log = logging.getLogger(__name__)
@@ -160,10 +160,12 @@ def voice(attempt_id: int, token: str):
     attempt, case = _load(attempt_id, token)
     if _frozen(session, case, "voice", attempt):
         return _goodbye(session, case)
-    state = interviews.state(session, case, IVR)
-    if attempt.ended_at is not None or case.status == CaseStatus.FINAL:
-        return _after_the_call(state)
-    return _say_state(state, attempt, token)
+    at = joint.current(session, attempt)  # a call covering several units: the one it is at
+    if at is None:
+        return _after_the_call(interviews.state(session, case, IVR))
+    state = interviews.state(session, at[0], IVR)
+    notice = joint.unit_notice(session, *at) if not state.answers else None
+    return _say_state(state, attempt, token, notice=notice)
 
 
 @bp.route("/call/<int:attempt_id>/<token>/gather/<item_id>/<int:try_no>", methods=["POST"])
@@ -183,8 +185,8 @@ def gather(attempt_id: int, token: str, item_id: str, try_no: int):
         if _frozen(session, case, "gather", attempt):
             turn = None
         else:
-            turn = interviews.key_press(
-                session, case, attempt, item_id, digits, try_no=try_no, calling=_calling(case)
+            turn = joint.key_press(
+                session, attempt, item_id, digits, try_no=try_no, calling=_calling(case)
             )
     if turn is None:
         return _goodbye(session, case)
@@ -217,9 +219,7 @@ def status(attempt_id: int, token: str):
             note = f"provider status {end.provider_status}"
             if end.duration_seconds is not None:
                 note += f", {end.duration_seconds} s"
-            ivr_calls.record_call_end(
-                session, case, attempt, end.status, note=note, calling=_calling(case)
-            )
+            joint.record_call_end(session, attempt, end.status, note=note, calling=_calling(case))
     return Response(status=204)
 
 

@@ -24,7 +24,7 @@ import json
 from flask import Blueprint, abort, current_app, jsonify, request
 
 import call_scripts
-from survey_service.calls import interviews
+from survey_service.calls import interviews, joint
 from survey_service.calls.telephony import aliyun_turns as turns
 from survey_service.calls.telephony.aliyun_codes import RECEIPT_TYPES, receipt_key
 from survey_service.calls.telephony.aliyun_provider import AliyunProvider
@@ -38,7 +38,7 @@ from survey_service.calls.telephony.aliyun_receipts import (
 
 from ..db import get_session, transaction
 from ..errors import Conflict
-from ..models import CallAttempt, Case, CaseStatus
+from ..models import CallAttempt, Case
 from ..security import csrf
 
 bp = Blueprint("ivr_aliyun", __name__)
@@ -123,21 +123,41 @@ def turn(token: str):
     event = turns.parse_turn(request.values)
     state, attempt, case = _load(event)
     session = get_session()
-    if attempt.ended_at is not None or case.status == CaseStatus.FINAL:
+    at = joint.current(session, attempt)  # a call covering several units: the one it is at
+    if at is None:
         return _say_state(interviews.state(session, case, IVR), attempt)
+    case, unit_attempt = at
     if state.item_id == turns.NOT_STARTED:
-        return _say_state(interviews.state(session, case, IVR), attempt)
+        now = interviews.state(session, case, IVR)
+        notice = joint.unit_notice(session, case, unit_attempt) if not now.answers else None
+        return _say_state(now, attempt, notice=notice)
     if event.content_type == turns.DTMF:
         digits = event.digits
     elif event.content_type == turns.MUTE:
         digits = ""  # no key within the wait: Twilio's empty <Gather>
     else:
         return _answer(None, state)  # speech: keys only, the prompt goes on
+    if joint.resent_to_previous_unit(session, case, unit_attempt, state.item_id, digits):
+        # The previous unit's last key again (Alibaba retried the turn): the same reply.
+        notice = joint.unit_notice(session, case, unit_attempt)
+        return _say_state(interviews.state(session, case, IVR), attempt, notice=notice)
     try:
         with transaction(session):
             interpretation, new = interviews.answer(
-                session, case, attempt, state.item_id, digits, channel=IVR, ivr_try=state.try_no
+                session,
+                case,
+                unit_attempt,
+                state.item_id,
+                digits,
+                channel=IVR,
+                ivr_try=state.try_no,
             )
+            following = joint.after_unit(session, case, unit_attempt, actor=None, channel=IVR)
+            if following is not None:
+                # This unit's script ended (complete or screened out): the next unit's.
+                new = interviews.state(session, following, IVR)
+                notice = joint.unit_notice(session, following, unit_attempt)
+                return _say_state(new, attempt, notice=notice)
     except (Conflict, call_scripts.ScriptUsageError):
         # Not the item now due (an old or resent turn): read the due item afresh.
         return _say_state(interviews.state(session, case, IVR), attempt)

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, update
+from sqlalchemy import delete, exists, func
 from sqlmodel import Session, select
 
 import call_scripts
 from survey_service import audit
 from survey_service.calls import attempts as calling_attempts
-from survey_service.calls import queue
+from survey_service.calls import joint, queue
 from survey_service.calls import settings as calling_settings
 from survey_service.calls.ivr import IVR, attempt_token, webhook_urls
 from survey_service.calls.settings import CallingSettings
@@ -171,28 +171,40 @@ def _claim_in_wave(
         if not batch:
             break
         for case_id in batch:
-            seen.add(case_id)
-            case = session.get(Case, case_id)
-            answers = _answers(session, case)
-            if _answered_an_item(session, case, answers, scripts):
-                continue  # no IVR call after the respondent answered an item
-            result = session.execute(
-                update(Case)
-                .where(Case.id == case_id, Case.status == CaseStatus.PENDING)
-                .values(status=CaseStatus.IN_PROGRESS, claimed_by=None, claimed_at=now)
-            )
-            if result.rowcount != 1:
-                continue  # an agent took it meanwhile
-            session.refresh(case)
-            if answers:
-                # Only consent/screening answers from an earlier call: an IVR call must
-                # start with the introduction (who calls, recording, confidentiality).
-                session.execute(delete(Answer).where(Answer.case_id == case.id))
-            attempt = calling_attempts.start_attempt(
-                session, case, agent=None, channel=IVR, now=now
-            )
-            claimed.append((case, attempt))
+            if case_id in seen:
+                continue  # a case of a number already taken in this round
+            call = _claim_number(session, case_id, now=now, scripts=scripts, seen=seen)
+            if call is not None:
+                claimed.append(call)
     return claimed
+
+
+def _claim_number(
+    session: Session, case_id: int, *, now: datetime, scripts, seen: set[int]
+) -> tuple[Case, CallAttempt] | None:
+    """Claim the case with its number's other open cases, one IVR attempt each (one call).
+
+    None when any of them is not for the IVR (an item answered, a refusal
+    conversion) or the number is held meanwhile. Returns the call's first
+    case and attempt (the one the provider dials; see :mod:`.joint`).
+    """
+    group = session.exec(select(Case).where(queue.number_cases(session, case_id))).all()
+    seen.update(case.id for case in group)
+    answers = {case.id: _answers(session, case) for case in group}
+    for case in group:
+        if case.needs_senior or _answered_an_item(session, case, answers[case.id], scripts):
+            return None  # no IVR call after the respondent answered an item
+    claimed = queue.claim_number(session, case_id, agent_id=None, now=now)
+    if not claimed:
+        return None  # an agent took it (or one of its number's cases) meanwhile
+    for claimed_id in claimed:
+        session.refresh(session.get(Case, claimed_id))
+        if answers.get(claimed_id):
+            # Only consent/screening answers from an earlier call: an IVR call must
+            # start with the introduction (who calls, recording, confidentiality).
+            session.execute(delete(Answer).where(Answer.case_id == claimed_id))
+    attempts = joint.open_attempts(session, claimed, agent=None, channel=IVR, now=now)
+    return session.get(Case, claimed[0]), attempts[0]
 
 
 def expire_stale_calls(
@@ -304,6 +316,7 @@ def dial_due_cases(
                     session, case, attempt, TECHNICAL, actor=None, now=now, note=why
                 )
                 result.failed.append((case.id, TECHNICAL, why))
+                joint.after_unit(session, case, attempt, actor=None)
                 continue
             if call_id is UNRESOLVED:
                 # Neither placed nor known not to be: the attempt stays open (no
@@ -318,6 +331,7 @@ def dial_due_cases(
                 session, case, attempt, outcome, actor=None, now=now, note=str(exc)
             )
             result.failed.append((case.id, outcome, str(exc)))
+            joint.after_unit(session, case, attempt, actor=None)
             continue
         except Exception as exc:
             # The calls already placed cannot be taken back, so one failure must not
@@ -327,9 +341,11 @@ def dial_due_cases(
                 session, case, attempt, TECHNICAL, actor=None, now=now, note=why
             )
             result.failed.append((case.id, TECHNICAL, why))
+            joint.after_unit(session, case, attempt, actor=None)
             continue
-        attempt.provider_call_id = call_id
-        session.add(attempt)
+        for _member, row in joint.members(session, attempt):
+            row.provider_call_id = call_id  # one call covers every unit's attempt
+            session.add(row)
         audit.record(
             session,
             user=None,

@@ -13,7 +13,9 @@ agent (:func:`for_agent`).
 On PostgreSQL the candidate row is locked with ``FOR UPDATE SKIP LOCKED``,
 so concurrent agents pass over each other's rows; on every backend the
 claim itself is a conditional UPDATE that only succeeds while the case is
-still pending, so two agents can never hold the same case.
+still pending, so two agents can never hold the same case. A case whose
+number was sampled for other units too is claimed with those cases, all or
+none (:func:`claim_number`; one call covers them, :mod:`.joint`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, true, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from survey_service.calls import ordering, quotas
@@ -170,11 +173,13 @@ def held_case(session: Session, agent: User) -> Case | None:
     from before is ignored), so an agent is never sent back to a frozen case.
     """
     return session.exec(
-        select(Case).where(
+        select(Case)
+        .where(
             Case.claimed_by == agent.id,
             Case.status == CaseStatus.IN_PROGRESS,
             Case.draw_id.in_(OPEN_DRAWS),
         )
+        .order_by(Case.id)  # a call covering several units goes through them in this order
     ).first()
 
 
@@ -210,7 +215,9 @@ def claim_next_case(
     seeded ties); the agent's own appointments from 15 minutes before their
     time. Refusal conversions only to senior agents. One agent's concurrent
     requests (two tabs) are serialised on the agent's row, so the second gets
-    the case the first claimed.
+    the case the first claimed. The number's other open cases in the wave are
+    claimed with it (:func:`claim_number`); the case returned is the call's
+    first unit, a number held by someone else is passed over.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
@@ -227,23 +234,80 @@ def claim_next_case(
         for_agent(agent),
     )
     order = ordering.offer_order(session, waves)
+    busy: list[int] = []  # due, but its number is held by another call
     for _ in range(tries):
         query = select(Case.id).where(condition).order_by(*order).limit(1)
+        if busy:
+            query = query.where(Case.id.not_in(busy))
         if postgres:
             query = query.with_for_update(skip_locked=True)
         candidate = session.exec(query).first()
         if candidate is None:
             return None
-        result = session.execute(
-            update(Case)
-            .where(Case.id == candidate, Case.status == CaseStatus.PENDING)
-            .values(status=CaseStatus.IN_PROGRESS, claimed_by=agent.id, claimed_at=now)
-        )
-        if result.rowcount == 1:
-            case = session.get(Case, candidate)
-            session.refresh(case)
-            return case
+        claimed = claim_number(session, candidate, agent_id=agent.id, now=now)
+        if claimed:
+            cases = [session.get(Case, case_id) for case_id in claimed]
+            for case in cases:
+                session.refresh(case)
+            return cases[0]  # the call's first unit
+        busy.append(candidate)
     return None
+
+
+def _number_group(session: Session, case_id: int) -> int | None:
+    return session.exec(select(Case.number_group).where(Case.id == case_id)).first()
+
+
+def number_cases(session: Session, case_id: int) -> ColumnElement[bool]:
+    """The open cases of the wave drawn with the same number as ``case_id`` (it included).
+
+    Same number means the same lookup hash, linked at the draw as
+    ``Case.number_group`` (:mod:`survey_service.sample.shared_numbers`); open
+    means released and not final. One call covers them all (:func:`claim_number`).
+    """
+    group = _number_group(session, case_id)
+    same = Case.id == case_id if group is None else Case.number_group == group
+    return and_(same, Case.released, Case.status != CaseStatus.FINAL)
+
+
+def claim_number(
+    session: Session, case_id: int, *, agent_id: int | None, now: datetime
+) -> list[int]:
+    """Claim ``case_id`` with every other open case of its number in its wave: all or none.
+
+    Returns the claimed case ids in the order the call goes through them (by
+    id), or ``[]`` when any of them is held already (by an agent or an IVR
+    call) or, on PostgreSQL, locked by a concurrent claim: then the number is
+    left to whoever holds it. ``agent_id`` None is the IVR's claim. The rows
+    are locked with ``SKIP LOCKED`` (never waited for), so two claims of one
+    number cannot deadlock; SQLite has one writer at a time. A number drawn
+    once costs one indexed read more than a lone conditional UPDATE.
+    """
+    claim = {"status": CaseStatus.IN_PROGRESS, "claimed_by": agent_id, "claimed_at": now}
+    group = _number_group(session, case_id)
+    if group is None:
+        result = session.execute(
+            update(Case).where(Case.id == case_id, Case.status == CaseStatus.PENDING).values(claim)
+        )
+        return [case_id] if result.rowcount == 1 else []
+    same = and_(Case.number_group == group, Case.released, Case.status != CaseStatus.FINAL)
+    if session.get_bind().dialect.name == "postgresql":
+        total = session.exec(select(func.count(Case.id)).where(same)).one()
+        rows = session.exec(
+            select(Case.id, Case.status).where(same).with_for_update(of=Case, skip_locked=True)
+        ).all()
+        if len(rows) != total:
+            return []
+    else:
+        rows = session.exec(select(Case.id, Case.status).where(same)).all()
+    ids = sorted(case for case, _status in rows)
+    if case_id not in ids or any(status != CaseStatus.PENDING for _case, status in rows):
+        return []
+    # One statement, all or none: no row is claimed while any of them was taken meanwhile.
+    other = aliased(Case)
+    taken = exists().where(other.id.in_(ids), other.status != CaseStatus.PENDING)
+    result = session.execute(update(Case).where(Case.id.in_(ids), ~taken).values(claim))
+    return ids if result.rowcount == len(ids) else []
 
 
 def get_held_case(session: Session, case_id: int, agent: User) -> Case:

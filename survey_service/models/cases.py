@@ -42,6 +42,9 @@ class Case(SQLModel, table=True):
     claimed_by: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finalized_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The wave's cases of one number drawn for several units share this (the smallest
+    # case id among them); None for a number drawn once. One call covers the group.
+    number_group: int | None = Field(default=None, index=True)
 
 
 class CallAttempt(SQLModel, table=True):
@@ -64,6 +67,10 @@ class CallAttempt(SQLModel, table=True):
     status_sequence: int | None = Field(default=None)
     # Where the call's recording is kept (e.g. a provider's RecordingSid), for quality review.
     recording_ref: str | None = Field(default=None, sa_type=String(200))
+    # One call covering several units' cases of one number (the same person sampled for
+    # each): every attempt of that call names the call's first attempt here (itself
+    # included); None for a call about one case.
+    call_group: int | None = Field(default=None, foreign_key="call_attempt.id", index=True)
 
 
 class DoNotCall(SQLModel, table=True):

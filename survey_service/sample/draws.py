@@ -25,6 +25,7 @@ import sampling
 from survey_service import audit
 from survey_service.errors import Conflict, NotFound, ServiceError, Where
 from survey_service.models import Case, CaseStatus, ClientList, SampleDraw, SurveyWave, User, utcnow
+from survey_service.sample import shared_numbers
 from survey_service.sample.frames import Frame, build_frame
 from survey_service.setup.waves import require_open
 
@@ -255,6 +256,7 @@ def draw_from_frame(
             rows.clear()
     if rows:
         session.execute(insert(Case), rows)
+    shared_numbers.link_shared_numbers(session, record.wave_id)  # one call per number
     record.seed = seed
     record.generator = result.generator
     record.status = "drawn"

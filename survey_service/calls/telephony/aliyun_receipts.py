@@ -31,9 +31,9 @@ from mns.mns_exception import MNSServerException
 from sqlmodel import Session, select
 
 import call_scripts
-from survey_service.calls import ivr as ivr_calls
+from survey_service.calls import joint
 from survey_service.calls.telephony import aliyun_codes
-from survey_service.models import CallAttempt, Case
+from survey_service.models import CallAttempt
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +114,10 @@ def apply_receipt(session: Session, kind: str, receipt: Mapping[str, Any]) -> st
     if attempt is None:
         log.warning("%s for unknown call %s", kind, call_id)
         return None
-    case = session.get(Case, attempt.case_id)
     note = f"aliyun {kind} {end.provider_status}"
     if end.duration_seconds is not None:
         note += f", {end.duration_seconds} s"
-    return ivr_calls.record_call_end(session, case, attempt, end.status, note=note)
+    return joint.record_call_end(session, attempt, end.status, note=note)
 
 
 @dataclass
