@@ -1,6 +1,6 @@
 """Generate a realistic client list (服务对象名单) CSV for the import benchmark.
 
-    python bench/gen_clientlist.py OUT.csv --rows 1000000 --encoding gbk --seed 1
+    python bench/gen_clientlist.py OUT.csv --rows 1000000 --encoding gbk --seed 1 [--mix MIX]
 
 Layout as units produce it in Excel: a title row, the header
 (序号,姓名,联系电话,服务事项,办理日期,类型), the data rows, a 合计 row and a
@@ -8,6 +8,10 @@ Layout as units produce it in Excel: a title row, the header
 dashed, +86 / 0086, full-width digits, 027 landlines, 8-digit local numbers)
 and about 2% are bad (missing, invalid, Excel-mangled 1.38E+10, duplicates).
 Names, services, dates and kinds are Chinese and deterministic for a seed.
+``--mix`` picks how the good numbers are written: ``mixed`` (the default,
+above), ``plain`` (plain 11-digit mobiles only) or ``spaced`` (a quarter of
+the mobiles written with spaces, ``138 1234 5678``, and an eighth of the
+numbers 027- landlines); the bad rows are the same 2% in every mix.
 Rows are written as they are generated (memory stays flat).
 
 Full-width digits are only written when the encoding can hold them (GBK and
@@ -109,7 +113,23 @@ def _dress_landline(n: str, rng: random.Random, fullwidth_ok: bool) -> str:
     return n  # local 8 digits, completed with 027
 
 
-def generate(out, rows: int, encoding: str, seed: int) -> None:
+MIXES = ("mixed", "plain", "spaced")
+
+
+def _good_phone(mix: str, rng: random.Random, r: float, fullwidth_ok: bool) -> str:
+    if mix == "plain":
+        return _mobile(rng)
+    if mix == "spaced":
+        if rng.random() < 0.125:
+            return "027-" + _landline(rng)
+        m = _mobile(rng)
+        return f"{m[:3]} {m[3:7]} {m[7:]}" if rng.random() < 0.25 else m
+    if r < 0.20:
+        return _dress_landline(_landline(rng), rng, fullwidth_ok)
+    return _dress_mobile(_mobile(rng), rng, fullwidth_ok)
+
+
+def generate(out, rows: int, encoding: str, seed: int, mix: str = "mixed") -> None:
     rng = random.Random(seed)
     fullwidth_ok = encoding.lower().replace("-", "") in ("gbk", "gb18030", "utf8", "utf8sig")
     earlier: list[str] = []
@@ -137,10 +157,8 @@ def generate(out, rows: int, encoding: str, seed: int) -> None:
             phone = f"1.{rng.randint(30, 99)}E+10"
         elif r < 0.020 and earlier:
             phone = rng.choice(earlier)
-        elif r < 0.20:
-            phone = _dress_landline(_landline(rng), rng, fullwidth_ok)
         else:
-            phone = _dress_mobile(_mobile(rng), rng, fullwidth_ok)
+            phone = _good_phone(mix, rng, r, fullwidth_ok)
         if r >= 0.020 and len(earlier) < 1000 and rng.random() < 0.01:
             earlier.append(phone)  # a good number that a later row repeats
         date = f"2017-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
@@ -164,12 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--encoding", default="gbk")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--mix", choices=MIXES, default="mixed")
     args = ap.parse_args(argv)
     if args.out == "-":
-        generate(sys.stdout.buffer, args.rows, args.encoding, args.seed)
+        generate(sys.stdout.buffer, args.rows, args.encoding, args.seed, args.mix)
     else:
         with open(args.out, "wb") as f:
-            generate(f, args.rows, args.encoding, args.seed)
+            generate(f, args.rows, args.encoding, args.seed, args.mix)
     return 0
 
 

@@ -21,7 +21,6 @@ Two rules (see :func:`sampling.domain_means`, ``zero_variance=``):
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln, stdtrit
 
 from sampling import _checks
 from sampling._cells import _Core, _core
@@ -34,6 +33,8 @@ def _hypergeometric_zero_bound(pop: np.ndarray, n: np.ndarray, alpha: float) -> 
 
     ``log P0(D) = lnG(pop-D+1) - lnG(pop-D-n+1) - lnG(pop+1) + lnG(pop-n+1)``, decreasing in D.
     """
+    from scipy.special import gammaln
+
     pop = pop.astype(np.float64)
     n = n.astype(np.float64)
 
@@ -83,6 +84,8 @@ def _nearest_sample_bounds(
     end of the scale) the bound is the mean itself. ``rank_se`` is the largest SE among the
     samples that set the bounds. None when no moved sample has a positive, finite variance.
     """
+    from scipy.special import stdtrit
+
     dom = np.zeros(y.size, dtype=np.int64)
     _, first = np.unique(stratum, return_index=True)
     bounds = {}
@@ -119,6 +122,8 @@ def zero_variance_intervals(
     c: _Core, y, domain, stratum, low, high, alpha, rule, resolution
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """``(ci_low, ci_high, rank_se, notes)`` for the zero-variance domains of `c`, in order."""
+    from scipy.special import stdtrit
+
     zv = np.flatnonzero(c.zero_var)
     lo = np.empty(zv.size)
     hi = np.empty(zv.size)

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
 
 from sampling import _checks
 from sampling.errors import SamplingError
@@ -130,6 +129,8 @@ def sample_size(
     >>> s.completes.tolist(), s.census.tolist()
     ([20, 55, 62], [True, False, False])
     """
+    from scipy.stats import norm
+
     n_pop = _checks.as_count_array("population", population)
     sd_a = _checks.in_range("sd", sd, 0.0, np.inf)
     d = float(_checks.in_range("margin", margin, 0.0, np.inf, low_open=True, high_open=True))

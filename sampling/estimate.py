@@ -76,7 +76,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy.special import stdtrit
 
 from sampling import _checks
 from sampling._cells import _core
@@ -240,6 +239,8 @@ def domain_means(
     >>> round(float(est.mean[0]), 6), round(float(est.se[0]), 6), str(est.method[0])
     (7.333333, 0.952579, 'taylor')
     """
+    from scipy.special import stdtrit
+
     alpha = _checks.level_alpha(level)
     low, high = _checks.scale_bounds(scale)
     if df_method not in DF_METHODS:

@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom
 
 from sampling import _checks
 from sampling.errors import SamplingError
@@ -104,6 +103,8 @@ def share_outliers(events, totals, category=None, *, side: str = "high", alpha: 
     >>> r.reference.round(4).tolist()[:2], bool(r.flagged[0]), bool(r.flagged[1])
     ([0.55, 0.7571], True, False)
     """
+    from scipy.stats import binom
+
     x = _checks.as_count_array("events", events)
     n = _checks.as_count_array("totals", totals)
     _checks.same_length(events=x, totals=n)

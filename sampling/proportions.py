@@ -21,8 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy.stats import beta, norm
-from scipy.stats import t as student
 
 from sampling import _checks
 from sampling._cells import _core
@@ -242,6 +240,9 @@ def proportion_interval(
     >>> round(float(lo[0]), 6), float(hi[0]), float(n_eff[0])
     (0.884297, 1.0, 30.0)
     """
+    from scipy.stats import beta, norm
+    from scipy.stats import t as student
+
     if method not in PROPORTION_METHODS:
         raise SamplingError(
             f"method={method!r} is unknown; allowed: {', '.join(PROPORTION_METHODS)}"

@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import t as student
 
 from sampling import _checks
 from sampling.errors import SamplingError
@@ -63,6 +62,8 @@ class BoundaryTest:
 
 
 def _diff_test(d: np.ndarray, va: np.ndarray, vb: np.ndarray, dfa, dfb):
+    from scipy.stats import t as student
+
     v = va + vb
     se = np.sqrt(v)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -34,7 +34,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 from sampling import _checks
 from sampling.errors import SamplingError
@@ -119,6 +118,8 @@ def shrink_means(mean, se) -> Shrinkage:
     >>> round(s.between_variance, 9), s.mean.round(9).tolist()
     (3.0, [6.5, 8.0, 9.5])
     """
+    from scipy.optimize import brentq
+
     y = _checks.as_float_array("mean", mean, ndim=1)
     s = _checks.as_float_array("se", se, ndim=1)
     _checks.same_length(mean=y, se=s)

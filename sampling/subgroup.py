@@ -34,7 +34,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy.special import stdtrit
 
 from sampling import _checks
 from sampling.errors import SamplingError
@@ -175,6 +174,8 @@ def subgroup_means(
     >>> round(float(est.mean[0]), 6), int(est.n[0]), int(est.n_base[0])
     (7.0, 3, 4)
     """
+    from scipy.special import stdtrit
+
     alpha = _checks.level_alpha(level)
     low, high = _checks.scale_bounds(scale)
     step = (high - low) / 10.0 if resolution is None else float(resolution)
@@ -228,6 +229,8 @@ def subgroup_means(
 
 def _nearest(y, mem, dom, stra, stratum_population, labels, k, mean, scale, step, alpha):
     """Bounds of zero-variance subgroup `k` from one member's answer moved by -/+ `step`."""
+    from scipy.special import stdtrit
+
     low, high = scale
     rows = dom == labels[k]
     y_d, m_d, s_d = y[rows], mem[rows], stra[rows]

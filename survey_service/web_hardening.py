@@ -8,6 +8,8 @@
 * A request body is limited by route: uploads get ``MAX_UPLOAD_MB``, log-in
   and the IVR webhooks ``SMALL_BODY_KB``; a larger body is refused with 413
   before it is read.
+* An uploaded file is received into an encrypted, unlinked file of the
+  instance folder's ``tmp/`` (:class:`~survey_service.privacy.files.UploadSpool`).
 * ``<int:...>`` in a route accepts only ids that fit the database's integer
   columns, so /units/99999999999999999999 is a 404 on every backend, not an
   overflow error from the driver.
@@ -15,9 +17,13 @@
 
 from __future__ import annotations
 
+from typing import IO
+
 from flask import Flask, Request, current_app, request
 from flask import Response as FlaskResponse
 from werkzeug.routing import IntegerConverter
+
+from survey_service.privacy import files
 
 # Ids are INTEGER columns: 32-bit signed on PostgreSQL (SQLite takes 64 bits).
 MAX_ID = 2**31 - 1
@@ -66,6 +72,18 @@ class LimitedRequest(Request):
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
         self._max_content_length = value
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        """An uploaded file is received sealed in the instance folder's ``tmp/``, never
+        in clear (werkzeug's default spools it to the system's ``/tmp``)."""
+        vault = current_app.extensions.get("phone_vault") if current_app else None
+        return files.UploadSpool(vault.temp_dir if vault is not None else None)
 
 
 def body_limit(config, blueprint: str | None) -> int:

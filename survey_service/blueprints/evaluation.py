@@ -15,10 +15,9 @@ from flask_login import current_user
 from sqlmodel import select
 
 from survey_service.errors import NotFound, ServiceError, Where
-from survey_service.evaluation import exports, funnel, parts, ranking, rectification
 from survey_service.evaluation import settings as evaluation_settings
-from survey_service.evaluation.parts import PartRowsRejected
 from survey_service.evaluation.settings import IMPORTED_PARTS, PART_LABELS, PART_SOURCES, PARTS
+from survey_service.lazy import lazy_module
 from survey_service.models.evaluation import PROBLEM_STATUS_LABELS, VETO_LABELS
 from survey_service.setup.waves import current_wave
 
@@ -26,6 +25,13 @@ from ..db import get_session, transaction
 from ..models import Role, Unit
 from ..security import requires_role
 from .exports import _send  # the statisticians' audited download, reused
+
+# Stages behind the pages, loaded by the first request that needs one (survey_service.lazy).
+exports = lazy_module("survey_service.evaluation.exports")
+funnel = lazy_module("survey_service.evaluation.funnel")
+parts = lazy_module("survey_service.evaluation.parts")
+ranking = lazy_module("survey_service.evaluation.ranking")
+rectification = lazy_module("survey_service.evaluation.rectification")
 
 bp = Blueprint("evaluation", __name__)
 
@@ -108,7 +114,7 @@ def import_part(part: str):
                 source=request.form.get("source"),
                 actor=current_user,
             )
-    except PartRowsRejected as exc:
+    except parts.PartRowsRejected as exc:
         flash(f"{PART_LABELS[part]}：文件有 {len(exc.issues)} 处错误，未导入任何数据。", "error")
         return index(issues=exc.issues, failed_part=part), 400
     flash(
@@ -264,10 +270,11 @@ def revoke_step():
     return redirect(url_for("evaluation.funnel_page"))
 
 
+# Download -> the function of evaluation.exports that builds it (looked up on use).
 EXPORTS = {
-    "evaluation.xlsx": exports.evaluation_xlsx,
-    "ranking.csv": exports.ranking_csv,
-    "funnel.csv": exports.funnel_csv,
+    "evaluation.xlsx": "evaluation_xlsx",
+    "ranking.csv": "ranking_csv",
+    "funnel.csv": "funnel_csv",
 }
 
 
@@ -275,7 +282,7 @@ def export(name: str):
     """The workbook of the ranking, funnel and vetoes, or the ranking or funnel as CSV."""
     session = get_session()
     wave = current_wave(session)
-    return _send(session, wave, EXPORTS[name](session, wave))
+    return _send(session, wave, getattr(exports, EXPORTS[name])(session, wave))
 
 
 # One fixed path per download, as in the statisticians' exports.

@@ -8,18 +8,24 @@ download is written to the audit log with its row count before it is sent.
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, current_app, render_template, send_file
 from flask_login import current_user
 
 from survey_service import audit
-from survey_service.results import exports
-from survey_service.results.exports import ExportFile
+from survey_service.lazy import lazy_module
 from survey_service.setup.waves import current_wave
 
 from ..db import get_session, transaction
 from ..models import Role
 from ..security import requires_role
+
+if TYPE_CHECKING:
+    from survey_service.results.exports import ExportFile
+
+# Stages behind the pages, loaded by the first request that needs one (survey_service.lazy).
+exports = lazy_module("survey_service.results.exports")
 
 bp = Blueprint("exports", __name__)
 
@@ -87,8 +93,19 @@ def table_csv(table: str):
 
 # One rule per table (not ``/<table>.csv``) so that every URL is a fixed path and
 # ``/microdata.csv`` can never be mistaken for a table.
+# The names of results.exports.CSV_TABLES (tests/test_startup.py holds them equal),
+# written out so that registering the routes does not load the exports.
+CSV_TABLE_NAMES = (
+    "estimates",
+    "aspects",
+    "dispositions",
+    "design",
+    "parameters",
+    "comments",
+    "below_minimum",
+)
 _table_view = requires_role(*AGGREGATE_ROLES)(table_csv)
-for _name in exports.CSV_TABLES:
+for _name in CSV_TABLE_NAMES:
     bp.add_url_rule(
         f"/{_name}.csv", endpoint="table_csv", view_func=_table_view, defaults={"table": _name}
     )

@@ -13,13 +13,18 @@ from flask_login import current_user
 from sqlmodel import select
 
 from survey_service.errors import NotFound
-from survey_service.evaluation import compare, funnel, rectification
+from survey_service.lazy import lazy_module
 from survey_service.models.evaluation import PROBLEM_STATUS_LABELS
 from survey_service.setup.waves import current_wave
 
 from ..db import get_session, transaction
 from ..models import Role, SurveyWave, Unit
 from ..security import requires_role
+
+# Stages behind the pages, loaded by the first request that needs one (survey_service.lazy).
+compare = lazy_module("survey_service.evaluation.compare")
+funnel = lazy_module("survey_service.evaluation.funnel")
+rectification = lazy_module("survey_service.evaluation.rectification")
 
 bp = Blueprint("rectification", __name__)
 

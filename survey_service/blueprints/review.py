@@ -7,8 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_
 from sqlmodel import select
 
-from survey_service.lists import review
-from survey_service.lists.importing import get_list_for
+from survey_service.lazy import lazy_module
 from survey_service.setup.waves import current_wave
 
 from ..db import get_session, transaction
@@ -16,6 +15,10 @@ from ..errors import ServiceError
 from ..forms import ReviewForm
 from ..models import LIST_STATUS_LABELS, ClientList, ListStatus, Role, Unit
 from ..security import requires_role
+
+# Stages behind the pages, loaded by the first request that needs one (survey_service.lazy).
+review = lazy_module("survey_service.lists.review")
+list_import = lazy_module("survey_service.lists.importing")
 
 bp = Blueprint("review", __name__)
 
@@ -86,7 +89,7 @@ def _detail(client_list: ClientList, form: ReviewForm, note_error: str | None = 
 @requires_role(Role.REVIEWER, Role.ADMIN)
 def detail(list_id: int):
     """Show a list with its signals and the approve/reject form."""
-    client_list = get_list_for(get_session(), list_id, current_user)
+    client_list = list_import.get_list_for(get_session(), list_id, current_user)
     return _detail(client_list, ReviewForm())
 
 
@@ -95,7 +98,7 @@ def detail(list_id: int):
 def decide(list_id: int):
     """Approve or reject a submitted list; a reason missing or refused shows on the form."""
     session = get_session()
-    client_list = get_list_for(session, list_id, current_user)
+    client_list = list_import.get_list_for(session, list_id, current_user)
     form = ReviewForm()
     decision = request.form.get("decision")
     if not form.validate_on_submit() or decision not in ("approve", "reject"):

@@ -20,19 +20,25 @@ from sqlmodel import select
 
 from survey_service import audit
 from survey_service.dispositions import COMPLETE
-from survey_service.results import estimates as results
-from survey_service.results import publication, unit_report
-from survey_service.results.cache import ResultsCache
-from survey_service.results.exports.office import below_minimum_rows
-from survey_service.results.render import charts, rates
+from survey_service.lazy import lazy_module
 from survey_service.results.render import csvfile as reports
-from survey_service.sample import draws, frames
 from survey_service.setup.waves import current_wave
 
 from ..db import get_session, transaction
 from ..forms import DesignForm, ReleaseForm, SeedForm
 from ..models import Case, Role, SampleDraw
 from ..security import requires_role
+
+# Stages behind the pages, loaded by the first request that needs one (survey_service.lazy).
+results = lazy_module("survey_service.results.estimates")
+publication = lazy_module("survey_service.results.publication")
+unit_report = lazy_module("survey_service.results.unit_report")
+results_cache = lazy_module("survey_service.results.cache")
+office = lazy_module("survey_service.results.exports.office")
+charts = lazy_module("survey_service.results.render.charts")
+rates = lazy_module("survey_service.results.render.rates")
+draws = lazy_module("survey_service.sample.draws")
+frames = lazy_module("survey_service.sample.frames")
 
 bp = Blueprint("statistics", __name__)
 
@@ -41,7 +47,7 @@ CACHE_KEY = "survey_results_cache"
 
 def wave_results(session, wave):
     """The wave's figures through the app's cache: the page and its charts share one computation."""
-    cache = current_app.extensions.setdefault(CACHE_KEY, ResultsCache())
+    cache = current_app.extensions.setdefault(CACHE_KEY, results_cache.ResultsCache())
     return cache.wave_results(session, wave)
 
 
@@ -212,7 +218,7 @@ def results_page():
         rows=_sorted(rows, sort, descending),
         min_valid=results.MIN_VALID,
         rank_assumption=results.RANK_ASSUMPTION,
-        below_minimum=below_minimum_rows(wave_results(session, wave)),
+        below_minimum=office.below_minimum_rows(wave_results(session, wave)),
         reason_labels=results.BELOW_MINIMUM_REASONS,
         has_exports="exports" in current_app.blueprints,
         category=category,

@@ -20,9 +20,9 @@ from flask_login import current_user
 from sqlmodel import select
 
 from survey_service import audit
-from survey_service.calls import paradata, quality, supervision, verification
+from survey_service.calls import verification
+from survey_service.lazy import lazy_module
 from survey_service.results.render.csvfile import csv_bytes
-from survey_service.sample import draws
 from survey_service.setup.waves import current_wave
 
 from ..db import get_session, transaction
@@ -41,6 +41,12 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..security import requires_role
+
+# Stages behind the pages, loaded by the first request that needs one (survey_service.lazy).
+paradata = lazy_module("survey_service.calls.paradata")
+quality = lazy_module("survey_service.calls.quality")
+supervision = lazy_module("survey_service.calls.supervision")
+draws = lazy_module("survey_service.sample.draws")
 
 bp = Blueprint("supervision", __name__)
 

@@ -19,11 +19,10 @@ from flask_login import current_user
 from sqlalchemy import func
 from sqlmodel import select
 
+from survey_service.lazy import lazy_module
 from survey_service.lists import drafts
-from survey_service.lists import importing as list_import
 from survey_service.lists.parsing import FIELD_LABELS, REASONS
 from survey_service.privacy import reveal as privacy_reveal
-from survey_service.results import unit_report
 from survey_service.results.render import csvfile as reports
 from survey_service.setup.waves import current_wave
 
@@ -40,6 +39,10 @@ from ..models import (
     WaveStatus,
 )
 from ..security import requires_role
+
+# Stages behind the pages, loaded by the first request that needs one (survey_service.lazy).
+list_import = lazy_module("survey_service.lists.importing")
+unit_report = lazy_module("survey_service.results.unit_report")
 
 bp = Blueprint("units", __name__)
 

@@ -18,8 +18,6 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from sampling.audit import check_package, report_lines
-
 
 def _design_options(fn):
     options = [
@@ -126,6 +124,8 @@ def add_sample_commands(group: AppGroup) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
     def audit_command(package: Path, as_json: bool) -> None:
         """Re-draw from an audit PACKAGE and list the selected keys; exit 1 on a difference."""
+        from sampling.audit import check_package, report_lines  # numpy: loaded when used
+
         try:
             data = json.loads(package.read_text(encoding="utf-8"))
             result = check_package(data)

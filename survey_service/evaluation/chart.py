@@ -12,11 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import matplotlib
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.ticker import MultipleLocator
-
 from survey_service.results.render.charts import (
     _RENDER_LOCK,
     BOTTOM_MARGIN,
@@ -58,6 +53,11 @@ def totals_svg(rows: Iterable[TotalRow], *, part_labels: Sequence[str], title: s
     width = left + PLOT_WIDTH + right
     height = TOP_MARGIN + plot_h + BOTTOM_MARGIN
     colour = {"best": COLOUR_BEST, "worst": COLOUR_WORST}
+    import matplotlib  # loaded by the first chart drawn
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MultipleLocator
+
     with _RENDER_LOCK, matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(width, height))
         ax = fig.add_axes(

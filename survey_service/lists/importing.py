@@ -10,7 +10,8 @@ Nothing personal is written in clear: the stored copy of the file is sealed
 chunk by chunk, names and rejected rows' raw values are encrypted here (the
 one process that holds the data key), rejected values are kept masked for
 display, and the temporary copy the parser reads lives in the instance
-folder's ``tmp/`` (mode 0600) only for the length of the import.
+folder's ``tmp/`` (mode 0600) only for the length of the import, encrypted
+under a key of its own (:func:`~survey_service.privacy.files.sealed_temp_file`).
 """
 
 from __future__ import annotations
@@ -83,7 +84,10 @@ def spool_upload(
             raise ServiceError(f"文件超过大小上限（{limit:g} MB）", where=Where(file=filename))
         hasher.update(chunk)
         spool.write(chunk)
-    spool.flush()
+    if isinstance(spool, files.SealedTemp):
+        spool.finish()
+    else:
+        spool.flush()
     return hasher.hexdigest(), size
 
 
@@ -191,13 +195,13 @@ def import_client_list(
     ).first()
     if frozen is not None:
         raise Conflict("本轮样本已抽取，名单已冻结，不能再上传新版本")
-    with files.temp_file(vault.temp_dir, "list") as spool:
+    with files.sealed_temp_file(vault.temp_dir, "list") as spool:
         sha256, size = spool_upload(content, spool, filename=filename, max_bytes=options.max_bytes)
         # Parsing starts first (in a helper process for a big file) and goes
         # on while the raw file is stored.
-        with _sealed(spool.name, filename, options, vault) as sealed:
+        with _sealed(spool, filename, options, vault) as sealed, spool.open() as copy:
             stored = store_spooled(
-                session, spool, sha256=sha256, size=size, filename=filename, vault=vault
+                session, copy, sha256=sha256, size=size, filename=filename, vault=vault
             )
             client_list = _new_version(session, unit, wave, stored, actor)
             _store_rows(session, client_list, sealed, vault)
@@ -218,10 +222,14 @@ def import_client_list(
 
 
 @contextmanager
-def _sealed(path, filename, options, vault) -> Iterator[SealedList]:
-    """:func:`sealed_list`, a file that cannot be a client list becoming a ServiceError."""
+def _sealed(
+    spool: files.SealedTemp, filename: str, options: ImportOptions, vault: PhoneVault
+) -> Iterator[SealedList]:
+    """:func:`sealed_list` of the sealed copy, a file that cannot be a list a ServiceError."""
     try:
-        with sealed_list(path, filename=filename, options=options, hasher=vault.hasher) as sealed:
+        with sealed_list(
+            spool.name, filename=filename, options=options, hasher=vault.hasher, key=spool.key
+        ) as sealed:
             yield sealed
     except ClientFileError as exc:
         raise ServiceError(str(exc), where=Where(file=filename)) from exc
@@ -383,11 +391,11 @@ def import_staff_numbers(
     """
     options = options or ImportOptions()
     require_open(wave)
-    with files.temp_file(vault.temp_dir, "staff") as spool:
+    with files.sealed_temp_file(vault.temp_dir, "staff") as spool:
         for chunk in _chunks(content):
             spool.write(chunk)
-        spool.seek(0)
-        with _parsed(spool, filename, options) as parsed:
+        spool.finish()
+        with spool.open() as copy, _parsed(copy, filename, options) as parsed:
             hashes = {
                 vault.lookup_hash(r.phone_e164) for r in parsed.rows if r.status == "accepted"
             }

@@ -13,13 +13,21 @@ second to start. Both ways run the same functions,
 :func:`~survey_service.lists.sealing.seal_rows` and
 :func:`~survey_service.lists.sealing.client_rows`, so they store the same rows.
 
+The file is normally an upload's temporary copy, encrypted at rest under a
+key of its own (:mod:`survey_service.privacy.temp_cipher`); the key goes to
+the helper in its request, on the pipe (never in its arguments or
+environment), and both processes decrypt as they read: a text file as a
+stream, a spreadsheet into memory (uploads are limited to 64 MB), read from
+there by ``python_calamine``.
+
 The protocol: the parent writes one pickled request on the helper's stdin
-(the file's path, the filename, the :class:`ImportOptions` and the lookup-hash
-sub-key); the helper answers on stdout with pickled tuples: ``("file",
-encoding, delimiter)``, then ``("rows", packed client columns, issue rows)``
-per batch, then ``("done", accepted, rejected, skipped, signals)``; or
-``("refused", message, where, code)`` for a file that cannot be a client list,
-``("failed", traceback)`` for anything else.
+(the file's path, the temporary copy's key or None for a file in clear, the
+filename, the :class:`ImportOptions` and the lookup-hash sub-key); the
+helper answers on stdout with pickled tuples: ``("file", encoding,
+delimiter)``, then ``("rows", packed client columns, issue rows)`` per
+batch, then ``("done", accepted, rejected, skipped, signals)``; or
+``("refused", message, where, code)`` for a file that cannot be a client
+list, ``("failed", traceback)`` for anything else.
 
 Pure like the parser and the sealing: no models, no database, no Flask.
 """
@@ -51,6 +59,7 @@ from survey_service.lists.sealing import (
     parse_with,
     seal_rows,
 )
+from survey_service.privacy.temp_cipher import open_sealed
 from survey_service.privacy.vault import LookupHasher
 
 try:
@@ -99,29 +108,49 @@ class SealedList:
         return self._header()[2]
 
 
-def could_be_large(path: str | Path) -> bool:
+def could_be_large(path: str | Path, key: bytes | None = None) -> bool:
     """Whether a file is parsed in the helper process.
 
     A file of PARALLEL_MIN_BYTES or more; a zip workbook that inflates to that
     much (or whose parts cannot be listed); any other spreadsheet (xls, whose
-    content the checks before reading cannot see).
+    content the checks before reading cannot see). ``key``: the file is a
+    sealed temporary copy (its plaintext is judged).
     """
-    if os.path.getsize(path) >= PARALLEL_MIN_BYTES:
-        return True
-    with open(path, "rb") as handle:
+    with _opened(path, key) as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(0)
+        if size >= PARALLEL_MIN_BYTES:
+            return True
         magic = handle.read(8)
-    if magic.startswith(_OLE):
-        return True
-    if not magic.startswith(_ZIP):
-        return False
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            inflated = sum(info.file_size for info in zf.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return False  # the parser refuses it as it is
+        if magic.startswith(_OLE):
+            return True
+        if not magic.startswith(_ZIP):
+            return False
+        handle.seek(0)
+        try:
+            with zipfile.ZipFile(handle) as zf:
+                names = zf.namelist()
+                inflated = sum(info.file_size for info in zf.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return False  # the parser refuses it as it is
     xlsb_or_ods = "content.xml" in names or any(n.endswith(".bin") for n in names)
     return inflated >= PARALLEL_MIN_BYTES or xlsb_or_ods
+
+
+def _opened(path: str | Path, key: bytes | None) -> IO[bytes]:
+    """The file at ``path`` in clear: a sealed temporary copy decrypted as it is read."""
+    return open(path, "rb") if key is None else open_sealed(path, key)
+
+
+@contextmanager
+def _parse_file(path: str | Path, key: bytes | None, filename: str, options: ImportOptions):
+    """:func:`parse_with` of a file in clear (by its path) or of a sealed copy."""
+    if key is None:
+        with parse_with(path, filename, options, BATCH) as parsed:
+            yield parsed
+        return
+    with open_sealed(path, key) as stream, parse_with(stream, filename, options, BATCH) as parsed:
+        yield parsed
 
 
 def limit_address_space(limit: int) -> None:
@@ -140,20 +169,23 @@ def sealed_list(
     filename: str,
     options: ImportOptions,
     hasher: LookupHasher | None = None,
+    key: bytes | None = None,
 ) -> Iterator[SealedList]:
     """Parse the file at ``path`` and seal its rows, here or in a helper process.
 
     ``hasher`` lets a helper process hash phones when it is ahead of the
-    writer (without it, :func:`client_rows` hashes them all).
+    writer (without it, :func:`client_rows` hashes them all). ``key``: the
+    file is a sealed temporary copy under that key (a helper gets the key on
+    its pipe); None: a file in clear.
 
     :raise ClientFileError: if the file cannot be a client list (raised on
         entry, or while the batches are read for an error found further on).
     """
     parallel = options.parallel
     if parallel is None:
-        parallel = could_be_large(path)
+        parallel = could_be_large(path, key)
     if not parallel:
-        with parse_with(path, filename, options, BATCH) as parsed:
+        with _parse_file(path, key, filename, options) as parsed:
             totals = SealTotals()
             batches = seal_rows(parsed.rows, totals)
             yield SealedList(
@@ -162,8 +194,9 @@ def sealed_list(
         return
     # A plain child process running this module (``python -m``), not
     # multiprocessing: nothing of the parent's ``__main__`` is run again. It
-    # reads its request (the file's path, the options and the lookup-hash
-    # sub-key, never the data key) on stdin and answers on stdout.
+    # reads its request (the file's path and its temporary key, the options
+    # and the lookup-hash sub-key, never the data key) on stdin and answers
+    # on stdout.
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
@@ -177,7 +210,7 @@ def sealed_list(
     inbox = _Inbox(helper.stdout)
     try:
         inbox.start()
-        request = (str(Path(path).resolve()), filename, options, hasher and hasher.key)
+        request = (str(Path(path).resolve()), key, filename, options, hasher and hasher.key)
         helper.stdin.write(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
         helper.stdin.close()
         totals = SealTotals()
@@ -320,11 +353,11 @@ def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
 
     options = None
     try:
-        path, filename, options, lookup_key = pickle.load(stdin)
+        path, key, filename, options, lookup_key = pickle.load(stdin)
         hasher = LookupHasher(lookup_key) if lookup_key else None
         if options.helper_memory_mb:
             limit_address_space(options.helper_memory_mb << 20)
-        with parse_with(path, filename, options, BATCH) as parsed:
+        with _parse_file(path, key, filename, options) as parsed:
             send(("file", parsed.encoding, parsed.delimiter, parsed.sheet))
             totals = SealTotals()
             for clients, issues in seal_rows(

@@ -7,12 +7,15 @@ temporary file: in the instance folder's ``tmp/`` (mode 0700), created 0600,
 named after the process that made it, and removed when the import ends,
 whichever way it ends. A process killed outright cannot remove its own, so
 :func:`sweep_temp_dir` (run by ``create_app``) removes what processes no
-longer running left behind.
+longer running left behind. An upload's copy (:func:`sealed_temp_file`) is
+ciphertext besides, under a key of its own that lives only in memory (see
+:mod:`survey_service.privacy.temp_cipher`): what a crash leaves cannot be read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 import time
@@ -26,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
 from survey_service.models import StoredFile, StoredFileChunk
+from survey_service.privacy import temp_cipher
 from survey_service.privacy.vault import PhoneVault
 
 CHUNK = 1 << 20
@@ -82,6 +86,111 @@ def temp_file(directory: str | os.PathLike[str] | None, label: str) -> Iterator[
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name)
+
+
+class SealedTemp:
+    """An upload's temporary copy: written in clear, sealed on the way to disk.
+
+    ``name`` is the file's path and ``key`` its own key (for a helper process
+    to read it with :func:`~survey_service.privacy.temp_cipher.open_sealed`);
+    write the bytes, :meth:`finish`, then :meth:`open` readers in clear.
+    """
+
+    def __init__(self, handle: BinaryIO):
+        self.name = handle.name
+        self.key = temp_cipher.new_key()
+        self._writer = temp_cipher.SealingWriter(handle, self.key)
+
+    @property
+    def size(self) -> int:
+        return self._writer.size
+
+    def write(self, data: bytes) -> int:
+        return self._writer.write(data)
+
+    def flush(self) -> None:
+        """Nothing to do before :meth:`finish` (the last chunk waits for it)."""
+
+    def finish(self) -> None:
+        self._writer.finish()
+
+    def open(self) -> BinaryIO:
+        """A reader of the plaintext (seekable); the copy must be finished."""
+        if not self._writer.finished:
+            raise ValueError("finish the temporary copy before reading it")
+        return temp_cipher.open_sealed(self.name, self.key)
+
+
+@contextmanager
+def sealed_temp_file(directory: str | os.PathLike[str] | None, label: str) -> Iterator[SealedTemp]:
+    """:func:`temp_file` holding ciphertext only, under a fresh key kept in memory."""
+    with temp_file(directory, label) as handle:
+        yield SealedTemp(handle)
+
+
+class UploadSpool(io.RawIOBase):
+    """Where the web server receives an uploaded file: sealed as it arrives, read in clear.
+
+    The stream a form parser writes a file part into, then seeks back to 0
+    and reads (werkzeug's default spools to the system's ``/tmp`` in clear
+    from 500 KB on). This one is a file of ``directory`` (the instance
+    folder's ``tmp/``), unlinked as soon as it is made, so nothing is left
+    whatever happens, and sealed under a key held in memory only; the first
+    seek or read finishes it, and from then on it reads the plaintext.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str] | None):
+        super().__init__()
+        fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-upload-", dir=directory)
+        os.unlink(name)
+        self._handle = os.fdopen(fd, "w+b")
+        self._writer: temp_cipher.SealingWriter | None = temp_cipher.SealingWriter(
+            self._handle, temp_cipher.new_key()
+        )
+        self._reader: BinaryIO | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return self._reader is None
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self._writer is None:
+            raise io.UnsupportedOperation("the upload was already read")
+        return self._writer.write(bytes(data))
+
+    def _opened(self) -> BinaryIO:
+        if self._reader is None:
+            writer, self._writer = self._writer, None
+            writer.finish()
+            self._reader = temp_cipher.open_sealed(self._handle, writer.key)
+        return self._reader
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._opened().seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._reader.tell() if self._reader is not None else self._writer.size
+
+    def readinto(self, b) -> int:
+        return self._opened().readinto(b)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._opened().read(size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._opened().readline(size)
+
+    def close(self) -> None:
+        if not self.closed:
+            if self._reader is not None:
+                self._reader.close()
+            self._handle.close()
+        super().close()
 
 
 def _pid_alive(pid: int) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -194,9 +196,13 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
     user = session.exec(select(User).where(User.username == username.strip())).first()
     if user is None or not user.active:
         # Compare anyway so that a missing user takes as long as a wrong password.
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
 
 
-_DUMMY_HASH = generate_password_hash("timing-equaliser")
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to compare against for unknown users: made on first use (a fifth of a
+    second of scrypt), not when the app is imported."""
+    return generate_password_hash("timing-equaliser")

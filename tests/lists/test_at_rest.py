@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import stat
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -22,7 +25,8 @@ from survey_service.models import Client, ClientList, ListRowIssue, StoredFile, 
 from survey_service.privacy import files
 from survey_service.privacy.vault import NAME, RAW_VALUE
 from tests.factories import make_unit, make_user, make_wave, upload_list
-from tests.privacy.at_rest import found_in_dump
+from tests.lists.handmade import xlsx_bytes
+from tests.privacy.at_rest import found_in_dump, found_in_files
 
 NAMES = ["张建国", "李秀英", "武汉某某有限公司"]
 PHONES = ["13812345678", "13987654321", "15071234567"]
@@ -245,3 +249,185 @@ def test_a_crashed_process_leftover_is_swept_at_start(app, tmp_path):
         assert _temp_files(folder) == [Path(mine.name).name]
     again.extensions["engine"].dispose()
     assert _temp_files(folder) == []
+
+
+def _stored_zip(data: bytes) -> bytes:
+    """The same workbook with its parts stored, not deflated: its text readable in the bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info), zipfile.ZIP_STORED)
+    return out.getvalue()
+
+
+def _big_csv() -> tuple[bytes, list[str]]:
+    """Three known clients among 2,000 others (two temp-copy chunks and more)."""
+    lines = [f"{n},{p},户籍办理" for n, p in zip(NAMES, PHONES, strict=True)]
+    lines += [f"客户{i:04d},{13700000000 + i * 13},户籍办理" for i in range(2000)]
+    return ("姓名,联系电话,办理事项\n" + "\n".join(lines) + "\n").encode(), [*NAMES, *PHONES]
+
+
+def _xlsx() -> tuple[bytes, list[str]]:
+    cells = {(1, 0): "姓名", (1, 1): "联系电话"}
+    for row, (name, phone) in enumerate(zip(NAMES, PHONES, strict=True), start=2):
+        cells[(row, 0)], cells[(row, 1)] = name, phone
+    return _stored_zip(xlsx_bytes({"名单": cells})), [*NAMES, *PHONES]
+
+
+@pytest.mark.parametrize(
+    ("kind", "parallel"),
+    [("csv", False), ("csv", True), ("xlsx", False), ("xlsx", True)],
+)
+def test_temp_copy_is_ciphertext_while_the_import_runs(session, world, monkeypatch, kind, parallel):
+    """While a list is parsed (here or in the helper), is no name or number in the instance folder?
+
+    The importing process stops in the middle of storing the rows (the
+    helper, if any, still running) and looks at every file of the instance
+    folder, the temporary copy among them; the key travels on the helper's
+    pipe, never in its arguments or environment.
+    """
+    from survey_service.lists import pipeline
+
+    content, needles = _big_csv() if kind == "csv" else _xlsx()
+    assert all(n.encode() in content for n in needles)  # the upload holds them in clear
+    instance = Path(current_app.instance_path)
+    folder = Path(current_app.extensions["phone_vault"].temp_dir)
+    looks = []
+    original = list_import.client_rows
+
+    def look(list_id, columns, vault):
+        copies = [p for p in folder.iterdir() if p.name.startswith(files.TEMP_PREFIX)]
+        looks.append(([p.stat().st_size for p in copies], found_in_files(instance, needles)))
+        return original(list_id, columns, vault)
+
+    helpers = []
+    real_popen = subprocess.Popen
+
+    def popen(args, **kw):
+        helpers.append((list(args), dict(kw.get("env") or {})))
+        return real_popen(args, **kw)
+
+    monkeypatch.setattr(list_import, "client_rows", look)
+    monkeypatch.setattr(pipeline.subprocess, "Popen", popen)
+    keys = []
+    real_sealed_list = pipeline.sealed_list
+
+    def sealed_list(*args, **kw):
+        keys.append(kw.get("key"))
+        return real_sealed_list(*args, **kw)
+
+    monkeypatch.setattr(list_import, "sealed_list", sealed_list)
+    filename = f"名单.{kind}"
+    options = list_import.ImportOptions(parallel=parallel)
+    client_list = _upload(session, world, content, filename=filename, options=options)
+    accepted = 2003 if kind == "csv" else 3
+    assert client_list.n_accepted == accepted
+    assert looks, "the rows were stored"
+    for sizes, hits in looks:
+        assert len(sizes) == 1 and sizes[0] >= len(content)  # the copy is there, whole
+        assert hits == []
+    assert len(helpers) == (1 if parallel else 0)
+    (key,) = keys
+    assert len(key) == 32
+    for args, env in helpers:
+        spelled = [key.hex(), base64.b64encode(key).decode(), key.decode("latin-1")]
+        passed = " ".join([*args, *env.keys(), *env.values()])
+        assert not any(s in passed for s in spelled)
+        assert current_app.config["SURVEY_DATA_KEY"] not in passed
+    assert _temp_files(folder) == []
+
+
+def test_staff_upload_temp_copy_is_ciphertext(session, world, monkeypatch):
+    """Is the staff list's temporary copy sealed too while it is parsed?"""
+    unit, _staff, wave = world
+    vault = current_app.extensions["phone_vault"]
+    folder = Path(vault.temp_dir)
+    seen = []
+    real_parse_with = list_import.parse_with
+
+    def parse_with(source, *args, **kw):
+        copies = [p.read_bytes() for p in folder.iterdir()]
+        seen.append([PHONES[0].encode() in data for data in copies])
+        return real_parse_with(source, *args, **kw)
+
+    monkeypatch.setattr(list_import, "parse_with", parse_with)
+    with transaction(session):
+        count = list_import.import_staff_numbers(
+            session=session,
+            unit=unit,
+            wave=wave,
+            content=f"电话\n{PHONES[0]}\n{PHONES[1]}\n".encode(),
+            filename="staff.csv",
+            vault=vault,
+        )
+    assert count == 2
+    assert seen == [[False]]
+    assert _temp_files(folder) == []
+
+
+def _open_files_under(*folders) -> dict[int, str]:
+    """This process's open files (named or unlinked) under ``folders``: fd -> path."""
+    found = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if any(target.startswith(str(folder) + os.sep) for folder in folders):
+            found[int(fd)] = target
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_a_web_upload_is_never_in_clear_on_disk(client, auth, session, world, monkeypatch):
+    """Is a 700 KB upload received and parsed without a plaintext copy anywhere on disk?
+
+    werkzeug spools a file part over 500 KB to the system's /tmp; while the
+    rows are stored, every file this process holds open (unlinked ones too)
+    in the system's temp folder or the instance folder is read through
+    /proc and must not hold a name or a number of the upload.
+    """
+    lines = [f"{n},{p},户籍办理" for n, p in zip(NAMES, PHONES, strict=True)]
+    lines += [f"客户{i:05d},{13700000000 + i * 13},户籍办理" for i in range(20000)]
+    content = ("姓名,联系电话,办理事项\n" + "\n".join(lines) + "\n").encode()
+    assert len(content) > 600_000
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="list.csv"\r\n'
+        b"Content-Type: text/csv\r\n\r\n" + content + b"\r\n--b--\r\n"
+    )
+    system_tmp = tempfile.mkdtemp()
+    monkeypatch.setattr(tempfile, "tempdir", system_tmp)
+    instance = Path(current_app.instance_path)
+    looks = []
+    original = list_import.client_rows
+
+    needles = [*NAMES, *PHONES]
+
+    def look(list_id, columns, vault):
+        opened = _open_files_under(system_tmp, instance)
+        held = {fd: Path(f"/proc/self/fd/{fd}").read_bytes() for fd in opened}
+        clear = [
+            (opened[fd], n) for fd, data in held.items() for n in needles if n.encode() in data
+        ]
+        looks.append(
+            (
+                sorted({Path(p).name.split("-")[3] for p in opened.values() if "survey-tmp-" in p}),
+                clear,
+                found_in_files(instance, needles),
+            )
+        )
+        return original(list_id, columns, vault)
+
+    monkeypatch.setattr(list_import, "client_rows", look)
+    auth.login("staff")
+    response = client.post("/unit/lists", data=body, content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 302
+    (client_list,) = session.exec(select(ClientList)).all()
+    assert client_list.n_accepted == 20003
+    assert looks
+    for copies, in_open_files, in_folder in looks:
+        assert copies == ["list", "upload"]  # the received file and the parser's copy, both sealed
+        assert in_open_files == []
+        assert in_folder == []
+    assert os.listdir(system_tmp) == []
+    assert _temp_files(current_app.extensions["phone_vault"].temp_dir) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import pytest
 from flask import current_app
@@ -15,9 +16,10 @@ from survey_service.lists import importing as list_import
 from survey_service.lists.parsing import REASONS, ClientFileError, check_file, parse_client_file
 from survey_service.lists.parsing.headers import _classify_header
 from survey_service.lists.parsing.workbook import SheetLimits
-from survey_service.lists.pipeline import could_be_large, sealed_list
+from survey_service.lists.pipeline import PARALLEL_MIN_BYTES, could_be_large, sealed_list
 from survey_service.lists.sealing import ImportOptions
 from survey_service.models import Client, ClientList, ListRowIssue, StoredFile
+from survey_service.privacy import files
 from survey_service.privacy.vault import RAW_VALUE
 from tests.factories import make_unit, make_user, make_wave, upload_list
 from tests.lists.handmade import small_list, xlsx_bytes
@@ -161,6 +163,21 @@ def test_spreadsheets_that_could_be_large_go_to_the_helper(tmp_path):
         True,
         False,
     ]
+    # The same judged from the upload's encrypted temporary copies (their plaintext).
+    sealed = []
+    for path in (small, inflating, old_excel, text):
+        with files.sealed_temp_file(tmp_path, "list") as spool:
+            spool.write(path.read_bytes())
+            spool.finish()
+            sealed.append(could_be_large(spool.name, spool.key))
+    assert sealed == [False, True, True, False]
+    # The plaintext's size counts, not the copy's (a tag of 16 bytes per 64 KiB more).
+    for size, large in ((PARALLEL_MIN_BYTES - 100, False), (PARALLEL_MIN_BYTES, True)):
+        with files.sealed_temp_file(tmp_path, "list") as spool:
+            spool.write(b"a" * size)
+            spool.finish()
+            assert Path(spool.name).stat().st_size > PARALLEL_MIN_BYTES
+            assert could_be_large(spool.name, spool.key) is large
 
 
 def test_helper_out_of_memory_is_a_clear_refusal(tmp_path):

@@ -6,6 +6,7 @@ import base64
 import os
 import pickle
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -285,7 +286,10 @@ def test_helper_process_stores_what_the_importer_alone_stores(session, units, mo
     assert helped == alone
     (request,) = requests
     vault = current_app.extensions["phone_vault"]
-    assert pickle.loads(request)[3] == vault.hasher.key
+    path, temp_key, filename, _options, lookup_key = pickle.loads(request)
+    assert lookup_key == vault.hasher.key
+    assert (Path(path).parent, filename, len(temp_key)) == (Path(vault.temp_dir), "名单.csv", 32)
+    assert temp_key != lookup_key
     data_key = base64.urlsafe_b64decode(current_app.config["SURVEY_DATA_KEY"])
     assert data_key not in request and current_app.config["SURVEY_DATA_KEY"].encode() not in request
     rows, issues, counts, _signals, found = alone

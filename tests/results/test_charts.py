@@ -168,7 +168,9 @@ def test_only_the_glyph_warning_is_silenced(monkeypatch):
         )
         warnings.warn("something else", UserWarning, stacklevel=2)
 
-    monkeypatch.setattr(charts.Figure, "savefig", savefig)
+    from matplotlib.figure import Figure  # charts imports it when a chart is drawn
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
     with pytest.raises(UserWarning, match="something else"):
         score_forest_svg(make_rows(2), title="x")
 

@@ -31,13 +31,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from alibabacloud_dyvmsapi20170525 import models as vms_models
-from alibabacloud_dyvmsapi20170525.client import Client
-from alibabacloud_tea_openapi import models as openapi_models
-from darabonba.core import DaraCore
-from darabonba.runtime import RuntimeOptions
-from Tea.exceptions import TeaException
-
 from survey_service.calls.telephony import aliyun_codes
 from survey_service.calls.telephony.aliyun_turns import (
     NOT_STARTED,
@@ -62,6 +55,8 @@ def mount_transport(endpoint: str, adapter: Any) -> None:
     darabonba keeps one ``requests.Session`` per endpoint and pool size; the
     adapter is mounted on the very session the SDK will use.
     """
+    from darabonba.core import DaraCore
+
     pool = DaraCore._resolve_pool_maxsize({})
     key = f"https://{endpoint}:80:pool={pool}"
     session = DaraCore._get_session(session_key=key, protocol="HTTPS", verify=True, pool_size=pool)
@@ -131,6 +126,11 @@ class AliyunProvider:
         self.mute_time_ms = mute_time_ms
         self._session_timeout = session_timeout_s
         self._record = record
+        # The SDK (half a second to import) is loaded by the first provider built.
+        from alibabacloud_dyvmsapi20170525.client import Client
+        from alibabacloud_tea_openapi import models as openapi_models
+        from darabonba.runtime import RuntimeOptions
+
         self._runtime = RuntimeOptions(
             connect_timeout=connect_timeout_ms, read_timeout=read_timeout_ms, autoretry=False
         )
@@ -175,6 +175,9 @@ class AliyunProvider:
 
         :raise CallRejected: if Alibaba refuses (``invalid_number`` for a bad called number).
         """
+        from alibabacloud_dyvmsapi20170525 import models as vms_models
+        from Tea.exceptions import TeaException
+
         attempt_id = attempt_of(webhook_url)
         voice_code, params = self.opening().voice_code()
         request = vms_models.SmartCallRequest(

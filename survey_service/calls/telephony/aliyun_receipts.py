@@ -26,8 +26,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mns.account import Account
-from mns.mns_exception import MNSServerException
 from sqlmodel import Session, select
 
 import call_scripts
@@ -143,6 +141,8 @@ class MnsReceipts:
         wait_seconds: int = 3,
         http: Any = None,
     ):
+        from mns.account import Account  # the MNS SDK loads with the first receiver built
+
         self._account = Account(endpoint, access_key_id, access_key_secret)
         if http is not None:
             self._account.mns_client.http = http
@@ -171,6 +171,8 @@ class MnsReceipts:
 
     def pull(self, batch_size: int = 16) -> list[Pulled]:
         """Receive up to ``batch_size`` messages from each queue (long poll ``wait_seconds``)."""
+        from mns.mns_exception import MNSServerException
+
         pulled: list[Pulled] = []
         for kind, queue in self._queues.items():
             try:

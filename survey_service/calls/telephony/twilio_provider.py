@@ -14,13 +14,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio.base.exceptions import TwilioRestException
-from twilio.http import HttpClient
-from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
-from twilio.rest import Client
 
 from survey_service.calls.telephony.base import (
     ANSWERED,
@@ -38,6 +35,9 @@ from survey_service.calls.telephony.base import (
     Recording,
     recording_callback_url,
 )
+
+if TYPE_CHECKING:
+    from twilio.http import HttpClient
 
 # REST errors on calls.create that say the number itself is bad (AAPOR 4.31):
 # 21211 invalid 'To' number, 21217 "phone number does not appear to be valid".
@@ -147,6 +147,10 @@ class TwilioProvider(TwilioWebhooks):
         self._ring_timeout = int(ring_timeout)
         self._max_retries = int(max_retries)
         self._sleep = sleep
+        # twilio's REST client (and its requests transport) load with the first provider.
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
         # http_client=None: twilio's TwilioHttpClient (real HTTPS), with a timeout:
         # its default waits for ever. Tests pass a recording fake.
         if http_client is None:

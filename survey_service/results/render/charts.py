@@ -33,12 +33,11 @@ import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import matplotlib
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.ticker import MultipleLocator
+# matplotlib (half a second to import) is loaded by the first chart drawn.
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Asked of the browser in this order (CSS font-family); the server uses them
 # only to measure text, and falls back to DejaVu Sans (shipped with matplotlib).
@@ -124,6 +123,8 @@ def _title(fig: Figure, title: str, x: float, height: float) -> None:
 
 def _render(fig: Figure, title: str) -> str:
     """Serialise *fig* to SVG text (called inside the rc context)."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
     FigureCanvasSVG(fig)
     buffer = io.StringIO()
     # "Glyph N (...) missing from font(s) DejaVu Sans." is raised while the text
@@ -214,6 +215,11 @@ def score_forest_svg(rows: Iterable, *, title: str, highlight: int = 10) -> str:
     plot_h = max(n, 3) * ROW_PITCH
     width = left + PLOT_WIDTH + right
     height = TOP_MARGIN + plot_h + BOTTOM_MARGIN
+
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MultipleLocator
 
     with _RENDER_LOCK, matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(width, height))

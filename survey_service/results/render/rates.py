@@ -8,10 +8,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-import matplotlib
-from matplotlib.figure import Figure
-from matplotlib.ticker import MultipleLocator, PercentFormatter
-
 from survey_service.results.render import charts
 
 
@@ -41,6 +37,10 @@ def response_rate_svg(rows: Iterable, *, title: str) -> str:
     plot_h = max(n, 3) * charts.ROW_PITCH
     width = left + charts.PLOT_WIDTH + right
     height = charts.RATE_TOP_MARGIN + plot_h + charts.BOTTOM_MARGIN
+
+    import matplotlib  # loaded by the first chart drawn
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MultipleLocator, PercentFormatter
 
     with charts._RENDER_LOCK, matplotlib.rc_context(charts._rc()):
         fig = Figure(figsize=(width, height))

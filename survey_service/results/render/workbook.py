@@ -22,15 +22,13 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.packaging.custom import StringProperty
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
+from typing import TYPE_CHECKING
 
 from survey_service.results.render.csvfile import inert
+
+# openpyxl (a fifth of a second to import) is loaded by the first workbook built.
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 PROPERTIES_SHEET = "说明"
 MAX_TITLE = 31  # Excel's limit on a sheet name
@@ -67,8 +65,8 @@ PROPERTY_LABELS = {
     "generated_at": "生成时间",
 }
 
-_HEADER_FONT = Font(bold=True)
-_WRAP = Alignment(wrap_text=True, vertical="top")
+# The characters XLSX XML cannot hold (openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 _WIDTH_SAMPLE_ROWS = 200
 _MIN_WIDTH, _MAX_WIDTH = 6.0, 50.0
 
@@ -156,6 +154,10 @@ def _column_widths(sheet: Sheet) -> dict[int, float]:
 
 def _write_sheet(ws, sheet: Sheet) -> None:
     """Fill a write-only worksheet: widths and panes first, rows, then the filter."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     for col, width in _column_widths(sheet).items():
         ws.column_dimensions[get_column_letter(col + 1)].width = width
     ws.freeze_panes = "A2"
@@ -163,7 +165,7 @@ def _write_sheet(ws, sheet: Sheet) -> None:
     header_cells = []
     for text in sheet.header:
         cell = WriteOnlyCell(ws, value=_cell_value(text))
-        cell.font = _HEADER_FONT
+        cell.font = Font(bold=True)
         header_cells.append(cell)
     ws.append(header_cells)
 
@@ -203,6 +205,8 @@ def _property_text(value) -> str:
 def _set_properties(wb: Workbook, properties: Mapping) -> None:
     """Core properties from their keys; every other key as a custom property and
     as a ``key: value`` line of the description (what Excel shows as 备注)."""
+    from openpyxl.packaging.custom import StringProperty
+
     props = wb.properties
     description: list[str] = []
     others: list[str] = []
@@ -221,19 +225,23 @@ def _set_properties(wb: Workbook, properties: Mapping) -> None:
 
 
 def _write_properties_sheet(ws, properties: Mapping) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+
+    wrap = Alignment(wrap_text=True, vertical="top")
     ws.column_dimensions["A"].width = 16
     ws.column_dimensions["B"].width = 80
     ws.freeze_panes = "A2"
     header = []
     for text in ("项目", "内容"):
         cell = WriteOnlyCell(ws, value=text)
-        cell.font = _HEADER_FONT
+        cell.font = Font(bold=True)
         header.append(cell)
     ws.append(header)
     for key, value in properties.items():
         label = WriteOnlyCell(ws, value=_cell_value(str(PROPERTY_LABELS.get(str(key), key))))
         content = WriteOnlyCell(ws, value=_cell_value(_property_text(value)))
-        content.alignment = _WRAP
+        content.alignment = wrap
         ws.append([label, content])
 
 
@@ -256,6 +264,8 @@ def build_workbook(sheets: Sequence[Sheet], *, properties: Mapping[str, object])
     Sheet titles are made unique after truncation (a clash gets "(2)", "(3)",
     ...); "说明" is kept for the properties sheet.
     """
+    from openpyxl import Workbook
+
     wb = Workbook(write_only=True)
     used: set[str] = {PROPERTIES_SHEET.casefold()}
     for sheet in sheets:
