@@ -380,3 +380,8 @@ def signals_table(rows: list[UnitSignals]) -> tuple[list[str], list[list]]:
         cells += [seconds, z, "是" if r.length_flagged else ""]
         table.append(cells)
     return SIGNALS_HEADER, table
+
+
+def signals_export(session: Session, wave: SurveyWave) -> tuple[list[str], list[list]]:
+    """The wave's signals table (:func:`signals_table` of :func:`unit_signals`)."""
+    return signals_table(unit_signals(session, wave))

@@ -146,6 +146,7 @@ def test_workbook_sheets_numbers_and_provenance(session, wave):
         "抽样参数",
         "意见建议",
         "低于最低要求的单位",
+        "异常信号",
         "说明",
     ]
     sheet = book["各单位得分"]

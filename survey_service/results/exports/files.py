@@ -34,6 +34,7 @@ from survey_service.results.exports.tables import (
 from survey_service.results.render import csvfile as reports
 from survey_service.results.render.workbook import Sheet, build_workbook
 from survey_service.results.respondents import load_wave
+from survey_service.results.signals import signals_export, signals_table, unit_signals
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv"  # send_file adds "; charset=utf-8"
@@ -46,6 +47,7 @@ CSV_TABLES: dict[str, Callable[[Session, SurveyWave], Table]] = {
     "parameters": parameters_table,
     "comments": comments_table,
     "below_minimum": below_minimum_table,
+    "signals": signals_export,
 }
 
 
@@ -97,6 +99,7 @@ def workbook_sheets(session: Session, wave: SurveyWave) -> list[Sheet]:
         Sheet("抽样参数", *parameters(data), widths={0: 28, 1: 70}),
         Sheet("意见建议", *comments(session, data), widths={4: 60}),
         Sheet("低于最低要求的单位", *below_minimum(session, data), widths={14: 50}),
+        Sheet("异常信号", *signals_table(unit_signals(session, data.wave))),
     ]
     return sheets
 
