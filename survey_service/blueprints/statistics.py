@@ -20,8 +20,8 @@ from sqlmodel import select
 
 from survey_service import audit
 from survey_service.dispositions import COMPLETE
+from survey_service.results import cuts, publication, signals, unit_report
 from survey_service.results import estimates as results
-from survey_service.results import publication, unit_report
 from survey_service.results.cache import ResultsCache
 from survey_service.results.exports.office import below_minimum_rows
 from survey_service.results.render import charts, rates
@@ -199,10 +199,9 @@ def results_page():
     """Show every unit's score, interval, response rate and rank odds; filter and sort."""
     session = get_session()
     wave = current_wave(session)
-    rows = wave_results(session, wave)
+    all_rows = wave_results(session, wave)
     category = request.args.get("category", "")
-    if category:
-        rows = [r for r in rows if r.category == category]
+    rows = [r for r in all_rows if r.category == category] if category else all_rows
     sort = request.args.get("sort", "code")
     sort = sort if sort in SORTABLE else "code"
     descending = request.args.get("desc") == "1"
@@ -210,14 +209,41 @@ def results_page():
         "statistics/results.html",
         wave=wave,
         rows=_sorted(rows, sort, descending),
+        signals={s.code: s for s in signals.unit_signals(session, wave)},
+        signals_note=signals.SIGNALS_NOTE,
+        view=cuts.rank_view(all_rows),
+        cut_assumption=cuts.CUT_ASSUMPTION,
+        shrinkage_note=cuts.SHRINKAGE_NOTE,
         min_valid=results.MIN_VALID,
         rank_assumption=results.RANK_ASSUMPTION,
-        below_minimum=below_minimum_rows(wave_results(session, wave)),
+        below_minimum=below_minimum_rows(all_rows),
         reason_labels=results.BELOW_MINIMUM_REASONS,
         has_exports="exports" in current_app.blueprints,
         category=category,
         sort=sort,
         descending=descending,
+    )
+
+
+@bp.route("/results/signals")
+@requires_role(Role.STATISTICIAN, Role.REVIEWER, Role.ADMIN)
+def signals_page():
+    """Show every unit's signs of gaming with the counts behind them, beside its score."""
+    session = get_session()
+    wave = current_wave(session)
+    scores = {r.code: r for r in wave_results(session, wave)}
+    rows = signals.unit_signals(session, wave)
+    if request.args.get("flagged") == "1":
+        rows = [r for r in rows if r.any_flag]
+    return render_template(
+        "statistics/signals.html",
+        wave=wave,
+        rows=rows,
+        scores=scores,
+        labels=signals.SIGNAL_LABELS,
+        length_label=signals.LENGTH_LABEL,
+        note=signals.SIGNALS_NOTE,
+        flagged_only=request.args.get("flagged") == "1",
     )
 
 
