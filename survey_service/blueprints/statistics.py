@@ -45,6 +45,12 @@ def wave_results(session, wave):
     return cache.wave_results(session, wave)
 
 
+def wave_signals(session, wave):
+    """The wave's signs of gaming through the app's cache (live while open, frozen after)."""
+    cache = current_app.extensions.setdefault(CACHE_KEY, ResultsCache())
+    return cache.wave_signals(session, wave)
+
+
 @bp.route("/")
 @requires_role(Role.STATISTICIAN, Role.ADMIN)
 def index():
@@ -209,7 +215,7 @@ def results_page():
         "statistics/results.html",
         wave=wave,
         rows=_sorted(rows, sort, descending),
-        signals={s.code: s for s in signals.unit_signals(session, wave)},
+        signals={s.code: s for s in wave_signals(session, wave)},
         signals_note=signals.SIGNALS_NOTE,
         view=cuts.rank_view(all_rows),
         cut_assumption=cuts.CUT_ASSUMPTION,
@@ -232,7 +238,7 @@ def signals_page():
     session = get_session()
     wave = current_wave(session)
     scores = {r.code: r for r in wave_results(session, wave)}
-    rows = signals.unit_signals(session, wave)
+    rows = wave_signals(session, wave)
     if request.args.get("flagged") == "1":
         rows = [r for r in rows if r.any_flag]
     return render_template(

@@ -10,6 +10,9 @@ answer, a finished call, a released replicate or a changed unit list gives
 a new version and the next request computes afresh. Once the wave is closed
 the figures come from the frozen snapshot, which is never recomputed.
 
+The signs of gaming (:func:`results.signals.wave_signals`) are kept the same way, their
+version adding the wave's lists and staff numbers (:func:`lists_version`).
+
 The cache belongs to its caller (the web app keeps one per app): a stage
 module holds no global state.
 """
@@ -26,12 +29,15 @@ from survey_service.models import (
     CallAttempt,
     Case,
     CaseStatus,
+    ClientList,
+    StaffNumber,
     SurveyWave,
     Unit,
     WaveStatus,
 )
-from survey_service.results import publication
+from survey_service.results import publication, signals
 from survey_service.results.estimates import UnitResult
+from survey_service.results.signals import UnitSignals
 from survey_service.sample.draws import latest_draw
 
 
@@ -75,12 +81,31 @@ def data_version(session: Session, wave: SurveyWave) -> tuple:
     )
 
 
+def lists_version(session: Session, wave: SurveyWave) -> tuple:
+    """What the number signals depend on beyond :func:`data_version`: lists, staff numbers."""
+    lists = session.exec(
+        select(
+            func.count(ClientList.id),
+            func.max(ClientList.id),
+            func.count(ClientList.id).filter(ClientList.status.in_(signals.CURRENT_LISTS)),
+            func.sum(ClientList.n_accepted),
+        ).where(ClientList.wave_id == wave.id)
+    ).one()
+    staff = session.exec(
+        select(func.count(StaffNumber.id), func.max(StaffNumber.id)).where(
+            StaffNumber.wave_id == wave.id
+        )
+    ).one()
+    return (tuple(lists), tuple(staff))
+
+
 class ResultsCache:
     """The latest computed figures of each wave, keyed by its :func:`data_version`."""
 
     def __init__(self) -> None:
         self._lock = Lock()
         self._entries: dict[int, tuple[tuple, list[UnitResult]]] = {}
+        self._signals: dict[int, tuple[tuple, list[UnitSignals]]] = {}
 
     def wave_results(self, session: Session, wave: SurveyWave) -> list[UnitResult]:
         """As :func:`publication.wave_results`, computed at most once per data version."""
@@ -96,6 +121,21 @@ class ResultsCache:
             self._entries[wave.id] = (version, rows)
         return rows
 
+    def wave_signals(self, session: Session, wave: SurveyWave) -> list[UnitSignals]:
+        """As :func:`signals.wave_signals`, computed at most once per data and lists version."""
+        if wave.status != WaveStatus.OPEN:
+            return signals.wave_signals(session, wave)
+        version = (data_version(session, wave), lists_version(session, wave))
+        with self._lock:
+            entry = self._signals.get(wave.id)
+        if entry is not None and entry[0] == version:
+            return entry[1]
+        rows = signals.unit_signals(session, wave)
+        with self._lock:
+            self._signals[wave.id] = (version, rows)
+        return rows
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._signals.clear()

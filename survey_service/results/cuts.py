@@ -103,9 +103,9 @@ def _inputs(pool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def cut_tests(rows, k: int = RANK_K) -> tuple[CutTest, ...]:
     """The bottom and top cut tests among the ranked units; empty with k + 1 units or fewer."""
     pool = _pool(rows)
-    if len(pool) < k + 1:
-        return ()
     mean, se, df = _inputs(pool)
+    if int(np.sum(np.isfinite(mean) & np.isfinite(se))) < k + 1:
+        return ()
     out = []
     for test in sampling.boundary_tests(mean, se, df, k=k):
         out.append(

@@ -320,3 +320,43 @@ def test_signals_table_for_the_export(session, signals_wave):
     assert by_code["P4"]["访问时长中位数(秒)"] == 40.0
     assert by_code["P4"]["时长稳健z值"] == "-inf" and by_code["P4"]["时长异常"] == "是"
     assert by_code["K1"]["时长稳健z值"] == 0.0 and by_code["K1"]["时长异常"] == ""
+
+
+def test_closing_freezes_the_signals_with_the_figures(session, signals_wave):
+    """Once the wave is closed, do the signals come from the snapshot, so that a purge of the
+    staff numbers (retention) does not turn P3's 2/20 into 0/20?"""
+    from survey_service.models import User
+    from survey_service.results import publication
+
+    live = [signals.to_json(r) for r in signals.unit_signals(session, signals_wave)]
+    with transaction(session):
+        reviewer = session.exec(select(User).where(User.username == "reviewer")).one()
+        publication.close_results(session=session, wave=signals_wave, actor=reviewer)
+    with transaction(session):
+        for staff in session.exec(select(StaffNumber)).all():
+            session.delete(staff)
+    assert signals.unit_signals(session, signals_wave)[4].signal("staff_numbers").events == 0
+    frozen = signals.wave_signals(session, signals_wave)
+    assert [signals.to_json(r) for r in frozen] == live
+    p3 = next(r for r in frozen if r.code == "P3")
+    assert (p3.name, p3.category) == ("单位P3", "基层站所")
+    assert (p3.signal("staff_numbers").events, p3.signal("staff_numbers").flagged) == (2, True)
+    p4 = next(r for r in frozen if r.code == "P4")
+    assert p4.length_z == float("-inf") and p4.length_flagged
+
+
+def test_the_cache_recomputes_when_a_staff_number_arrives(session, signals_wave):
+    """Does the results cache hand back the same signals until the staff numbers change?"""
+    from survey_service.results.cache import ResultsCache
+
+    cache = ResultsCache()
+    first = cache.wave_signals(session, signals_wave)
+    assert cache.wave_signals(session, signals_wave) is first
+    with transaction(session):
+        p1 = session.exec(select(Unit).where(Unit.code == "P1")).one()
+        p1_list = session.exec(select(ClientList).where(ClientList.unit_id == p1.id)).one()
+        h = session.exec(select(Client.phone_hash).where(Client.list_id == p1_list.id)).first()
+        session.add(StaffNumber(unit_id=p1.id, wave_id=signals_wave.id, phone_hash=h))
+    again = cache.wave_signals(session, signals_wave)
+    assert again is not first
+    assert next(r for r in again if r.code == "P1").signal("staff_numbers").events == 1
