@@ -164,3 +164,12 @@ def test_shrinkage_moves_a_small_extreme_unit_past_a_precise_one():
     assert got["S1"].shrinkage > 0.5 > got["U01"].shrinkage
     assert got["S1"].shrunk_mean > got["U01"].shrunk_mean
     assert got["S1"].shrunk_rank == 2 and got["U01"].shrunk_rank == 1
+
+
+def test_a_unit_without_any_spread_does_not_count_towards_the_eleven():
+    """Eleven rows with a score, one of them without SE or interval: no cut test, no error."""
+    eleven = rows()[:11]
+    broken = _row("U99", "基层站所", 9.0, math.nan, 10.0)
+    broken = UnitResult(**{**broken.__dict__, "ci_low": math.nan, "ci_high": math.nan})
+    assert cuts.cut_tests([*eleven[:10], broken]) == ()
+    assert len(cuts.cut_tests(eleven)) == 2
