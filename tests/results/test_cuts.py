@@ -173,3 +173,23 @@ def test_a_unit_without_any_spread_does_not_count_towards_the_eleven():
     broken = UnitResult(**{**broken.__dict__, "ci_low": math.nan, "ci_high": math.nan})
     assert cuts.cut_tests([*eleven[:10], broken]) == ()
     assert len(cuts.cut_tests(eleven)) == 2
+
+
+def test_the_export_tables_carry_the_cut_tests_and_the_rank_view():
+    """Do the 排名分界检验 and 排名视图 tables give the page's numbers, rounded, with the
+    assumption?"""
+    from survey_service.results.exports import ranking
+
+    header, table = ranking.cut_rows(rows())
+    bottom, _ = cuts.cut_tests(rows())
+    assert header[0] == "分界" and header[-1] == "假定"
+    assert table[0][:6] == ["后十名(十差)", "U10", 8.1, "U11", 8.12, 0.02]
+    assert table[0][7] == round(bottom.df, 3) and table[0][9] == round(bottom.p_value, 6)
+    assert table[1][:2] == ["前十名(十佳)", "U03"] and table[1][10] == cuts.CUT_ASSUMPTION
+    header, table = ranking.rank_rows(rows())
+    assert [r[1] for r in table] == [f"U{i:02d}" for i in range(1, 13)]
+    by = {r[1]: dict(zip(header, r, strict=True)) for r in table}
+    view = {r.code: r for r in cuts.rank_view(rows()).rows}
+    assert by["U12"]["所用自由度"] == "inf"
+    assert by["U01"]["收缩后得分(经验贝叶斯,仅供参考)"] == round(view["U01"].shrunk_mean, 6)
+    assert by["U01"]["与中位数之差p值"] == round(view["U01"].median_p, 6)

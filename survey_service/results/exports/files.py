@@ -15,6 +15,7 @@ from survey_service.results.exports.common import Table, column_formats
 from survey_service.results.exports.microdata import microdata_bundle, microdata_table
 from survey_service.results.exports.office import below_minimum, below_minimum_table
 from survey_service.results.exports.provenance import DEFAULT_TIMEZONE, provenance
+from survey_service.results.exports.ranking import cuts_of, cuts_table, ranks_of, ranks_table
 from survey_service.results.exports.tables import (
     ASPECT_FORMATS,
     ASPECT_HEADER,
@@ -34,7 +35,7 @@ from survey_service.results.exports.tables import (
 from survey_service.results.render import csvfile as reports
 from survey_service.results.render.workbook import Sheet, build_workbook
 from survey_service.results.respondents import load_wave
-from survey_service.results.signals import signals_export, signals_table, unit_signals
+from survey_service.results.signals import signals_export, signals_table, wave_signals
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv"  # send_file adds "; charset=utf-8"
@@ -48,6 +49,8 @@ CSV_TABLES: dict[str, Callable[[Session, SurveyWave], Table]] = {
     "comments": comments_table,
     "below_minimum": below_minimum_table,
     "signals": signals_export,
+    "cuts": cuts_table,
+    "ranks": ranks_table,
 }
 
 
@@ -99,7 +102,9 @@ def workbook_sheets(session: Session, wave: SurveyWave) -> list[Sheet]:
         Sheet("抽样参数", *parameters(data), widths={0: 28, 1: 70}),
         Sheet("意见建议", *comments(session, data), widths={4: 60}),
         Sheet("低于最低要求的单位", *below_minimum(session, data), widths={14: 50}),
-        Sheet("异常信号", *signals_table(unit_signals(session, data.wave))),
+        Sheet("异常信号", *signals_table(wave_signals(session, data.wave))),
+        Sheet("排名分界检验", *cuts_of(session, data), widths={10: 60}),
+        Sheet("排名视图", *ranks_of(session, data)),
     ]
     return sheets
 
