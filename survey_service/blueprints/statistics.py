@@ -315,10 +315,13 @@ def unit_page(code: str):
     """One unit's figures, answers by item, dispositions and comments."""
     session = get_session()
     wave = current_wave(session)
+    page = unit_report.unit_report(session, wave, code, for_unit=False)
     return render_template(
         "statistics/unit.html",
         wave=wave,
-        page=unit_report.unit_report(session, wave, code, for_unit=False),
+        page=page,
+        unit_signals=next((s for s in wave_signals(session, wave) if s.code == code), None),
+        signals_note=signals.SIGNALS_NOTE,
     )
 
 

@@ -52,16 +52,27 @@ def test_office_sees_flagged_units_with_their_counts_beside_the_score(client, se
 
 def test_unit_staff_cannot_see_the_signals(client, session, auth):
     """Are the signals page and the results page closed to a unit's own staff?"""
-    build_signals_wave(session)
+    from survey_service.models import User
+    from survey_service.results import publication
+
+    wave = build_signals_wave(session)
     with transaction(session):
         unit = session.exec(select(Unit).where(Unit.code == "P1")).one()
         make_user(session, username="p1staff", role="unit", unit=unit)
+        reviewer = session.exec(select(User).where(User.username == "reviewer")).one()
+        publication.close_results(session=session, wave=wave, actor=reviewer)
+        publication.publish_results(session=session, wave=wave, actor=reviewer)
     auth.login("p1staff")
     assert client.get("/statistics/results/signals").status_code == 403
     assert client.get("/statistics/results").status_code == 403
+    assert client.get("/statistics/units/P1").status_code == 403
     assert client.get("/statistics/exports/signals.csv").status_code == 403
-    own = client.get("/units/").get_data(as_text=True)
-    assert "8/8" not in own and "异常信号" not in own
+    # the unit's own published page: its score, none of the signals
+    own = client.get("/unit/results")
+    assert own.status_code == 200
+    text = own.get_data(as_text=True)
+    assert 'id="unit-score"' in text
+    assert "异常信号" not in text and "unit-signals" not in text and "8/8" not in text
 
 
 def test_the_ranking_page_shows_the_cut_tests_and_the_shrinkage_view(
@@ -93,3 +104,28 @@ def test_the_ranking_page_shows_the_cut_tests_and_the_shrinkage_view(
     assert re.findall(r'<tr data-code="(\w+)">', ranked) == [f"U{i:02d}" for i in range(1, 13)]
     assert "∞（正态）" in _row(page, "rank-view", "U12")
     assert cuts.CUT_ASSUMPTION in page
+
+
+def test_the_offices_unit_page_lists_every_signal_with_its_counts(client, session, auth):
+    """Does the office's page of P5 show its 5/8 bad numbers flagged, and its other counts?"""
+    build_signals_wave(session)
+    auth.login("reviewer")
+    page = client.get("/statistics/units/P5").get_data(as_text=True)
+    table = page.split('id="unit-signals"', 1)[1].split("</table>", 1)[0]
+    rows = dict(re.findall(r'<tr data-signal="(\w+)"[^>]*>(.*?)</tr>', table, re.S))
+    assert list(rows) == [
+        "top_box",
+        "screened_out",
+        "bad_numbers",
+        "shared_numbers",
+        "staff_numbers",
+        "same_comments",
+        "short_interviews",
+        "median_length",
+    ]
+    assert (
+        '<td class="num">5/8</td><td class="num">62%</td><td class="num">6%</td>'
+        in rows["bad_numbers"]
+    )
+    assert rows["bad_numbers"].endswith("<td>是</td>")
+    assert '<td class="num">1/3</td>' in rows["top_box"] and rows["top_box"].endswith("<td></td>")
