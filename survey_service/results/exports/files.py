@@ -15,7 +15,7 @@ from survey_service.results.exports.common import Table, column_formats
 from survey_service.results.exports.microdata import microdata_bundle, microdata_table
 from survey_service.results.exports.office import below_minimum, below_minimum_table
 from survey_service.results.exports.provenance import DEFAULT_TIMEZONE, provenance
-from survey_service.results.exports.ranking import cuts_of, cuts_table, ranks_of, ranks_table
+from survey_service.results.exports.ranking import cut_rows, cuts_table, rank_rows, ranks_table
 from survey_service.results.exports.tables import (
     ASPECT_FORMATS,
     ASPECT_HEADER,
@@ -32,6 +32,7 @@ from survey_service.results.exports.tables import (
     parameters,
     parameters_table,
 )
+from survey_service.results.publication import wave_results
 from survey_service.results.render import csvfile as reports
 from survey_service.results.render.workbook import Sheet, build_workbook
 from survey_service.results.respondents import load_wave
@@ -80,6 +81,7 @@ def workbook_sheets(session: Session, wave: SurveyWave) -> list[Sheet]:
     data = load_wave(session, wave)
     estimates = tables.estimates(session, data)
     dispositions = dispositions_table(session, wave)
+    ranked = wave_results(session, wave, data=data)  # once for both ranking sheets
     sheets = [
         Sheet(
             "各单位得分",
@@ -103,8 +105,8 @@ def workbook_sheets(session: Session, wave: SurveyWave) -> list[Sheet]:
         Sheet("意见建议", *comments(session, data), widths={4: 60}),
         Sheet("低于最低要求的单位", *below_minimum(session, data), widths={14: 50}),
         Sheet("异常信号", *signals_table(wave_signals(session, data.wave))),
-        Sheet("排名分界检验", *cuts_of(session, data), widths={10: 60}),
-        Sheet("排名视图", *ranks_of(session, data)),
+        Sheet("排名分界检验", *cut_rows(ranked), widths={10: 60}),
+        Sheet("排名视图", *rank_rows(ranked)),
     ]
     return sheets
 
