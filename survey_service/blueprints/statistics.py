@@ -51,6 +51,12 @@ def wave_signals(session, wave):
     return cache.wave_signals(session, wave)
 
 
+def results_and_signals(session, wave):
+    """Both through the app's cache, the data version read once."""
+    cache = current_app.extensions.setdefault(CACHE_KEY, ResultsCache())
+    return cache.results_and_signals(session, wave)
+
+
 @bp.route("/")
 @requires_role(Role.STATISTICIAN, Role.ADMIN)
 def index():
@@ -205,7 +211,7 @@ def results_page():
     """Show every unit's score, interval, response rate and rank odds; filter and sort."""
     session = get_session()
     wave = current_wave(session)
-    all_rows = wave_results(session, wave)
+    all_rows, unit_signals = results_and_signals(session, wave)
     category = request.args.get("category", "")
     rows = [r for r in all_rows if r.category == category] if category else all_rows
     sort = request.args.get("sort", "code")
@@ -215,7 +221,7 @@ def results_page():
         "statistics/results.html",
         wave=wave,
         rows=_sorted(rows, sort, descending),
-        signals={s.code: s for s in wave_signals(session, wave)},
+        signals={s.code: s for s in unit_signals},
         signals_note=signals.SIGNALS_NOTE,
         view=cuts.rank_view(all_rows),
         cut_assumption=cuts.CUT_ASSUMPTION,
@@ -237,8 +243,8 @@ def signals_page():
     """Show every unit's signs of gaming with the counts behind them, beside its score."""
     session = get_session()
     wave = current_wave(session)
-    scores = {r.code: r for r in wave_results(session, wave)}
-    rows = wave_signals(session, wave)
+    results_rows, rows = results_and_signals(session, wave)
+    scores = {r.code: r for r in results_rows}
     if request.args.get("flagged") == "1":
         rows = [r for r in rows if r.any_flag]
     return render_template(

@@ -107,11 +107,16 @@ class ResultsCache:
         self._entries: dict[int, tuple[tuple, list[UnitResult]]] = {}
         self._signals: dict[int, tuple[tuple, list[UnitSignals]]] = {}
 
-    def wave_results(self, session: Session, wave: SurveyWave) -> list[UnitResult]:
-        """As :func:`publication.wave_results`, computed at most once per data version."""
+    def wave_results(
+        self, session: Session, wave: SurveyWave, *, version: tuple | None = None
+    ) -> list[UnitResult]:
+        """As :func:`publication.wave_results`, computed at most once per data version.
+
+        ``version`` is the wave's :func:`data_version` when the caller has it already.
+        """
         if wave.status != WaveStatus.OPEN:
             return publication.frozen_results(session, wave)
-        version = data_version(session, wave)
+        version = data_version(session, wave) if version is None else version
         with self._lock:
             entry = self._entries.get(wave.id)
         if entry is not None and entry[0] == version:
@@ -121,19 +126,32 @@ class ResultsCache:
             self._entries[wave.id] = (version, rows)
         return rows
 
-    def wave_signals(self, session: Session, wave: SurveyWave) -> list[UnitSignals]:
+    def wave_signals(
+        self, session: Session, wave: SurveyWave, *, version: tuple | None = None
+    ) -> list[UnitSignals]:
         """As :func:`signals.wave_signals`, computed at most once per data and lists version."""
         if wave.status != WaveStatus.OPEN:
             return signals.wave_signals(session, wave)
-        version = (data_version(session, wave), lists_version(session, wave))
+        version = data_version(session, wave) if version is None else version
+        key = (version, lists_version(session, wave))
         with self._lock:
             entry = self._signals.get(wave.id)
-        if entry is not None and entry[0] == version:
+        if entry is not None and entry[0] == key:
             return entry[1]
         rows = signals.unit_signals(session, wave)
         with self._lock:
-            self._signals[wave.id] = (version, rows)
+            self._signals[wave.id] = (key, rows)
         return rows
+
+    def results_and_signals(
+        self, session: Session, wave: SurveyWave
+    ) -> tuple[list[UnitResult], list[UnitSignals]]:
+        """Both, with the data version read once (the results page shows both)."""
+        version = data_version(session, wave) if wave.status == WaveStatus.OPEN else None
+        return (
+            self.wave_results(session, wave, version=version),
+            self.wave_signals(session, wave, version=version),
+        )
 
     def clear(self) -> None:
         with self._lock:

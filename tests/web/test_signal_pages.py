@@ -87,7 +87,7 @@ def test_the_ranking_page_shows_the_cut_tests_and_the_shrinkage_view(
     with transaction(session):
         make_wave(session)
         make_user(session, role="reviewer")
-    monkeypatch.setattr(view, "wave_results", lambda session, wave: rows())
+    monkeypatch.setattr(view, "results_and_signals", lambda session, wave: (rows(), []))
     auth.login("reviewer")
     page = client.get("/statistics/results").get_data(as_text=True)
     cut = page.split('id="cuts"', 1)[1].split("</table>", 1)[0]
