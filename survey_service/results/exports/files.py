@@ -9,7 +9,6 @@ from sqlmodel import Session
 
 from survey_service.errors import NotFound
 from survey_service.models import SurveyWave
-from survey_service.results.exports import tables
 from survey_service.results.exports.comments import comments, comments_table
 from survey_service.results.exports.common import Table, column_formats
 from survey_service.results.exports.microdata import microdata_bundle, microdata_table
@@ -36,6 +35,7 @@ from survey_service.results.publication import wave_results
 from survey_service.results.render import csvfile as reports
 from survey_service.results.render.workbook import Sheet, build_workbook
 from survey_service.results.respondents import load_wave
+from survey_service.results.result_table import results_table
 from survey_service.results.signals import signals_export, signals_table, wave_signals
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -79,9 +79,9 @@ def table(session: Session, wave: SurveyWave, name: str) -> Table:
 def workbook_sheets(session: Session, wave: SurveyWave) -> list[Sheet]:
     """Every aggregate table as a formatted sheet (no microdata)."""
     data = load_wave(session, wave)
-    estimates = tables.estimates(session, data)
+    ranked = wave_results(session, wave, data=data)  # once for the scores and ranking sheets
+    estimates = results_table(ranked)  # as exports.tables.estimates(session, data)
     dispositions = dispositions_table(session, wave)
-    ranked = wave_results(session, wave, data=data)  # once for both ranking sheets
     sheets = [
         Sheet(
             "各单位得分",
