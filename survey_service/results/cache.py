@@ -10,7 +10,7 @@ answer, a finished call, a released replicate or a changed unit list gives
 a new version and the next request computes afresh. Once the wave is closed
 the figures come from the frozen snapshot, which is never recomputed.
 
-The signs of gaming (:func:`results.signals.wave_signals`) are kept the same way, their
+The signs of gaming (:func:`results.signal_views.wave_signals`) are kept the same way, their
 version adding the wave's lists and staff numbers (:func:`lists_version`).
 
 The cache belongs to its caller (the web app keeps one per app): a stage
@@ -35,7 +35,7 @@ from survey_service.models import (
     Unit,
     WaveStatus,
 )
-from survey_service.results import publication, signals
+from survey_service.results import publication, signal_views, signals
 from survey_service.results.estimates import UnitResult
 from survey_service.results.signals import UnitSignals
 from survey_service.sample.draws import latest_draw
@@ -129,9 +129,9 @@ class ResultsCache:
     def wave_signals(
         self, session: Session, wave: SurveyWave, *, version: tuple | None = None
     ) -> list[UnitSignals]:
-        """As :func:`signals.wave_signals`, computed at most once per data and lists version."""
+        """As :func:`signal_views.wave_signals`, computed once per data and lists version."""
         if wave.status != WaveStatus.OPEN:
-            return signals.wave_signals(session, wave)
+            return signal_views.wave_signals(session, wave)
         version = data_version(session, wave) if version is None else version
         key = (version, lists_version(session, wave))
         with self._lock:

@@ -22,7 +22,7 @@ from survey_service.models import (
     StaffNumber,
     Unit,
 )
-from survey_service.results import signals
+from survey_service.results import signal_views, signals
 from survey_service.sample import draws
 from tests.factories import make_list, make_unit, make_user, make_wave
 
@@ -306,7 +306,7 @@ def test_number_overlaps_agree_with_the_review_page(session, signals_wave):
 
 def test_signals_table_for_the_export(session, signals_wave):
     """Does the export table carry every signal's counts and flag, one row per unit?"""
-    header, table = signals.signals_table(signals.unit_signals(session, signals_wave))
+    header, table = signal_views.signals_table(signals.unit_signals(session, signals_wave))
     assert header[:5] == [
         "单位代码",
         "单位名称",
@@ -328,7 +328,7 @@ def test_closing_freezes_the_signals_with_the_figures(session, signals_wave):
     from survey_service.models import User
     from survey_service.results import publication
 
-    live = [signals.to_json(r) for r in signals.unit_signals(session, signals_wave)]
+    live = [signal_views.to_json(r) for r in signals.unit_signals(session, signals_wave)]
     with transaction(session):
         reviewer = session.exec(select(User).where(User.username == "reviewer")).one()
         publication.close_results(session=session, wave=signals_wave, actor=reviewer)
@@ -336,8 +336,8 @@ def test_closing_freezes_the_signals_with_the_figures(session, signals_wave):
         for staff in session.exec(select(StaffNumber)).all():
             session.delete(staff)
     assert signals.unit_signals(session, signals_wave)[4].signal("staff_numbers").events == 0
-    frozen = signals.wave_signals(session, signals_wave)
-    assert [signals.to_json(r) for r in frozen] == live
+    frozen = signal_views.wave_signals(session, signals_wave)
+    assert [signal_views.to_json(r) for r in frozen] == live
     p3 = next(r for r in frozen if r.code == "P3")
     assert (p3.name, p3.category) == ("单位P3", "基层站所")
     assert (p3.signal("staff_numbers").events, p3.signal("staff_numbers").flagged) == (2, True)

@@ -20,7 +20,7 @@ name                      table
                           (:func:`privacy.redact.redact`), no respondent id
 ``below_minimum``         units below the design's minimum of valid answers, and why
 ``signals``               signs of gaming per unit, counts and flags
-                          (:func:`results.signals.signals_table`)
+                          (:func:`results.signal_views.signals_table`)
 ``cuts``, ``ranks``       the tests at the 10th/11th place and the rank view with the
                           empirical-Bayes ranks (:mod:`.ranking`, :mod:`results.cuts`)
 ``microdata``             one row per released case keyed by the case pseudonym, with

@@ -36,7 +36,7 @@ from survey_service.results.render import csvfile as reports
 from survey_service.results.render.workbook import Sheet, build_workbook
 from survey_service.results.respondents import load_wave
 from survey_service.results.result_table import results_table
-from survey_service.results.signals import signals_export, signals_table, wave_signals
+from survey_service.results.signal_views import signals_export, signals_table, wave_signals
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv"  # send_file adds "; charset=utf-8"
