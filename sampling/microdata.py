@@ -179,7 +179,9 @@ write.csv(do.call(rbind, rows), "{out_name}", row.names = FALSE)
 """
 
 
-def stata_do(csv_name: str, columns: dict | None = None) -> str:
+def stata_do(
+    csv_name: str, columns: dict | None = None, out_name: str = "estimates_stata.csv"
+) -> str:
     """A Stata do-file that loads the microdata and re-estimates every unit the same way.
 
     Parameters
@@ -187,10 +189,21 @@ def stata_do(csv_name: str, columns: dict | None = None) -> str:
     csv_name : str
     columns : dict, optional
         Names of the columns (keys as :data:`COLUMNS`); they must be valid Stata names.
+    out_name : str
+        CSV the do-file writes: ``unit, n, mean, se, ci_low, ci_high, df`` (17 digits), as
+        :func:`r_script`.
 
     Returns
     -------
     str
+
+    Notes
+    -----
+    ``import delimited`` lower-cases variable names unless told ``case(preserve)``, which
+    would lose ``N_vstrat``. Each unit is ``svyset`` with ``strata(vstrat)``,
+    ``fpc(N_vstrat)`` (a number above 1 is read as the population size) and
+    ``pweight=weight``; ``svy, dof(df)`` uses the unit's exported df (``n - H``) for the
+    t interval, ``invttail(df, 0.025)``, which is then held to 0-10 like the published one.
 
     References
     ----------
@@ -198,20 +211,41 @@ def stata_do(csv_name: str, columns: dict | None = None) -> str:
     """
     c = {**COLUMNS, **(columns or {})}
     return f"""* Re-estimate every unit's mean from the microdata (Stata 14 or later).
-* One design per unit: strata = variance strata, fpc = their population sizes,
-* pweights N_h/r_h; the interval uses the exported df (n - H of the unit).
-import delimited using "{csv_name}", encoding("utf-8") stringcols(_all) clear
+* One design per unit: strata = variance strata ({c["vstrat"]}), fpc = their population
+* sizes ({c["N_vstrat"]}), pweights N_h/r_h ({c["weight"]}); the interval uses the exported
+* degrees of freedom ({c["df"]} = n - H of the unit) through svy's dof() option.
+import delimited using "{csv_name}", encoding("utf-8") case(preserve) stringcols(_all) clear
 destring {c["weight"]} {c["N_vstrat"]} {c["f_vstrat"]} {c["df"]} {c["score"]}, replace
 drop if missing({c["score"]}) | missing({c["weight"]})
+tempname results
+tempfile estimates
+postfile `results' str244 unit double n double mean double se double ci_low ///
+    double ci_high double df using `estimates'
 levelsof {c["unit"]}, local(units)
 foreach u of local units {{
     preserve
     keep if {c["unit"]} == "`u'"
+    scalar dof = {c["df"]}[1]
+    if scalar(dof) < 1 {{
+        * one respondent: no design-based interval (published with the exact bound)
+        restore
+        continue
+    }}
     svyset _n [pweight={c["weight"]}], strata({c["vstrat"]}) fpc({c["N_vstrat"]})
-    svy, dof(`=({c["df"]}[1])'): mean {c["score"]}
-    * the published interval is this one clipped to the 0-10 scale
+    svy, dof(`=scalar(dof)'): mean {c["score"]}
+    scalar m = _b[{c["score"]}]
+    scalar s = _se[{c["score"]}]
+    scalar q = invttail(scalar(dof), 0.025)
+    * the published interval is this one held to the 0-10 scale
+    post `results' ("`u'") (_N) (scalar(m)) (scalar(s)) ///
+        (max(0, scalar(m) - scalar(q) * scalar(s))) ///
+        (min(10, scalar(m) + scalar(q) * scalar(s))) (scalar(dof))
     restore
 }}
+postclose `results'
+use `estimates', clear
+format mean se ci_low ci_high %21.17g
+export delimited using "{out_name}", replace
 """
 
 

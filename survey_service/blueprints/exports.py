@@ -39,6 +39,9 @@ TABLE_LABELS = {
     "parameters": "抽样参数与随机种子",
     "comments": "意见建议（已去除个人信息）",
     "below_minimum": "有效回答低于最低要求的单位及原因（供办公室决定）",
+    "signals": "各单位异常信号（计数/分母、是否异常），供办公室核查",
+    "cuts": "排名分界检验（第 10/11 名之差的 t 检验及其假定）",
+    "ranks": "排名视图：原始名次、与类别中位数的检验、经验贝叶斯收缩后的名次",
 }
 
 
@@ -103,6 +106,9 @@ CSV_TABLE_NAMES = (
     "parameters",
     "comments",
     "below_minimum",
+    "signals",
+    "cuts",
+    "ranks",
 )
 _table_view = requires_role(*AGGREGATE_ROLES)(table_csv)
 for _name in CSV_TABLE_NAMES:

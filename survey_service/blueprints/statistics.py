@@ -39,6 +39,8 @@ charts = lazy_module("survey_service.results.render.charts")
 rates = lazy_module("survey_service.results.render.rates")
 draws = lazy_module("survey_service.sample.draws")
 frames = lazy_module("survey_service.sample.frames")
+cuts = lazy_module("survey_service.results.cuts")
+signals = lazy_module("survey_service.results.signals")
 
 bp = Blueprint("statistics", __name__)
 
@@ -49,6 +51,18 @@ def wave_results(session, wave):
     """The wave's figures through the app's cache: the page and its charts share one computation."""
     cache = current_app.extensions.setdefault(CACHE_KEY, results_cache.ResultsCache())
     return cache.wave_results(session, wave)
+
+
+def wave_signals(session, wave):
+    """The wave's signs of gaming through the app's cache (live while open, frozen after)."""
+    cache = current_app.extensions.setdefault(CACHE_KEY, results_cache.ResultsCache())
+    return cache.wave_signals(session, wave)
+
+
+def results_and_signals(session, wave):
+    """Both through the app's cache, the data version read once."""
+    cache = current_app.extensions.setdefault(CACHE_KEY, results_cache.ResultsCache())
+    return cache.results_and_signals(session, wave)
 
 
 @bp.route("/")
@@ -205,10 +219,9 @@ def results_page():
     """Show every unit's score, interval, response rate and rank odds; filter and sort."""
     session = get_session()
     wave = current_wave(session)
-    rows = wave_results(session, wave)
+    all_rows, unit_signals = results_and_signals(session, wave)
     category = request.args.get("category", "")
-    if category:
-        rows = [r for r in rows if r.category == category]
+    rows = [r for r in all_rows if r.category == category] if category else all_rows
     sort = request.args.get("sort", "code")
     sort = sort if sort in SORTABLE else "code"
     descending = request.args.get("desc") == "1"
@@ -216,14 +229,41 @@ def results_page():
         "statistics/results.html",
         wave=wave,
         rows=_sorted(rows, sort, descending),
+        signals={s.code: s for s in unit_signals},
+        signals_note=signals.SIGNALS_NOTE,
+        view=cuts.rank_view(all_rows),
+        cut_assumption=cuts.CUT_ASSUMPTION,
+        shrinkage_note=cuts.SHRINKAGE_NOTE,
         min_valid=results.MIN_VALID,
         rank_assumption=results.RANK_ASSUMPTION,
-        below_minimum=office.below_minimum_rows(wave_results(session, wave)),
+        below_minimum=office.below_minimum_rows(all_rows),
         reason_labels=results.BELOW_MINIMUM_REASONS,
         has_exports="exports" in current_app.blueprints,
         category=category,
         sort=sort,
         descending=descending,
+    )
+
+
+@bp.route("/results/signals")
+@requires_role(Role.STATISTICIAN, Role.REVIEWER, Role.ADMIN)
+def signals_page():
+    """Show every unit's signs of gaming with the counts behind them, beside its score."""
+    session = get_session()
+    wave = current_wave(session)
+    results_rows, rows = results_and_signals(session, wave)
+    scores = {r.code: r for r in results_rows}
+    if request.args.get("flagged") == "1":
+        rows = [r for r in rows if r.any_flag]
+    return render_template(
+        "statistics/signals.html",
+        wave=wave,
+        rows=rows,
+        scores=scores,
+        labels=signals.SIGNAL_LABELS,
+        length_label=signals.LENGTH_LABEL,
+        note=signals.SIGNALS_NOTE,
+        flagged_only=request.args.get("flagged") == "1",
     )
 
 
@@ -289,10 +329,13 @@ def unit_page(code: str):
     """One unit's figures, answers by item, dispositions and comments."""
     session = get_session()
     wave = current_wave(session)
+    page = unit_report.unit_report(session, wave, code, for_unit=False)
     return render_template(
         "statistics/unit.html",
         wave=wave,
-        page=unit_report.unit_report(session, wave, code, for_unit=False),
+        page=page,
+        unit_signals=next((s for s in wave_signals(session, wave) if s.code == code), None),
+        signals_note=signals.SIGNALS_NOTE,
     )
 
 

@@ -19,7 +19,7 @@ from survey_service import audit
 from survey_service.calls import supervision
 from survey_service.errors import Conflict
 from survey_service.models import ResultSnapshot, SurveyWave, User, WaveStatus, utcnow
-from survey_service.results import estimates
+from survey_service.results import estimates, signal_views, signals
 from survey_service.results.estimates import UnitResult
 from survey_service.results.respondents import WaveData
 from survey_service.sample.draws import latest_draw
@@ -57,14 +57,12 @@ def close_results(*, session: Session, wave: SurveyWave, actor: User) -> int:
     if latest_draw(session, wave) is None:
         raise Conflict("本轮尚未抽样，没有可封存的结果")
     rows = estimates.unit_results(session, wave)
+    frozen_signals = {s.code: signal_views.to_json(s) for s in signals.unit_signals(session, wave)}
     for row in rows:
-        session.add(
-            ResultSnapshot(
-                wave_id=wave.id,
-                unit_code=row.code,
-                figures={k: _to_json(v) for k, v in asdict(row).items()},
-            )
-        )
+        figures = {k: _to_json(v) for k, v in asdict(row).items()}
+        if row.code in frozen_signals:
+            figures[signal_views.SNAPSHOT_KEY] = frozen_signals[row.code]
+        session.add(ResultSnapshot(wave_id=wave.id, unit_code=row.code, figures=figures))
     wave.status = WaveStatus.CLOSED
     wave.closed_at = utcnow()
     session.add(wave)

@@ -54,6 +54,7 @@ EXPECTED = {
     "statistics.results": {"statistician", "reviewer", "admin"},
     "statistics.results_csv": {"statistician", "reviewer", "admin"},
     "statistics.chart": {"statistician", "reviewer", "admin"},
+    "statistics.signals_page": {"statistician", "reviewer", "admin"},
     "statistics.unit_page": {"statistician", "reviewer", "admin"},
     "statistics.close": {"reviewer", "admin"},
     "statistics.publish": {"reviewer", "admin"},

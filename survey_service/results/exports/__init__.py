@@ -18,6 +18,11 @@ name                      table
 ``parameters``            the draw: id, seed, generator, frame hash, design parameters
 ``comments``              open answers per unit with personal details removed
                           (:func:`privacy.redact.redact`), no respondent id
+``below_minimum``         units below the design's minimum of valid answers, and why
+``signals``               signs of gaming per unit, counts and flags
+                          (:func:`results.signal_views.signals_table`)
+``cuts``, ``ranks``       the tests at the 10th/11th place and the rank view with the
+                          empirical-Bayes ranks (:mod:`.ranking`, :mod:`results.cuts`)
 ``microdata``             one row per released case keyed by the case pseudonym, with
                           the design columns R and Stata read right; for statisticians
                           only (never in the workbook); also as a zip with the R script,

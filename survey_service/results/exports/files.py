@@ -9,12 +9,12 @@ from sqlmodel import Session
 
 from survey_service.errors import NotFound
 from survey_service.models import SurveyWave
-from survey_service.results.exports import tables
 from survey_service.results.exports.comments import comments, comments_table
 from survey_service.results.exports.common import Table, column_formats
 from survey_service.results.exports.microdata import microdata_bundle, microdata_table
 from survey_service.results.exports.office import below_minimum, below_minimum_table
 from survey_service.results.exports.provenance import DEFAULT_TIMEZONE, provenance
+from survey_service.results.exports.ranking import cut_rows, cuts_table, rank_rows, ranks_table
 from survey_service.results.exports.tables import (
     ASPECT_FORMATS,
     ASPECT_HEADER,
@@ -31,9 +31,12 @@ from survey_service.results.exports.tables import (
     parameters,
     parameters_table,
 )
+from survey_service.results.publication import wave_results
 from survey_service.results.render import csvfile as reports
 from survey_service.results.render.workbook import Sheet, build_workbook
 from survey_service.results.respondents import load_wave
+from survey_service.results.result_table import results_table
+from survey_service.results.signal_views import signals_export, signals_table, wave_signals
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv"  # send_file adds "; charset=utf-8"
@@ -46,6 +49,9 @@ CSV_TABLES: dict[str, Callable[[Session, SurveyWave], Table]] = {
     "parameters": parameters_table,
     "comments": comments_table,
     "below_minimum": below_minimum_table,
+    "signals": signals_export,
+    "cuts": cuts_table,
+    "ranks": ranks_table,
 }
 
 
@@ -73,7 +79,8 @@ def table(session: Session, wave: SurveyWave, name: str) -> Table:
 def workbook_sheets(session: Session, wave: SurveyWave) -> list[Sheet]:
     """Every aggregate table as a formatted sheet (no microdata)."""
     data = load_wave(session, wave)
-    estimates = tables.estimates(session, data)
+    ranked = wave_results(session, wave, data=data)  # once for the scores and ranking sheets
+    estimates = results_table(ranked)  # as exports.tables.estimates(session, data)
     dispositions = dispositions_table(session, wave)
     sheets = [
         Sheet(
@@ -97,6 +104,9 @@ def workbook_sheets(session: Session, wave: SurveyWave) -> list[Sheet]:
         Sheet("抽样参数", *parameters(data), widths={0: 28, 1: 70}),
         Sheet("意见建议", *comments(session, data), widths={4: 60}),
         Sheet("低于最低要求的单位", *below_minimum(session, data), widths={14: 50}),
+        Sheet("异常信号", *signals_table(wave_signals(session, data.wave))),
+        Sheet("排名分界检验", *cut_rows(ranked), widths={10: 60}),
+        Sheet("排名视图", *rank_rows(ranked)),
     ]
     return sheets
 

@@ -175,7 +175,10 @@ def dictionary(data: WaveData) -> str:
         "",
         f"`{R_NAME}` (R, package survey) and `{STATA_NAME}` (Stata 14+) re-estimate every",
         "unit: one design per unit, strata = vstrat, fpc = N_vstrat, weights, t on df (n - H).",
-        "They reproduce the published Taylor and census figures; units published with the",
+        "They write `estimates_r.csv` / `estimates_stata.csv` (unit, n, mean, se, ci_low,",
+        "ci_high, df) and reproduce the published Taylor and census figures (the R script is",
+        "tested against them; the do-file only structurally, Stata being unavailable to the",
+        "tests); units published with the",
         "zero-variance bound (every answer the same) use a rule R and Stata do not have.",
     ]
     return "\n".join(lines) + "\n"

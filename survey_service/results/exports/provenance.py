@@ -13,7 +13,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from survey_service.models import Answer, Case, SampleDraw, SurveyWave, utcnow
+from survey_service.results.cuts import CUT_ASSUMPTION, SHRINKAGE_NOTE
 from survey_service.results.ranks import RANK_ASSUMPTION
+from survey_service.results.signals import SIGNALS_NOTE
 from survey_service.sample.draws import latest_draw
 from survey_service.setup.waves import script_for_wave
 
@@ -102,6 +104,9 @@ def provenance(
             "可能仍含姓名的意见标为需人工审核。"
         ),
         "rank_assumption": RANK_ASSUMPTION,
+        "分界检验的假定": CUT_ASSUMPTION,
+        "经验贝叶斯视图": SHRINKAGE_NOTE,
+        "异常信号的方法": SIGNALS_NOTE,
         "code_version": code_version(),
         "wave": f"{wave.name}（{WAVE_STATUS_LABELS.get(wave.status, wave.status)}）",
         "script_versions": (
