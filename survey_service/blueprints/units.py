@@ -275,6 +275,8 @@ def _errors_csv(list_id: int, *, reveal: bool):
     rows = [
         [
             i.row_number,
+            i.name,
+            i.service,
             FIELD_LABELS.get(i.field, i.field),
             i.value,
             i.reason,
@@ -282,7 +284,9 @@ def _errors_csv(list_id: int, *, reveal: bool):
         ]
         for i in issues
     ]
-    body = reports.csv_bytes(["行号", "字段", "原始值", "原因代码", "原因"], rows)
+    body = reports.csv_bytes(
+        ["行号", "姓名", "办理事项", "字段", "原始值", "原因代码", "原因"], rows
+    )
     suffix = "errors-full" if reveal else "errors"
     name = f"list-{client_list.id}-v{client_list.version}-{suffix}.csv"
     return Response(

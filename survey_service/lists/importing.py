@@ -35,10 +35,12 @@ from survey_service.lists.parsing.workbook import SheetLimits
 from survey_service.lists.pipeline import SealedList, sealed_list
 from survey_service.lists.sealing import (
     CLIENT_COLUMNS,
+    ISSUE_ROW_COLUMNS,
     ImportOptions,
     client_rows,
     consecutive_runs,
     parse_with,
+    sealed_issue_rows,
 )
 from survey_service.models import (
     ClientList,
@@ -52,7 +54,7 @@ from survey_service.models import (
     utcnow,
 )
 from survey_service.privacy import files
-from survey_service.privacy.vault import NAME, RAW_VALUE, PhoneVault, mask_raw
+from survey_service.privacy.vault import NAME, PhoneVault
 from survey_service.setup.waves import require_open
 
 __all__ = ["ImportOptions", "consecutive_runs", "import_client_list", "import_staff_numbers"]
@@ -60,8 +62,6 @@ __all__ = ["ImportOptions", "consecutive_runs", "import_client_list", "import_st
 Source = bytes | BinaryIO | Path
 
 CHUNK = files.CHUNK
-# A rejected row as stored: its raw value encrypted, and masked beside it.
-ISSUE_ROW_COLUMNS = ("list_id", "row_number", "field", "raw_value", "raw_masked", "reason")
 NAME_AT = 1  # the names' place among a sealed batch's client columns (see lists.sealing)
 
 
@@ -278,7 +278,7 @@ def _store_rows(
             clients = (*clients[:NAME_AT], sealed_names, *clients[NAME_AT + 1 :])
             rows = client_rows(client_list.id, clients, vault)
             insert("client", CLIENT_COLUMNS, rows)
-            issue_rows = _issue_rows(client_list.id, issues, vault)
+            issue_rows = sealed_issue_rows(client_list.id, issues, vault)
             insert("list_row_issue", ISSUE_ROW_COLUMNS, issue_rows)
     totals = sealed.totals
     client_list.n_accepted, client_list.n_rejected = totals.accepted, totals.rejected
@@ -288,18 +288,6 @@ def _store_rows(
     client_list.signals = {**signals, "sheet": sheet} if sheet else signals
     session.add(client_list)
     session.flush()
-
-
-def _issue_rows(list_id: int, issues: list[tuple], vault: PhoneVault) -> list[tuple]:
-    """ISSUE_ROW_COLUMNS of a batch's issues (row, field, raw value, reason)."""
-    if not issues:
-        return []
-    raws = [issue[2] for issue in issues]
-    sealed = vault.encrypt_texts(raws, RAW_VALUE)
-    return [
-        (list_id, row, field, token, mask_raw(raw), reason)
-        for (row, field, raw, reason), token in zip(issues, sealed, strict=True)
-    ]
 
 
 @contextmanager

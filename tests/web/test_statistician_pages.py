@@ -19,9 +19,7 @@ def _drawn(session):
         wave = make_wave(session)
         make_list(session, unit=unit, wave=wave, n=20, actor=reviewer)
         design = DrawDesign(per_unit=4, replicates=2, reserve=1)
-        return draws.draw_sample(
-            session=session, wave=wave, seed=7, design=design, actor=reviewer
-        )
+        return draws.draw_sample(session=session, wave=wave, seed=7, design=design, actor=reviewer)
 
 
 def test_bad_unit_code_in_release_stays_on_the_page(client, auth, session):
