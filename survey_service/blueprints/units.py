@@ -19,9 +19,11 @@ from flask_login import current_user
 from sqlalchemy import func
 from sqlmodel import select
 
+from survey_service.evaluation import rectification
 from survey_service.lists import drafts
 from survey_service.lists import importing as list_import
 from survey_service.lists.parsing import FIELD_LABELS, REASONS
+from survey_service.models.evaluation import PROBLEM_STATUS_LABELS
 from survey_service.privacy import reveal as privacy_reveal
 from survey_service.results import unit_report
 from survey_service.results.render import csvfile as reports
@@ -193,7 +195,13 @@ def results():
     if wave.status != WaveStatus.PUBLISHED:
         return render_template("units/not_published.html", wave=wave, unit=unit)
     page = unit_report.unit_report(session, wave, unit.code, for_unit=True)
-    return render_template("statistics/unit.html", wave=wave, page=page)
+    return render_template(
+        "units/results.html",
+        wave=wave,
+        page=page,
+        problems=rectification.problems_for(session, wave, unit.code),
+        status_labels=PROBLEM_STATUS_LABELS,
+    )
 
 
 @bp.route("/lists/<int:list_id>")
