@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import hashlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
@@ -176,8 +176,11 @@ def import_client_list(
     vault: PhoneVault,
     options: ImportOptions | None = None,
     actor: User | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ClientList:
     """Parse ``content`` and store it as the unit's next list version (a draft).
+
+    ``progress`` is told the rows checked so far after each batch.
 
     :raise ServiceError: if the file cannot be a client list (nothing is stored).
     :raise Conflict: if the unit's list is frozen by a drawn sample.
@@ -200,7 +203,7 @@ def import_client_list(
                 session, spool, sha256=sha256, size=size, filename=filename, vault=vault
             )
             client_list = _new_version(session, unit, wave, stored, actor)
-            _store_rows(session, client_list, sealed, vault)
+            _store_rows(session, client_list, sealed, vault, progress)
     audit.record(
         session,
         user=actor,
@@ -261,7 +264,11 @@ def _new_version(session, unit, wave, stored, actor) -> ClientList:
 
 
 def _store_rows(
-    session: Session, client_list: ClientList, sealed: SealedList, vault: PhoneVault
+    session: Session,
+    client_list: ClientList,
+    sealed: SealedList,
+    vault: PhoneVault,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     client_list.encoding = sealed.encoding
     client_list.delimiter = sealed.delimiter
@@ -270,6 +277,7 @@ def _store_rows(
     # counted here, in clear, because the stored names are encrypted. Each
     # accepted number is distinct within a file (duplicates are rejected).
     numbers_per_name: Counter[str] = Counter()
+    checked = 0
     with _collector_paused(), _batch_writer(session) as insert:
         for clients, issues in sealed.batches:
             names = clients[NAME_AT]
@@ -280,6 +288,9 @@ def _store_rows(
             insert("client", CLIENT_COLUMNS, rows)
             issue_rows = sealed_issue_rows(client_list.id, issues, vault)
             insert("list_row_issue", ISSUE_ROW_COLUMNS, issue_rows)
+            checked += len(clients[0]) + len(issues)
+            if progress is not None:
+                progress(checked)
     totals = sealed.totals
     client_list.n_accepted, client_list.n_rejected = totals.accepted, totals.rejected
     client_list.n_skipped = totals.skipped

@@ -19,6 +19,8 @@ EXPECTED = {
     "units.upload": {"unit"},
     "units.list_template": {"unit"},
     "units.delete": {"unit"},
+    "units.upload_progress": {"unit"},
+    "units.preview": {"unit"},
     "units.staff_upload": {"unit"},
     "units.detail": {"unit", "reviewer", "admin"},
     "units.errors_csv": {"unit", "reviewer", "admin"},
@@ -149,6 +151,7 @@ def _url(rule, world) -> str:
         "fmt": "xlsx",
         "user_id": world["users"]["agent"].id,
         "review_id": 1,
+        "token": "a" * 22,
     }
     path = rule.rule
     for name in rule.arguments:
