@@ -27,6 +27,7 @@ EXPECTED = {
     "units.reveal": {"unit", "reviewer"},
     "units.errors_full_csv": {"unit", "reviewer"},
     "units.submit": {"unit"},
+    "review.signal": {"reviewer", "admin"},
     "review.index": {"reviewer", "admin"},
     "review.detail": {"reviewer", "admin"},
     "review.decide": {"reviewer", "admin"},
@@ -152,6 +153,7 @@ def _url(rule, world) -> str:
         "user_id": world["users"]["agent"].id,
         "review_id": 1,
         "token": "a" * 22,
+        "signal": "shared",
     }
     path = rule.rule
     for name in rule.arguments:
