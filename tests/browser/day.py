@@ -13,16 +13,17 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
+from survey_service.calls import attempts as calling
+from survey_service.calls import interviews as interviewing
 from survey_service.calls.settings import ROUND_THE_CLOCK
 from survey_service.db import transaction
 from survey_service.demo import SERVICES, _list_csv
 from survey_service.evaluation import rectification
 from survey_service.lists import importing as list_import
 from survey_service.lists import review
-from survey_service.models import ClientList, ListStatus, SurveyWave, Unit, User
+from survey_service.models import Case, CaseStatus, ClientList, ListStatus, SurveyWave, Unit, User
 from survey_service.results import publication
 from survey_service.sample import draws
-from tests.evaluation.test_evaluation_rectification import _interview
 from tests.factories import make_list, make_unit, make_user, make_wave
 
 __all__ = ["SERVICES"]
@@ -123,12 +124,33 @@ def draw(session, d: District, *, replicates: int = 1, reserve: int = 0):
         )
 
 
-def interviews(session, d: District) -> None:
-    """Every unit's 8 released cases interviewed, with the ratings and comments above."""
+def interviews(session, d: District, codes=tuple(RATINGS)) -> None:
+    """The units' 8 released cases interviewed, with the ratings and comments above."""
     with transaction(session):
-        for code, ratings in RATINGS.items():
-            for rating, comment in zip(ratings, COMMENTS, strict=True):
+        for code in codes:
+            for rating, comment in zip(RATINGS[code], COMMENTS, strict=True):
                 _interview(session, d.users["agent1"], d.units[code], rating, comment)
+
+
+def _interview(session, agent, unit, rating, comment) -> None:
+    """The next released case of the unit, interviewed through the services."""
+    case = session.exec(
+        select(Case)
+        .where(Case.unit_id == unit.id, Case.status == CaseStatus.PENDING, Case.released)
+        .order_by(Case.order_rank)
+    ).first()
+    case.status = CaseStatus.IN_PROGRESS
+    case.claimed_by = agent.id
+    session.add(case)
+    session.flush()
+    attempt = calling.start_attempt(session, case, agent=agent)
+    for item_id, value in (
+        ("screening", "dealt"),
+        ("service_quality", rating),
+        ("overall", rating),
+        ("comment", comment),
+    ):
+        interviewing.answer(session, case, attempt, item_id, value, actor=agent)
 
 
 def close_and_publish(session, d: District) -> None:
