@@ -147,3 +147,33 @@ def test_progress_is_read_only_by_its_own_user(client, auth, session):
     assert client.get(f"/unit/lists/progress/{'m' * 22}").get_json() == {"stage": "waiting"}
     assert client.get("/unit/lists/progress/short").get_json() == {"stage": "waiting"}
     assert not progress.valid_token("../../etc/passwd" + "a" * 16)
+
+
+def test_preview_reads_a_small_workbook_and_skips_an_xls(client, auth, session):
+    """Is a small .xlsx previewed as it will be imported, and an .xls left to the import?"""
+    import openpyxl
+
+    _staff(session, auth)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "名单"
+    sheet.append(["服务对象名单"])
+    sheet.append(["姓名", "联系电话", "办理事项"])
+    sheet.append(["张建国", "13812345678", "户籍办理"])
+    out = io.BytesIO()
+    book.save(out)
+    response = client.post(
+        "/unit/lists/preview",
+        data={"file": (io.BytesIO(out.getvalue()), "名单.xlsx")},
+        content_type="multipart/form-data",
+    )
+    data = response.get_json()
+    assert (data["sheet"], data["header_row"]) == ("名单", 2)
+    assert [r["phone"] for r in data["rows"]] == ["138****5678"]
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
+    response = client.post(
+        "/unit/lists/preview",
+        data={"file": (io.BytesIO(ole), "名单.xls")},
+        content_type="multipart/form-data",
+    )
+    assert response.get_json() == {"skipped": "xls 格式的文件不预览，导入后请查看结果。"}
