@@ -62,3 +62,17 @@ def test_exports_page_is_in_the_navigation(client, auth, session):
     page = client.get("/statistics/").get_data(as_text=True)
     nav = page.split("<nav>")[1].split("</nav>")[0]
     assert 'href="/statistics/exports/"' in nav and "导出" in nav
+
+
+def test_fields_are_named_in_chinese():
+    """Does an error name its field in Chinese, never by the code's name?"""
+    import pytest
+
+    from survey_service.errors import ServiceError, Where
+
+    assert str(ServiceError("单位 X 不在本次抽样中", where=Where(field="unit"))) == (
+        "字段 单位代码：单位 X 不在本次抽样中"
+    )
+    with pytest.raises(ServiceError) as info:
+        DrawDesign(margin=20.0).check()
+    assert str(info.value) == "字段 误差界：抽样设计参数“误差界”=20.0 应在 0 到 10 之间"
