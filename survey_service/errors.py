@@ -34,7 +34,7 @@ FIELD_LABELS = {
     "sd": "假定标准差",
     "seed": "随机种子",
     "settings.calling": "拨打设置",
-    "shortlist_sizes": "入围名额",
+    "shortlist_sizes": "筛选名单规模",
     "substrata": "子层",
     "unit": "单位代码",
     "username": "用户名",

@@ -56,19 +56,30 @@ def _shared(session, client_list, vault):
         ClientList.unit_id != client_list.unit_id,
         ClientList.status.in_([ListStatus.SUBMITTED, ListStatus.APPROVED]),
     )
-    other = (
-        select(Client.phone_hash, Unit.name)
-        .join(ClientList, ClientList.id == Client.list_id)
-        .join(Unit, Unit.id == ClientList.unit_id)
-        .where(Client.list_id.in_(other_lists))
-        .subquery()
-    )
-    found = session.exec(
-        select(Client.row_number, Client.phone_masked, Client.name, other.c.name)
-        .join(other, other.c.phone_hash == Client.phone_hash)
-        .where(Client.list_id == client_list.id)
+    # As the signal counts them: an IN over the other lists' hashes (phone_hash has
+    # no index; a join would walk the other lists once per row of this one).
+    other_hashes = select(Client.phone_hash).where(Client.list_id.in_(other_lists))
+    mine = session.exec(
+        select(Client.row_number, Client.phone_masked, Client.name, Client.phone_hash)
+        .where(Client.list_id == client_list.id, Client.phone_hash.in_(other_hashes))
+        .order_by(Client.row_number)
+        .limit(MAX_ROWS)
     ).all()
-    return [SignalRow(r, p, _name(vault, n), f"也在 {unit} 的名单上") for r, p, n, unit in found]
+    units: dict[str, set[str]] = defaultdict(set)
+    for start in range(0, len(mine), 400):  # bound the statement's parameters
+        hashes = [h for *_rest, h in mine[start : start + 400]]
+        for phone_hash, unit in session.exec(
+            select(Client.phone_hash, Unit.name)
+            .join(ClientList, ClientList.id == Client.list_id)
+            .join(Unit, Unit.id == ClientList.unit_id)
+            .where(Client.list_id.in_(other_lists), Client.phone_hash.in_(hashes))
+        ).all():
+            units[phone_hash].add(unit)
+    return [
+        SignalRow(r, p, _name(vault, n), f"也在 {unit} 的名单上")
+        for r, p, n, h in mine
+        for unit in sorted(units[h])
+    ]
 
 
 def _staff(session, client_list, vault):
