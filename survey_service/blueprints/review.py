@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func, or_
 from sqlmodel import select
@@ -11,7 +20,7 @@ from survey_service.lazy import lazy_module
 from survey_service.setup.waves import current_wave
 
 from ..db import get_session, transaction
-from ..errors import ServiceError
+from ..errors import NotFound, ServiceError
 from ..forms import ReviewForm
 from ..models import LIST_STATUS_LABELS, ClientList, ListStatus, Role, Unit
 from ..security import requires_role
@@ -19,6 +28,7 @@ from ..security import requires_role
 # Stages behind the pages, loaded by the first request that needs one (survey_service.lazy).
 review = lazy_module("survey_service.lists.review")
 list_import = lazy_module("survey_service.lists.importing")
+signal_rows = lazy_module("survey_service.lists.signal_rows")
 
 bp = Blueprint("review", __name__)
 
@@ -122,3 +132,29 @@ def decide(list_id: int):
         return _detail(client_list, form, exc.message), exc.status_code
     flash("已通过。" if decision == "approve" else "已退回。", "success")
     return redirect(url_for("review.index"))
+
+
+@bp.route("/lists/<int:list_id>/signals/<signal>")
+@requires_role(Role.REVIEWER, Role.ADMIN)
+def signal(list_id: int, signal: str):
+    """The rows behind one padding signal: masked numbers and names, which other unit."""
+    if signal not in signal_rows.SIGNALS:
+        raise NotFound("没有这项预警信号")
+    session = get_session()
+    client_list = list_import.get_list_for(session, list_id, current_user)
+    rows = signal_rows.signal_rows(
+        session, client_list, current_app.extensions["phone_vault"], signal
+    )
+    response = make_response(
+        render_template(
+            "review/signal.html",
+            client_list=client_list,
+            unit=session.get(Unit, client_list.unit_id),
+            signal=signal,
+            title=signal_rows.SIGNALS[signal],
+            rows=rows,
+            limit=signal_rows.MAX_ROWS,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

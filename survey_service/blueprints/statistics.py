@@ -25,6 +25,7 @@ from survey_service.results.render import csvfile as reports
 from survey_service.setup.waves import current_wave
 
 from ..db import get_session, transaction
+from ..errors import NotFound, ServiceError
 from ..forms import DesignForm, ReleaseForm, SeedForm
 from ..models import Case, Role, SampleDraw
 from ..security import requires_role
@@ -113,10 +114,14 @@ def fix_frame():
         replicates=form.replicates.data,
         reserve=form.reserve.data,
     )
-    with transaction(session):
-        record = draws.fix_frame(
-            session=session, wave=current_wave(session), design=design, actor=current_user
-        )
+    try:
+        with transaction(session):
+            record = draws.fix_frame(
+                session=session, wave=current_wave(session), design=design, actor=current_user
+            )
+    except ServiceError as exc:  # stays on the page: the form's own mistake, in Chinese
+        flash(f"抽样框未固定：{exc.message}", "error")
+        return redirect(url_for("statistics.index"))
     flash(f"抽样框已固定（哈希 {record.frame_hash[:16]}…），请公布后再输入随机种子。", "success")
     return redirect(url_for("statistics.index"))
 
@@ -130,13 +135,19 @@ def draw(draw_id: int):
     if not form.validate_on_submit():
         flash("请填写 0 到 2^63-1 之间的随机种子。", "error")
         return redirect(url_for("statistics.index"))
-    with transaction(session):
-        record = draws.draw_from_frame(
-            session=session,
-            record=draws.get_draw(session, draw_id),
-            seed=form.seed.data,
-            actor=current_user,
-        )
+    try:
+        with transaction(session):
+            record = draws.draw_from_frame(
+                session=session,
+                record=draws.get_draw(session, draw_id),
+                seed=form.seed.data,
+                actor=current_user,
+            )
+    except NotFound:
+        raise
+    except ServiceError as exc:
+        flash(f"未抽样：{exc.message}", "error")
+        return redirect(url_for("statistics.index"))
     flash(f"已抽取样本：计划 {record.sample_size} 个（抽样框 {record.frame_size}）。", "success")
     return redirect(url_for("statistics.draw_detail", draw_id=record.id))
 
@@ -173,10 +184,14 @@ def release(draw_id: int):
     if not codes:
         rows = results.unit_results(session, current_wave(session))
         codes = [r.code for r in rows if r.released and r.completes < r.target]
-    with transaction(session):
-        count = draws.release_next_replicate(
-            session=session, record=record, unit_codes=codes, actor=current_user
-        )
+    try:
+        with transaction(session):
+            count = draws.release_next_replicate(
+                session=session, record=record, unit_codes=codes, actor=current_user
+            )
+    except ServiceError as exc:  # a bad unit code, no reserve left: said on the draw's page
+        flash(f"未追加发放：{exc.message}", "error")
+        return redirect(url_for("statistics.draw_detail", draw_id=draw_id))
     flash(f"已为 {len(codes)} 个单位追加发放 {count} 个样本。", "success")
     return redirect(url_for("statistics.draw_detail", draw_id=draw_id))
 

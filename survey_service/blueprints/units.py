@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import quote
 
 from flask import (
@@ -9,6 +10,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -22,6 +24,7 @@ from sqlmodel import select
 from survey_service.lazy import lazy_module
 from survey_service.lists import drafts
 from survey_service.lists.parsing import FIELD_LABELS, REASONS
+from survey_service.models.evaluation import PROBLEM_STATUS_LABELS
 from survey_service.privacy import reveal as privacy_reveal
 from survey_service.results.render import csvfile as reports
 from survey_service.setup.waves import current_wave
@@ -42,6 +45,9 @@ from ..security import requires_role
 
 # Stages behind the pages, loaded by the first request that needs one (survey_service.lazy).
 list_import = lazy_module("survey_service.lists.importing")
+list_preview = lazy_module("survey_service.lists.preview")
+progress = lazy_module("survey_service.lists.progress")
+rectification = lazy_module("survey_service.evaluation.rectification")
 unit_report = lazy_module("survey_service.results.unit_report")
 
 bp = Blueprint("units", __name__)
@@ -79,6 +85,7 @@ def index():
         staff_count=staff_count,
         labels=LIST_STATUS_LABELS,
         freeze=drafts.list_freeze(session, unit, wave),
+        progress_token=secrets.token_urlsafe(16),
     )
 
 
@@ -121,6 +128,14 @@ def _options(form) -> list_import.ImportOptions:
     )
 
 
+def _to(url: str):
+    """Redirect; the page's script (an XHR upload) gets the address as JSON instead,
+    so that the flashed message waits for the page it then opens."""
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return jsonify(redirect=url)
+    return redirect(url)
+
+
 @bp.route("/lists", methods=["POST"])
 @requires_role(Role.UNIT)
 def upload():
@@ -128,11 +143,14 @@ def upload():
     form = UploadForm()
     if not form.validate_on_submit():
         flash("请选择要上传的名单文件。", "error")
-        return redirect(url_for("units.index"))
+        return _to(url_for("units.index"))
     session = get_session()
     unit = session.get(Unit, current_user.unit_id)
     upload_file = form.file.data
+    vault = current_app.extensions["phone_vault"]
+    tracker = progress.Progress(vault.temp_dir, current_user.id, request.form.get("progress_token"))
     try:
+        tracker.rows_checked(0)
         with transaction(session):
             client_list = list_import.import_client_list(
                 session=session,
@@ -140,13 +158,16 @@ def upload():
                 wave=current_wave(session),
                 content=upload_file.stream,
                 filename=upload_file.filename or "upload",
-                vault=current_app.extensions["phone_vault"],
+                vault=vault,
                 options=_options(form),
                 actor=current_user,
+                progress=tracker.rows_checked,
             )
     except ServiceError as exc:
         flash(f"文件未导入：{exc}", "error")
-        return redirect(url_for("units.index"))
+        return _to(url_for("units.index"))
+    finally:
+        tracker.remove()
     sheet = client_list.signals.get("sheet")
     flash(
         f"已导入第 {client_list.version} 版{f'（工作表“{sheet}”）' if sheet else ''}："
@@ -154,7 +175,41 @@ def upload():
         f"问题 {client_list.n_rejected} 行，跳过 {client_list.n_skipped} 行。",
         "success",
     )
-    return redirect(url_for("units.detail", list_id=client_list.id))
+    return _to(url_for("units.detail", list_id=client_list.id))
+
+
+@bp.route("/lists/progress/<token>")
+@requires_role(Role.UNIT)
+def upload_progress(token: str):
+    """How far the user's upload with this token has got (rows checked), for its page."""
+    vault = current_app.extensions["phone_vault"]
+    response = jsonify(progress.read(vault.temp_dir, current_user.id, token))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/lists/preview", methods=["POST"])
+@requires_role(Role.UNIT)
+def preview():
+    """The columns the import would read from the start of a file, first rows masked."""
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return jsonify(error="请选择要上传的名单文件。"), 400
+    upload_file = form.file.data
+    content = upload_file.stream.read(list_preview.MAX_BYTES + 1)
+    if len(content) > list_preview.MAX_BYTES:
+        return jsonify(skipped="文件较大，不预览，导入时检查。")
+    response = jsonify(
+        list_preview.preview(
+            content,
+            filename=upload_file.filename or "upload",
+            options=_options(form),
+            partial=request.form.get("partial") == "1",
+            temp_dir=current_app.extensions["phone_vault"].temp_dir,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/staff", methods=["POST"])
@@ -196,7 +251,13 @@ def results():
     if wave.status != WaveStatus.PUBLISHED:
         return render_template("units/not_published.html", wave=wave, unit=unit)
     page = unit_report.unit_report(session, wave, unit.code, for_unit=True)
-    return render_template("statistics/unit.html", wave=wave, page=page)
+    return render_template(
+        "units/results.html",
+        wave=wave,
+        page=page,
+        problems=rectification.problems_for(session, wave, unit.code),
+        status_labels=PROBLEM_STATUS_LABELS,
+    )
 
 
 @bp.route("/lists/<int:list_id>")
@@ -278,6 +339,8 @@ def _errors_csv(list_id: int, *, reveal: bool):
     rows = [
         [
             i.row_number,
+            i.name,
+            i.service,
             FIELD_LABELS.get(i.field, i.field),
             i.value,
             i.reason,
@@ -285,7 +348,9 @@ def _errors_csv(list_id: int, *, reveal: bool):
         ]
         for i in issues
     ]
-    body = reports.csv_bytes(["行号", "字段", "原始值", "原因代码", "原因"], rows)
+    body = reports.csv_bytes(
+        ["行号", "姓名", "办理事项", "字段", "原始值", "原因代码", "原因"], rows
+    )
     suffix = "errors-full" if reveal else "errors"
     name = f"list-{client_list.id}-v{client_list.version}-{suffix}.csv"
     return Response(

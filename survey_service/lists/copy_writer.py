@@ -38,6 +38,9 @@ COLUMN_TYPES: dict[str, dict[str, str]] = {
         "raw_value": "text",
         "raw_masked": "text",
         "reason": "text",
+        "name": "text",
+        "name_masked": "text",
+        "service": "text",
     },
 }
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import gc
 import hashlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
@@ -36,10 +36,12 @@ from survey_service.lists.parsing.workbook import SheetLimits
 from survey_service.lists.pipeline import SealedList, sealed_list
 from survey_service.lists.sealing import (
     CLIENT_COLUMNS,
+    ISSUE_ROW_COLUMNS,
     ImportOptions,
     client_rows,
     consecutive_runs,
     parse_with,
+    sealed_issue_rows,
 )
 from survey_service.models import (
     ClientList,
@@ -53,7 +55,7 @@ from survey_service.models import (
     utcnow,
 )
 from survey_service.privacy import files
-from survey_service.privacy.vault import NAME, RAW_VALUE, PhoneVault, mask_raw
+from survey_service.privacy.vault import NAME, PhoneVault
 from survey_service.setup.waves import require_open
 
 __all__ = ["ImportOptions", "consecutive_runs", "import_client_list", "import_staff_numbers"]
@@ -61,8 +63,6 @@ __all__ = ["ImportOptions", "consecutive_runs", "import_client_list", "import_st
 Source = bytes | BinaryIO | Path
 
 CHUNK = files.CHUNK
-# A rejected row as stored: its raw value encrypted, and masked beside it.
-ISSUE_ROW_COLUMNS = ("list_id", "row_number", "field", "raw_value", "raw_masked", "reason")
 NAME_AT = 1  # the names' place among a sealed batch's client columns (see lists.sealing)
 
 
@@ -180,8 +180,11 @@ def import_client_list(
     vault: PhoneVault,
     options: ImportOptions | None = None,
     actor: User | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ClientList:
     """Parse ``content`` and store it as the unit's next list version (a draft).
+
+    ``progress`` is told the rows checked so far after each batch.
 
     :raise ServiceError: if the file cannot be a client list (nothing is stored).
     :raise Conflict: if the unit's list is frozen by a drawn sample.
@@ -204,7 +207,7 @@ def import_client_list(
                 session, copy, sha256=sha256, size=size, filename=filename, vault=vault
             )
             client_list = _new_version(session, unit, wave, stored, actor)
-            _store_rows(session, client_list, sealed, vault)
+            _store_rows(session, client_list, sealed, vault, progress)
     audit.record(
         session,
         user=actor,
@@ -269,7 +272,11 @@ def _new_version(session, unit, wave, stored, actor) -> ClientList:
 
 
 def _store_rows(
-    session: Session, client_list: ClientList, sealed: SealedList, vault: PhoneVault
+    session: Session,
+    client_list: ClientList,
+    sealed: SealedList,
+    vault: PhoneVault,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     client_list.encoding = sealed.encoding
     client_list.delimiter = sealed.delimiter
@@ -278,6 +285,7 @@ def _store_rows(
     # counted here, in clear, because the stored names are encrypted. Each
     # accepted number is distinct within a file (duplicates are rejected).
     numbers_per_name: Counter[str] = Counter()
+    checked = 0
     with _collector_paused(), _batch_writer(session) as insert:
         for clients, issues in sealed.batches:
             names = clients[NAME_AT]
@@ -286,8 +294,11 @@ def _store_rows(
             clients = (*clients[:NAME_AT], sealed_names, *clients[NAME_AT + 1 :])
             rows = client_rows(client_list.id, clients, vault)
             insert("client", CLIENT_COLUMNS, rows)
-            issue_rows = _issue_rows(client_list.id, issues, vault)
+            issue_rows = sealed_issue_rows(client_list.id, issues, vault)
             insert("list_row_issue", ISSUE_ROW_COLUMNS, issue_rows)
+            checked += len(clients[0]) + len(issues)
+            if progress is not None:
+                progress(checked)
     totals = sealed.totals
     client_list.n_accepted, client_list.n_rejected = totals.accepted, totals.rejected
     client_list.n_skipped = totals.skipped
@@ -296,18 +307,6 @@ def _store_rows(
     client_list.signals = {**signals, "sheet": sheet} if sheet else signals
     session.add(client_list)
     session.flush()
-
-
-def _issue_rows(list_id: int, issues: list[tuple], vault: PhoneVault) -> list[tuple]:
-    """ISSUE_ROW_COLUMNS of a batch's issues (row, field, raw value, reason)."""
-    if not issues:
-        return []
-    raws = [issue[2] for issue in issues]
-    sealed = vault.encrypt_texts(raws, RAW_VALUE)
-    return [
-        (list_id, row, field, token, mask_raw(raw), reason)
-        for (row, field, raw, reason), token in zip(issues, sealed, strict=True)
-    ]
 
 
 @contextmanager

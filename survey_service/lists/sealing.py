@@ -24,7 +24,15 @@ import numpy as np
 
 from survey_service.lists.parsing import PhoneRows, parse_client_file
 from survey_service.lists.parsing.workbook import SheetLimits
-from survey_service.privacy.vault import LookupHasher, PhoneVault, mask_phones
+from survey_service.privacy.vault import (
+    ISSUE_NAME,
+    RAW_VALUE,
+    LookupHasher,
+    PhoneVault,
+    mask_name,
+    mask_phones,
+    mask_raw,
+)
 
 BATCH = 5000
 
@@ -39,8 +47,23 @@ CLIENT_COLUMNS = (
     "service_date",
     "kind",
 )
-ISSUE_COLUMNS = ("list_id", "row_number", "field", "raw_value", "reason")
-# Issue rows in a batch leave out the list_id: (row_number, field, raw_value, reason).
+ISSUE_COLUMNS = ("list_id", "row_number", "field", "raw_value", "reason", "name", "service")
+# Issue rows in a batch leave out the list_id:
+# (row_number, field, raw_value, reason, name, service), the name in clear.
+
+
+# A rejected row as stored: its raw value and name encrypted, each masked beside it.
+ISSUE_ROW_COLUMNS = (
+    "list_id",
+    "row_number",
+    "field",
+    "raw_value",
+    "raw_masked",
+    "reason",
+    "name",
+    "name_masked",
+    "service",
+)
 
 
 @dataclass
@@ -74,7 +97,7 @@ class SealTotals:
 # A batch: the client rows' columns (row_number, name, phone in clear,
 # phone_masked or None, phone_hash or None, service, service_date, kind;
 # client_rows makes CLIENT_COLUMNS of them), and the issue rows (row_number,
-# field, raw_value, reason).
+# field, raw_value, reason, name, service).
 Columns = tuple[Sequence[Any], ...]
 Batch = tuple[Columns, list[tuple]]
 
@@ -107,6 +130,20 @@ def client_rows(list_id: int, columns: Columns, vault: PhoneVault) -> list[tuple
     )
 
 
+def sealed_issue_rows(list_id: int, issues: list[tuple], vault: PhoneVault) -> list[tuple]:
+    """ISSUE_ROW_COLUMNS of a batch's issues: raw values and names encrypted and masked."""
+    if not issues:
+        return []
+    sealed = vault.encrypt_texts([issue[2] for issue in issues], RAW_VALUE)
+    names = vault.encrypt_texts([issue[4] for issue in issues], ISSUE_NAME)
+    return [
+        (list_id, row, field, token, mask_raw(raw), reason, name_token, mask_name(name), service)
+        for (row, field, raw, reason, name, service), token, name_token in zip(
+            issues, sealed, names, strict=True
+        )
+    ]
+
+
 def seal_rows(
     rows: Iterable[Any],
     totals: SealTotals,
@@ -133,7 +170,16 @@ def seal_rows(
             issues = []
         elif item.status == "rejected":
             totals.rejected += 1
-            issues.append((item.row, "phone", _clip1(item.raw_phone, 500), item.reason))
+            issues.append(
+                (
+                    item.row,
+                    "phone",
+                    _clip1(item.raw_phone, 500),
+                    item.reason,
+                    _clip1(item.name, 200),
+                    _clip1(item.service, 500),
+                )
+            )
             if len(issues) >= batch:
                 yield _client_columns(_NO_ROWS, totals), issues
                 issues = []
@@ -236,7 +282,16 @@ def _checked(
         reasons[i] = "duplicate_in_file" if earlier else "garbled_text"
     for i in sorted(reasons):
         totals.rejected += 1
-        issues.append((rows.rows[i], "phone", _clip1(rows.raw_phones[i], 500), reasons[i]))
+        issues.append(
+            (
+                rows.rows[i],
+                "phone",
+                _clip1(rows.raw_phones[i], 500),
+                reasons[i],
+                _clip1(rows.names[i], 200),
+                _clip1(rows.services[i], 500),
+            )
+        )
     keep = accept.tolist()
     # The raw phones are done with: the issues above hold what they need.
     kept = (rows.rows, rows.phones_e164, rows.names, rows.services, rows.service_dates, rows.kinds)

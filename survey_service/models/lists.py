@@ -113,7 +113,9 @@ class ListRowIssue(SQLModel, table=True):
     """A rejected row of an upload, with its reason, for the unit to fix.
 
     The cell as written is kept encrypted (``raw_value``) and masked
-    (``raw_masked``, what the pages show unless a full value is revealed).
+    (``raw_masked``, what the pages show unless a full value is revealed);
+    so is the row's name (``name``, ``name_masked``), so that the unit can
+    find the row; the service is kept as the clients' is.
     """
 
     __tablename__ = "list_row_issue"
@@ -125,6 +127,9 @@ class ListRowIssue(SQLModel, table=True):
     raw_value: str | None = Field(default=None, sa_type=Text)  # encrypted
     raw_masked: str | None = Field(default=None, sa_type=String(500))
     reason: str = Field(sa_type=String(32))
+    name: str | None = Field(default=None, sa_type=Text)  # encrypted
+    name_masked: str | None = Field(default=None, sa_type=String(200))
+    service: str | None = Field(default=None, sa_type=String(500))
 
 
 class StaffNumber(SQLModel, table=True):

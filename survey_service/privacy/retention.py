@@ -148,7 +148,7 @@ def purge_wave(
     rejected = session.execute(
         update(ListRowIssue)
         .where(ListRowIssue.list_id.in_(list_ids))
-        .values(raw_value=None, raw_masked=None)
+        .values(raw_value=None, raw_masked=None, name=None, name_masked=None, service=None)
     ).rowcount
     chunks = session.execute(
         delete(StoredFileChunk).where(StoredFileChunk.file_id.in_(file_ids))

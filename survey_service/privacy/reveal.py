@@ -1,6 +1,7 @@
 """Rejected rows as shown: masked by default, in full only on an audited reveal.
 
-A rejected row keeps its cell as written encrypted, and a masked copy.
+A rejected row keeps its cell as written and its name encrypted, each with
+a masked copy, and its service as the clients' is.
 Pages and downloads show the mask; the full values are decrypted only for
 a role allowed to see them (the office's reviewer, and a unit's own staff
 for their own unit's list: the caller has checked that the list is theirs),
@@ -17,7 +18,7 @@ from sqlmodel import Session, select
 from survey_service import audit
 from survey_service.errors import Forbidden
 from survey_service.models import ClientList, ListRowIssue, Role, User
-from survey_service.privacy.vault import RAW_VALUE, PhoneVault, mask_phone, mask_raw
+from survey_service.privacy.vault import ISSUE_NAME, RAW_VALUE, PhoneVault, mask_phone, mask_raw
 
 REVEAL_ROLES = frozenset({Role.REVIEWER, Role.UNIT})
 
@@ -28,6 +29,8 @@ class RejectedRow:
     field: str
     value: str  # masked unless revealed
     reason: str
+    name: str = ""  # masked unless revealed
+    service: str = ""
 
 
 def may_reveal(user: User, client_list: ClientList) -> bool:
@@ -68,7 +71,20 @@ def rejected_rows(
             value = issue.raw_masked
         else:  # a row stored in clear, before raw values were encrypted
             value = mask_raw(issue.raw_value)
-        rows.append(RejectedRow(issue.row_number, issue.field, value or "", issue.reason))
+        if reveal_for is not None:
+            name = vault.decrypt_text(issue.name, ISSUE_NAME)
+        else:
+            name = issue.name_masked
+        rows.append(
+            RejectedRow(
+                issue.row_number,
+                issue.field,
+                value or "",
+                issue.reason,
+                name or "",
+                issue.service or "",
+            )
+        )
     if reveal_for is not None:
         audit.record(
             session,

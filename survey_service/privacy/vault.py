@@ -155,6 +155,7 @@ class PhoneVault:
 
 NAME = b"client.name"
 RAW_VALUE = b"list_row_issue.raw_value"
+ISSUE_NAME = b"list_row_issue.name"
 
 
 def _chunk_aad(file_id: int, seq: int, count: int) -> bytes:
@@ -184,6 +185,20 @@ def mask_raw(value: str | None) -> str | None:
                 ch = "*"
         out.append(ch)
     return "".join(out)
+
+
+def mask_name(name: str | None) -> str | None:
+    """Show a name by its first (and, from three characters, last) character: 张*, 张*丰.
+
+    A company's name keeps as much: 武汉******公司 shows only its first and last.
+    """
+    if not name:
+        return name
+    if len(name) == 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def mask_phones(phones: list[str]) -> list[str]:

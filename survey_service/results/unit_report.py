@@ -24,6 +24,7 @@ from survey_service.models import DISPOSITIONS, Unit
 from survey_service.privacy.redact import review
 from survey_service.results.aspects import aspect_results
 from survey_service.results.estimates import NOT_DIALLED, SMALL_GROUP, disposition_counts
+from survey_service.results.peers import category_distribution
 from survey_service.results.publication import wave_results
 from survey_service.results.respondents import load_wave
 
@@ -48,7 +49,8 @@ def unit_report(session: Session, wave, code: str, *, for_unit: bool) -> dict[st
     if unit is None:
         raise NotFound(f"单位 {code} 不存在")
     data = load_wave(session, wave)
-    figures = next((r for r in wave_results(session, wave, data=data) if r.code == code), None)
+    results = wave_results(session, wave, data=data)
+    figures = next((r for r in results if r.code == code), None)
     draw = data.draw
     page: dict[str, Any] = {
         "unit": unit,
@@ -59,6 +61,7 @@ def unit_report(session: Session, wave, code: str, *, for_unit: bool) -> dict[st
         "held_comments": 0,  # may still name someone: a reviewer reads them first
         "suppressed": False,
         "for_unit": for_unit,
+        "peers": category_distribution(results, code),  # the category's scores, none named
     }
     if draw is None:
         return page

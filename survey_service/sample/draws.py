@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 import sampling
 from survey_service import audit
-from survey_service.errors import Conflict, NotFound, ServiceError, Where
+from survey_service.errors import Conflict, NotFound, ServiceError, Where, field_label
 from survey_service.models import Case, CaseStatus, ClientList, SampleDraw, SurveyWave, User, utcnow
 from survey_service.sample import shared_numbers
 from survey_service.sample.frames import Frame, build_frame
@@ -79,7 +79,7 @@ class DrawDesign:
         for field, ok, rule in rules:
             if not ok:
                 raise ServiceError(
-                    f"抽样设计参数 {field}={getattr(self, field)!r} {rule}",
+                    f"抽样设计参数“{field_label(field)}”={getattr(self, field)!r} {rule}",
                     where=Where(field=field),
                 )
 

@@ -23,7 +23,7 @@ from survey_service.errors import ServiceError
 from survey_service.lists import importing as list_import
 from survey_service.models import Client, ClientList, ListRowIssue, StoredFile, StoredFileChunk
 from survey_service.privacy import files
-from survey_service.privacy.vault import NAME, RAW_VALUE
+from survey_service.privacy.vault import ISSUE_NAME, NAME, RAW_VALUE
 from tests.factories import make_unit, make_user, make_wave, upload_list
 from tests.lists.handmade import xlsx_bytes
 from tests.privacy.at_rest import found_in_dump, found_in_files
@@ -156,8 +156,23 @@ def test_names_and_rejected_values_are_encrypted(session, world):
     ]
     with pytest.raises(InvalidTag):  # a raw value's token is no name's token
         vault.decrypt_text(issues[0][1], NAME)
+    # The rejected rows' names: encrypted under their own purpose, masked; services as given.
+    named = session.execute(
+        text(
+            "SELECT name, name_masked, service FROM list_row_issue "
+            "WHERE list_id = :id ORDER BY row_number"
+        ),
+        {"id": client_list.id},
+    ).all()
+    assert [(m, service) for _n, m, service in named] == [
+        ("王*复", "户籍办理"),
+        ("赵*号", "户籍办理"),
+    ]
+    assert [vault.decrypt_text(n, ISSUE_NAME) for n, _m, _s in named] == ["王重复", "赵错号"]
+    with pytest.raises(InvalidTag):  # a rejected row's name token is no client name's token
+        vault.decrypt_text(named[0][0], NAME)
     # Nowhere in any column of any table: not a name, not a full number.
-    assert found_in_dump(session, [*NAMES, *PHONES, "1381234567", "王重复"]) == []
+    assert found_in_dump(session, [*NAMES, *PHONES, "1381234567", "王重复", "赵错号"]) == []
 
 
 def test_names_signal_is_counted_before_encryption(session, world):

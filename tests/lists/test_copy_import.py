@@ -13,7 +13,7 @@ from survey_service.errors import ServiceError
 from survey_service.lists import copy_writer
 from survey_service.lists import importing as list_import
 from survey_service.models import Client, ClientList, ListRowIssue, StoredFile
-from survey_service.privacy.vault import NAME, RAW_VALUE
+from survey_service.privacy.vault import ISSUE_NAME, NAME, RAW_VALUE
 from tests.conftest import PG_OK, empty_all_tables, make_test_app
 from tests.factories import make_unit, make_user, make_wave, upload_list
 
@@ -54,7 +54,16 @@ def _stored(session, client_list: ClientList) -> tuple[list[tuple], list[tuple]]
         )
     ]
     issues = [
-        (i.row_number, i.field, vault.decrypt_text(i.raw_value, RAW_VALUE), i.raw_masked, i.reason)
+        (
+            i.row_number,
+            i.field,
+            vault.decrypt_text(i.raw_value, RAW_VALUE),
+            i.raw_masked,
+            i.reason,
+            vault.decrypt_text(i.name, ISSUE_NAME),
+            i.name_masked,
+            i.service,
+        )
         for i in session.exec(
             select(ListRowIssue)
             .where(ListRowIssue.list_id == client_list.id)
@@ -154,7 +163,7 @@ def test_a_refused_import_stores_nothing(backend, session, monkeypatch):
             raise ServiceError("模拟失败")
         return []
 
-    monkeypatch.setattr(list_import, "_issue_rows", failing)
+    monkeypatch.setattr(list_import, "sealed_issue_rows", failing)
     with pytest.raises(ServiceError, match="模拟失败"), transaction(session):
         upload_list(session, unit, wave, _content(8_000))
     assert len(calls) == 2

@@ -69,7 +69,7 @@ def _in_batches(content: bytes, size: int) -> tuple[list[int], list[tuple[int, s
     with parse_client_file(content, filename="x.csv", accepted_batch=size) as parsed:
         for columns, issues in list_sealing.seal_rows(parsed.rows, totals, batch=size):
             accepted += list(columns[0])
-            rejected += [(row, reason) for row, _field, _raw, reason in issues]
+            rejected += [(row, reason) for row, _field, _raw, reason, _name, _service in issues]
     return sorted(accepted), sorted(rejected), totals
 
 

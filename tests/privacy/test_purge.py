@@ -22,6 +22,7 @@ from survey_service.models import (
     CaseStatus,
     Client,
     DoNotCall,
+    ListRowIssue,
     StaffNumber,
     StoredFile,
     SurveyWave,
@@ -126,6 +127,9 @@ def _needles(session) -> tuple[list[str], list[str]]:
     # A hard refusal's hash stays on the do-not-call list (checked on its own).
     kept = set(session.exec(select(DoNotCall.phone_hash)).all())
     stored = [t for c in clients for t in (c.name, c.phone_enc, c.phone_hash, c.phone_masked)]
+    issues = session.exec(select(ListRowIssue)).all()
+    assert sorted(i.name_masked for i in issues) == ["重*乙", "重*甲"]
+    stored += [t for i in issues for t in (i.name, i.name_masked)]
     return clear, [t for t in [*stored, *staff, COMMENT_NUMBER, NOTE_NUMBER] if t not in kept]
 
 

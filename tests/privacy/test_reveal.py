@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from survey_service.db import transaction
 from survey_service.models import AuditEvent, User
-from survey_service.privacy.vault import mask_raw
+from survey_service.privacy.vault import mask_name, mask_raw
 from tests.factories import make_unit, make_user, make_wave, upload_list
 
 FULL = "13812345678"
@@ -65,13 +65,17 @@ def test_page_and_csv_are_masked_by_default(client, auth, session, world, user):
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     assert FULL not in body and "138****5678" in body and "138-****-*6789" in body
+    # Each row's name beside it, masked like the numbers.
+    assert "王*复" in body and "赵*号" in body and "钱*号" in body
+    assert "王重复" not in body and "赵错号" not in body
     csv = client.get(f"/unit/lists/{world.id}/errors.csv")
     text = csv.get_data().decode("utf-8-sig")
     assert csv.headers["Cache-Control"] == "no-store"
-    assert [line.split(",")[:4] for line in text.splitlines()[1:]] == [
-        ["3", "联系电话列", "138****5678", "duplicate_in_file"],
-        ["4", "联系电话列", "138-****-*6789", "invalid_phone"],
-        ["5", "联系电话列", "12345", "invalid_phone"],
+    assert text.splitlines()[0] == "行号,姓名,办理事项,字段,原始值,原因代码,原因"
+    assert [line.split(",")[:6] for line in text.splitlines()[1:]] == [
+        ["3", "王*复", "", "联系电话列", "138****5678", "duplicate_in_file"],
+        ["4", "赵*号", "", "联系电话列", "138-****-*6789", "invalid_phone"],
+        ["5", "钱*号", "", "联系电话列", "12345", "invalid_phone"],
     ]
     assert FULL not in text and "56789" not in text and "12345" in text
     assert ("显示完整原始值" in body) == (user != "admin")
@@ -85,10 +89,10 @@ def test_reveal_is_audited(client, auth, session, world, user):
     page = client.post(f"/unit/lists/{world.id}/reveal")
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
-    assert FULL in body and "138-1234-56789" in body
+    assert FULL in body and "138-1234-56789" in body and "王重复" in body and "赵错号" in body
     csv = client.post(f"/unit/lists/{world.id}/errors-full.csv")
     rows = csv.get_data().decode("utf-8-sig").splitlines()
-    assert rows[1].split(",")[:3] == ["3", "联系电话列", FULL]
+    assert rows[1].split(",")[:5] == ["3", "王重复", "", "联系电话列", FULL]
     assert csv.headers["Cache-Control"] == "no-store"
     user_id = session.exec(select(User.id).where(User.username == user)).one()
     reveals = _reveals(session)
@@ -140,4 +144,19 @@ def test_clients_check_masks_unless_full(runner, session, tmp_path):
     events = session.exec(select(AuditEvent)).all()
     assert [(e.action, e.object_id, e.detail["rows"]) for e in events] == [
         ("clients.check.reveal", "list.csv", 4)
+    ]
+
+
+def test_mask_name():
+    """Is a rejected row's name shown by its first (and last) character only?"""
+    assert [
+        mask_name(v) for v in ["张三", "张建国", "欧阳建国", "王", "武汉某某有限公司", "", None]
+    ] == [
+        "张*",
+        "张*国",
+        "欧**国",
+        "*",
+        "武******司",
+        "",
+        None,
     ]

@@ -19,12 +19,15 @@ EXPECTED = {
     "units.upload": {"unit"},
     "units.list_template": {"unit"},
     "units.delete": {"unit"},
+    "units.upload_progress": {"unit"},
+    "units.preview": {"unit"},
     "units.staff_upload": {"unit"},
     "units.detail": {"unit", "reviewer", "admin"},
     "units.errors_csv": {"unit", "reviewer", "admin"},
     "units.reveal": {"unit", "reviewer"},
     "units.errors_full_csv": {"unit", "reviewer"},
     "units.submit": {"unit"},
+    "review.signal": {"reviewer", "admin"},
     "review.index": {"reviewer", "admin"},
     "review.detail": {"reviewer", "admin"},
     "review.decide": {"reviewer", "admin"},
@@ -152,6 +155,8 @@ def _url(rule, world) -> str:
         "fmt": "xlsx",
         "user_id": world["users"]["agent"].id,
         "review_id": 1,
+        "token": "a" * 22,
+        "signal": "shared",
     }
     path = rule.rule
     for name in rule.arguments:
