@@ -7,6 +7,7 @@ import csv
 import io
 import itertools
 import os
+import zipfile
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
@@ -31,6 +32,7 @@ from survey_service.lists.parsing.sources import (
     _Source,
     _spreadsheet_format,
 )
+from survey_service.lists.parsing.sparse import sparse_rows
 from survey_service.lists.parsing.workbook import SheetLimits, WorkbookGuard, check_size
 
 
@@ -185,14 +187,29 @@ def _read_workbook(
         raise _fail("empty", "文件")
 
     def load(i: int):
-        if guard is not None:
-            guard.check_sheet(names[i])
+        """-> (rows, merged ranges, closer or None) of sheet ``i``."""
+        sparse = guard.check_sheet(names[i]) if guard is not None else None
+        if sparse is not None:  # calamine would build the mostly empty grid: read cell by cell
+            part, scan = sparse
+            source = path if data is None else io.BytesIO(data)
+            try:
+                rows, close = sparse_rows(source, part, scan.columns, limits)
+            except ClientFileError as exc:
+                exc.where = exc.where or f"工作表 {names[i]}"
+                raise
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                raise _fail("unreadable_spreadsheet", f"工作表 {names[i]}") from exc
+            return rows, scan.merged, close
         try:
             sh = wb.get_sheet_by_index(i)
         except Exception as exc:
             raise _fail("unreadable_spreadsheet", f"工作表 {names[i]}") from exc
         check_size(sh.height, sh.width, limits, f"工作表 {names[i]}")
-        return sh
+        try:
+            merged = sh.merged_cell_ranges
+        except Exception:
+            merged = None
+        return _sheet_rows(sh, limits.max_cell_chars), merged, None
 
     if sheet is not None:
         if isinstance(sheet, int) and not isinstance(sheet, bool):
@@ -207,15 +224,10 @@ def _read_workbook(
         order = list(range(len(names)))
     errors: list[ClientFileError] = []
     for i in order:
-        sh = load(i)
-        merged = None
+        rows, merged, close = load(i)
         try:
-            merged = sh.merged_cell_ranges
-        except Exception:
-            merged = None
-        try:
-            return _assemble(
-                _sheet_rows(sh, limits.max_cell_chars),
+            pf = _assemble(
+                rows,
                 fmt=fmt,
                 encoding=fmt,
                 delimiter=None,
@@ -229,9 +241,19 @@ def _read_workbook(
                 where_file=f"工作表 {names[i]}",
             )
         except ClientFileError as exc:
+            if close is not None:
+                close()
             if exc.code not in ("no_phone_column", "empty"):
                 raise
             errors.append(exc)
+            continue
+        except BaseException:
+            if close is not None:
+                close()
+            raise
+        if close is not None:
+            pf._closers.append(close)
+        return pf
     raise next((e for e in errors if e.code != "empty"), errors[0])
 
 

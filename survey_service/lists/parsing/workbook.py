@@ -8,17 +8,18 @@ the declared uncompressed size of every part is checked; before an xlsx sheet
 is loaded, its XML is streamed (counting the bytes really inflated) and its
 declared range (``<dimension>``) and actual range (the cells' and rows'
 references) are held against :class:`SheetLimits`. A sheet whose range is
-mostly empty is refused too: the reader would build the empty grid. Every
-refusal is a :class:`ClientFileError` with ``code == "too_complex"`` and a
-message naming the limit. What this cannot see (xls, the inside of xlsb and
-ods) is bounded by the helper process's address-space limit.
+mostly empty (:func:`is_sparse`) is not given to that reader: it is read
+cell by cell (:mod:`survey_service.lists.parsing.sparse`). Every refusal is
+a :class:`ClientFileError` with ``code == "too_complex"`` and a message
+naming the limit. What this cannot see (xls, the inside of xlsb and ods) is
+bounded by the helper process's address-space limit.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 from survey_service.lists.parsing.errors import ClientFileError, _fail
@@ -26,7 +27,7 @@ from survey_service.lists.parsing.errors import ClientFileError, _fail
 #: The format's own limits (Excel 2007+).
 FORMAT_ROWS = 1_048_576
 FORMAT_COLUMNS = 16_384
-#: A used range of more cells than this must be at least 1/SPARSE_RATIO full.
+#: A used range of more cells than this, less than 1/SPARSE_RATIO full, is read sparsely.
 SPARSE_MIN_CELLS = 2_000_000
 SPARSE_RATIO = 8
 
@@ -70,6 +71,10 @@ _R_ATTR_RX = re.compile(rb'\sr="(\d+)"')
 _CELL_RX = re.compile(_PREFIX + rb"c\b")
 _CELL_REF_RX = re.compile(_PREFIX + rb'c\b[^>]*?\sr="([A-Za-z]+)(\d+)"')
 _REF_RX = re.compile(r"\$?([A-Za-z]+)\$?(\d+)")
+_MERGE_RX = re.compile(
+    _PREFIX + rb'mergeCell\b[^>]*?\sref="\$?([A-Za-z]+)\$?(\d+):\$?([A-Za-z]+)\$?(\d+)"'
+)
+_MAX_MERGED = 1000
 _SHEET_RX = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
 _ATTR_RX = re.compile(rb'([\w:]+)="([^"]*)"')
 _CHUNK = 1 << 20
@@ -94,6 +99,8 @@ class SheetScan:
     columns: int = 0  # the last column used (1-based)
     cells: int = 0
     xml_bytes: int = 0
+    #: Merged ranges near the top ((row0, col0), (row1, col1)), 0-based, as calamine gives them.
+    merged: list = field(default_factory=list)
 
 
 def scan_sheet(stream: IO[bytes], limits: SheetLimits, budget: int) -> SheetScan:
@@ -119,6 +126,14 @@ def scan_sheet(stream: IO[bytes], limits: SheetLimits, budget: int) -> SheetScan
             part, carry = buf[: cut + 1], buf[cut:]
             if long_text.search(part):
                 raise too_complex(f"有单元格超过 {limits.max_cell_chars} 个字符")
+            if len(scan.merged) < _MAX_MERGED and b"ergeCell" in part:
+                for c0, r0, c1, r1 in _MERGE_RX.findall(part)[: _MAX_MERGED - len(scan.merged)]:
+                    scan.merged.append(
+                        (
+                            (int(r0) - 1, column_number(c0.decode()) - 1),
+                            (int(r1) - 1, column_number(c1.decode()) - 1),
+                        )
+                    )
             if scan.declared is None and (m := _DIM_RX.search(part)):
                 scan.declared = m.group(1).decode("ascii", "replace")
             cells = len(_CELL_RX.findall(part))
@@ -170,19 +185,19 @@ def check_size(rows: int, columns: int, limits: SheetLimits, where: str) -> None
         raise
 
 
+def is_sparse(scan: SheetScan) -> bool:
+    """A used range so big and so empty that calamine's grid would cost too much."""
+    grid = scan.rows * scan.columns
+    return grid > SPARSE_MIN_CELLS and grid > SPARSE_RATIO * max(scan.cells, 1)
+
+
 def check_scan(scan: SheetScan, limits: SheetLimits) -> None:
-    """The declared and the actual range within the limits, and not mostly empty."""
+    """The declared and the actual range within the limits."""
     _check_extent(scan, scan.rows, limits)
     if scan.declared_rows > limits.max_rows or scan.declared_columns > limits.max_columns:
         raise too_complex(
             f"声明的已用区域 {scan.declared[:40]} 超过上限"
             f"（{limits.max_rows} 行、{limits.max_columns} 列）"
-        )
-    grid = scan.rows * scan.columns
-    if grid > SPARSE_MIN_CELLS and grid > SPARSE_RATIO * max(scan.cells, 1):
-        raise too_complex(
-            f"已用区域有 {scan.rows} 行 × {scan.columns} 列，"
-            f"但只有 {scan.cells} 个单元格，几乎全是空白"
         )
 
 
@@ -248,13 +263,17 @@ class WorkbookGuard:
             check_scan(scan, self.limits)
         return scan
 
-    def check_sheet(self, name: str) -> None:
-        """Before the sheet ``name`` is loaded (xlsx: its XML is scanned)."""
+    def check_sheet(self, name: str) -> tuple[str, SheetScan] | None:
+        """Before the sheet ``name`` is loaded (xlsx: its XML is scanned).
+
+        -> (its part, the scan) when the sheet is to be read sparsely, else None.
+        """
         part = self._parts.get(name)
         if part is None or part not in self._zip.namelist():
-            return
+            return None
         try:
-            self._scan(part)
+            scan = self._scan(part)
+            return (part, scan) if self.fmt == "xlsx" and is_sparse(scan) else None
         except ClientFileError as exc:
             exc.where = f"工作表 {name}"
             raise
