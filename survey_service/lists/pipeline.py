@@ -352,6 +352,7 @@ def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
         return _unread_bytes(out) > 0
 
     options = None
+    filename = ""
     try:
         path, key, filename, options, lookup_key = pickle.load(stdin)
         hasher = LookupHasher(lookup_key) if lookup_key else None
@@ -372,7 +373,11 @@ def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
         gc.collect()  # what the parse held is garbage now: room for the answer
         mb = options.helper_memory_mb if options is not None else None
         limit = f"{mb} MB" if mb else "可用内存"
-        exc = too_complex(f"解析时超出内存上限 {limit}", "文件")
+        detail = f"解析时超出内存上限 {limit}"
+        if not str(filename).lower().endswith((".xlsx", ".csv", ".txt")):
+            # Only xlsx sheets are read cell by cell; these are read as a whole rectangle.
+            detail += "（xls、xlsb、ods 表格按整个已用区域读取，空白很多时请另存为 xlsx）"
+        exc = too_complex(detail, "文件")
         send(("refused", exc.message, exc.where, exc.code))
     except BaseException:
         send(("failed", traceback.format_exc()))

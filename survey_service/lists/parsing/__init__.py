@@ -64,6 +64,7 @@ Modules, in the order a file goes through them
 ``phones``   the phone rules (``cn_mobile_prefixes`` is their generated table).
 ``errors``   every message the unit may see: reject, skip and file reasons.
 ``workbook`` the checks a spreadsheet passes before it is read (SheetLimits).
+``sparse``   a mostly empty xlsx sheet read cell by cell (not calamine's grid).
 ``reader``   parse_client_file, putting the others together; ``report``: check_file.
 """
 

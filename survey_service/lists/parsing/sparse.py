@@ -203,6 +203,8 @@ class _Sheet:
         self.capture = False
         self.in_is = False
         self.rph = 0
+        self.present = False  # the cell holds a value, maybe empty text (calamine counts it)
+        self.touched = False  # the row holds such a cell
 
     def start(self, name, attrs):
         tag = _local(name)
@@ -211,6 +213,7 @@ class _Sheet:
             self.row = int(r) if r and r.isdigit() else self.row + 1
             self.cells = {}
             self.col = -1
+            self.touched = False
         elif tag == "c":
             ref = attrs.get("r")
             m = _REF_RX.fullmatch(ref) if ref else None
@@ -226,12 +229,15 @@ class _Sheet:
             self.s = int(s) if s.isdigit() else 0
             self.buf = []
             self.n = 0
+            self.present = False
         elif not self.in_c:
             return
         elif tag == "v" or (tag == "t" and self.in_is and not self.rph):
             self.capture = True
+            self.present = True
         elif tag == "is":
             self.in_is = True
+            self.present = True
         elif tag == "rPh":
             self.rph += 1
 
@@ -249,8 +255,9 @@ class _Sheet:
                 value = self.value()
                 if value:
                     self.cells[self.col] = value
+                self.touched = self.touched or self.present
         elif tag == "row":
-            if self.cells:
+            if self.cells or self.touched:
                 self.done.append((self.row, self.cells))
             self.cells = None
 
@@ -330,6 +337,9 @@ def _rows(zf, part, width, limits, budget, sheet: _Sheet) -> Iterator[list[str]]
                     for _gap in range(last + 1, r):
                         yield []
                     last = r
+                    if not cells:
+                        yield []  # only empty text: a blank row, as calamine gives it
+                        continue
                     row = [""] * max(width, max(cells) + 1)
                     for c, v in cells.items():
                         row[c] = v
