@@ -51,7 +51,7 @@ def openpyxl_bytes(cells: dict[tuple[int, int], object], number_format: str | No
     ws = wb.active
     for (r, c), v in cells.items():
         cell = ws.cell(row=r, column=c + 1, value=v)
-        if number_format and isinstance(v, dt.date | dt.datetime):
+        if number_format and type(v) in (dt.date, dt.datetime):
             cell.number_format = number_format
     out = io.BytesIO()
     wb.save(out)
@@ -123,6 +123,13 @@ _value = st.one_of(
     st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2040, 12, 31)).map(
         lambda d: dt.datetime(d.year, d.month, d.day)
     ),
+    st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2040, 1, 1)).map(
+        lambda d: d.replace(microsecond=0)
+    ),
+    st.times().map(lambda t: t.replace(microsecond=0)),
+    st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=3)).map(
+        lambda d: dt.timedelta(seconds=int(d.total_seconds()))
+    ),
 )
 
 
@@ -163,6 +170,39 @@ def test_a_long_cell_the_column_limit_and_the_xml_limit_hold_in_the_sparse_reade
     with pytest.raises(ClientFileError) as info:
         read_sparse(xlsx_bytes({"名单": small_list()}), limits=SheetLimits(max_xml_bytes=100))
     assert "解压后超过 0 MB" in info.value.message
+
+
+def test_merged_ranges_for_the_header_come_from_the_scan_as_calamine_gives_them():
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"], ws["C10"] = "客户信息", "x"
+    ws.merge_cells("A1:B2")
+    ws.merge_cells("C3:D4")
+    out = io.BytesIO()
+    wb.save(out)
+    data = out.getvalue()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open(openpyxl_part(data)) as f:
+        merged = scan_sheet(f, SheetLimits(), 1 << 30).merged
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
+    assert merged == sheet.merged_cell_ranges == [((0, 0), (1, 1)), ((2, 2), (3, 3))]
+
+
+def test_rows_and_cells_without_some_references_are_placed_as_calamine_places_them():
+    """A row element without ``r`` follows the element before (not a cell's reference)."""
+    unreferenced = '<c t="inlineStr"><is><t>y</t></is></c><c t="inlineStr"><is><t>z</t></is></c>'
+    raw = f'<row><c r="B6" t="inlineStr"><is><t>x</t></is></c></row><row r="8">{unreferenced}</row>'
+    data = xlsx_bytes({"名单": small_list()}, raw_rows=raw)
+    expected = [["姓名", "联系电话"], ["张三", "13800000001"], ["李四", "13800000002"]]
+    expected += [[], [], ["", "x"], [], ["y", "z"]]
+    assert read_sparse(data) == calamine_rows(data) == expected
+    # Here calamine puts y, z in row 5, before x: a stream cannot go back, so it refuses.
+    raw = f'<row><c r="B6" t="inlineStr"><is><t>x</t></is></c></row><row>{unreferenced}</row>'
+    data = xlsx_bytes({"名单": small_list()}, raw_rows=raw)
+    assert calamine_rows(data)[4:] == [["y", "z"], ["", "x"]]
+    with pytest.raises(ClientFileError) as info:
+        read_sparse(data)
+    assert info.value.code == "too_complex" and info.value.where == "第5行"
+    assert "第5行出现在第6行之后，行的顺序异常" in info.value.message
 
 
 def test_a_doctype_in_the_sheet_is_refused():

@@ -167,6 +167,7 @@ def _serial(v: float, kind: str, date1904: bool):
     """A number under a date or duration format, as python-calamine gives it."""
     if kind == "duration":
         return _dt.timedelta(milliseconds=round(v * 86_400_000))
+    time_only = v < 1
     if date1904:
         v += 1462
     if v < 60:
@@ -176,7 +177,7 @@ def _serial(v: float, kind: str, date1904: bool):
         moment = _EPOCH + _dt.timedelta(milliseconds=ms)
     except OverflowError:
         return v
-    if v < 1:
+    if time_only:
         return moment.time()
     if ms % 86_400_000 == 0:
         return moment.date()
@@ -192,7 +193,8 @@ class _Sheet:
         self.date1904 = date1904
         self.limits = limits
         self.done: list[tuple[int, dict[int, str]]] = []
-        self.row = 0
+        self.counter = 0  # the row elements' numbers (their r, else the one before + 1)
+        self.row = 0  # the row of the cells being collected (a cell's reference can name another)
         self.cells: dict[int, str] | None = None
         self.col = -1
         self.in_c = False
@@ -210,7 +212,8 @@ class _Sheet:
         tag = _local(name)
         if tag == "row":
             r = attrs.get("r")
-            self.row = int(r) if r and r.isdigit() else self.row + 1
+            self.counter = int(r) if r and r.isdigit() else self.counter + 1
+            self.row = self.counter
             self.cells = {}
             self.col = -1
             self.touched = False
@@ -218,6 +221,11 @@ class _Sheet:
             ref = attrs.get("r")
             m = _REF_RX.fullmatch(ref) if ref else None
             self.col = column_number(m.group(1)) - 1 if m else self.col + 1
+            if self.cells is not None:
+                row = int(m.group(2)) if m and m.group(2) else self.counter
+                if row != self.row:  # the reference names another row than the element's
+                    self._flush()
+                    self.row, self.cells, self.touched = row, {}, False
             if self.col >= self.limits.max_columns:
                 raise too_complex(
                     f"用到第 {self.col + 1} 列，超过上限 {self.limits.max_columns} 列",
@@ -257,9 +265,12 @@ class _Sheet:
                     self.cells[self.col] = value
                 self.touched = self.touched or self.present
         elif tag == "row":
-            if self.cells or self.touched:
-                self.done.append((self.row, self.cells))
+            self._flush()
             self.cells = None
+
+    def _flush(self):
+        if self.cells or self.touched:
+            self.done.append((self.row, self.cells))
 
     def text(self, data):
         if self.capture:
@@ -331,9 +342,9 @@ def _rows(zf, part, width, limits, budget, sheet: _Sheet) -> Iterator[list[str]]
         try:
             for _ in _feed(p, f, budget, limits):
                 done, sheet.done = sheet.done, []
-                for r, cells in sorted(done, key=lambda rc: rc[0]) if _unordered(done) else done:
-                    if r <= last:
-                        continue  # a row written twice or out of order: calamine's grid keeps one
+                for r, cells in done:
+                    if r <= last:  # calamine's grid takes rows in any order; a stream cannot
+                        raise too_complex(f"第{r}行出现在第{last}行之后，行的顺序异常")
                     for _gap in range(last + 1, r):
                         yield []
                     last = r
@@ -348,7 +359,3 @@ def _rows(zf, part, width, limits, budget, sheet: _Sheet) -> Iterator[list[str]]
             if exc.where is None:
                 exc.where = f"第{sheet.row}行"
             raise
-
-
-def _unordered(done: list[tuple[int, dict[int, str]]]) -> bool:
-    return any(done[i][0] > done[i + 1][0] for i in range(len(done) - 1))
