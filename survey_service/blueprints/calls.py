@@ -70,7 +70,8 @@ def take_next():
         )
         case = queue.claim_next_case(session, current_user, config=current_app.config)
         if case is not None:
-            _open_attempt(session, case)
+            # The attempt starts at the claim's time (the case's last_tried_at).
+            calling.start_attempt(session, case, agent=current_user, now=case.claimed_at)
     if case is None:
         flash("当前没有待拨打的样本。", "warning")
         return redirect(url_for("calls.index"))

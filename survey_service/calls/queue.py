@@ -79,14 +79,19 @@ def due(
     now: datetime,
     *,
     wave: SurveyWave | None = None,
+    waves: list[SurveyWave] | None = None,
     config: Mapping[str, Any] | None = None,
 ) -> ColumnElement[bool]:
     """The due-case rule as one SQL condition on :class:`Case`.
 
-    Every open wave's cases, or only ``wave``'s (if it is open), each wave
-    under its own calling settings (``config`` gives the app's ``TIMEZONE``).
+    Every open wave's cases, or only ``wave``'s (if it is open), or those of
+    ``waves`` (the open waves, already loaded), each wave under its own
+    calling settings (``config`` gives the app's ``TIMEZONE``).
     """
-    waves = [wave] if wave is not None else _open_waves(session)
+    if wave is not None:
+        waves = [wave]
+    elif waves is None:
+        waves = _open_waves(session)
     per_wave = []
     for each in waves:
         if each.status != WaveStatus.OPEN:
@@ -174,7 +179,6 @@ def claim_next_case(
     agent: User,
     *,
     now: datetime | None = None,
-    tries: int = 20,
     config: Mapping[str, Any] | None = None,
 ) -> Case | None:
     """Give the agent the next due case, or the one it already holds; None if none is due.
@@ -185,31 +189,69 @@ def claim_next_case(
     time. One agent's concurrent requests (two tabs) are serialised on the
     agent's row, so the second gets the case the first claimed.
     """
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        session.exec(select(User.id).where(User.id == agent.id).with_for_update()).one()
-    held = held_case(session, agent)
+    held = _lock_agent_and_find_held(session, agent)
     if held is not None:
         return held
     now = now or utcnow()
-    condition = or_(due(session, now, config=config), own_appointment_soon(agent, now))
-    order = ordering.offer_order(session, _open_waves(session))
-    for _ in range(tries):
-        query = select(Case.id).where(condition).order_by(*order).limit(1)
-        if postgres:
-            query = query.with_for_update(skip_locked=True)
-        candidate = session.exec(query).first()
-        if candidate is None:
-            return None
-        result = session.execute(
+    waves = _open_waves(session)
+    condition = or_(due(session, now, waves=waves, config=config), own_appointment_soon(agent, now))
+    return _claim(session, agent, condition, ordering.offer_order(session, waves), now)
+
+
+def _lock_agent_and_find_held(session: Session, agent: User) -> Case | None:
+    """The case the agent holds, read after locking the agent's row on PostgreSQL.
+
+    Two statements: read committed gives the held-case read a snapshot taken
+    after the lock, so a second tab sees the case the first one claimed (one
+    statement that joined the two would read the cases as they were before
+    it waited for the lock).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(select(User.id).where(User.id == agent.id).with_for_update()).one()
+    return held_case(session, agent)
+
+
+# How many of the first due cases a PostgreSQL claim looks at before locking one: more
+# than the claims that can be in flight at once (gunicorn workers x threads).
+CLAIM_CANDIDATES = 64
+
+
+def _claim(session: Session, agent: User, condition, order, now: datetime) -> Case | None:
+    """Claim the first case by ``order`` that meets ``condition``, in one statement.
+
+    ``UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING``. On PostgreSQL
+    the inner SELECT locks its row with ``FOR UPDATE SKIP LOCKED`` (concurrent
+    agents pass over each other's rows, and a row changed meanwhile is
+    re-checked against ``condition``), and picks it among the first
+    :data:`CLAIM_CANDIDATES` by ``order``, so that the sort keeps only those
+    (a top-N sort; locking under the sort would sort every due case). Should
+    all of them be locked, the claim looks at every due case. SQLite runs one
+    writer at a time. The claim is the case's try: ``last_tried_at`` is the
+    claim's time, which the attempt opened next starts at.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    # correlate(None): the inner SELECTs read survey_case itself, not the UPDATE's row.
+    candidate = select(Case.id).where(condition).order_by(*order).limit(1).correlate(None)
+    attempts = [candidate]
+    if postgres:
+        first = select(Case.id).where(condition).order_by(*order).limit(CLAIM_CANDIDATES)
+        among_first = candidate.where(Case.id.in_(first.correlate(None).scalar_subquery()))
+        attempts = [q.with_for_update(skip_locked=True) for q in (among_first, candidate)]
+    for query in attempts:
+        claimed = session.execute(
             update(Case)
-            .where(Case.id == candidate, Case.status == CaseStatus.PENDING)
-            .values(status=CaseStatus.IN_PROGRESS, claimed_by=agent.id, claimed_at=now)
-        )
-        if result.rowcount == 1:
-            case = session.get(Case, candidate)
-            session.refresh(case)
-            return case
+            .where(Case.id == query.scalar_subquery(), Case.status == CaseStatus.PENDING)
+            .values(
+                status=CaseStatus.IN_PROGRESS,
+                claimed_by=agent.id,
+                claimed_at=now,
+                last_tried_at=now,
+            )
+            .returning(Case)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        ).scalar_one_or_none()
+        if claimed is not None:
+            return claimed
     return None
 
 

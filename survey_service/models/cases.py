@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ..dispositions import DISPOSITIONS, FINAL_ON_FIRST  # noqa: F401 (re-exported)
@@ -22,7 +22,10 @@ class Case(SQLModel, table=True):
     """A sampled client to be interviewed about one unit."""
 
     __tablename__ = "survey_case"
-    __table_args__ = (UniqueConstraint("draw_id", "client_id"),)
+    __table_args__ = (
+        UniqueConstraint("draw_id", "client_id"),
+        Index("ix_survey_case_queue", "status", "draw_id", "next_attempt_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     draw_id: int = Field(foreign_key="sample_draw.id", index=True)
@@ -42,6 +45,10 @@ class Case(SQLModel, table=True):
     claimed_by: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finalized_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The queue's order keys, kept here so that a claim reads no call_attempt row:
+    # when the latest attempt started, and the time a 2.21 booked for the next one.
+    last_tried_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    booked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CallAttempt(SQLModel, table=True):

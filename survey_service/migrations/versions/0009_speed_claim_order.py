@@ -1,0 +1,51 @@
+"""speed: the queue's order keys kept on the case (last tried, booked time), their index
+
+The agents' queue ordered every due case by two correlated subqueries over
+call_attempt (the latest attempt, and whether the next attempt is a booked
+appointment), evaluated for every pending case on every claim. The case now
+keeps both: ``last_tried_at`` (set when an attempt starts) and ``booked_at``
+(the appointment time a 2.21 booked, cleared by any other outcome).
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-02 01:20:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0009"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("survey_case", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("last_tried_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("booked_at", sa.DateTime(timezone=True), nullable=True))
+    op.execute(
+        "UPDATE survey_case SET last_tried_at = ("
+        " SELECT max(call_attempt.started_at) FROM call_attempt"
+        " WHERE call_attempt.case_id = survey_case.id)"
+    )
+    op.execute(
+        "UPDATE survey_case SET booked_at = next_attempt_at WHERE EXISTS ("
+        " SELECT 1 FROM call_attempt WHERE call_attempt.case_id = survey_case.id"
+        " AND call_attempt.appointment_at IS NOT NULL"
+        " AND call_attempt.appointment_at = survey_case.next_attempt_at)"
+    )
+    # The queue reads pending cases of a draw; the claim of an agent's own case by
+    # claimed_by (indexed already).
+    op.create_index(
+        "ix_survey_case_queue", "survey_case", ["status", "draw_id", "next_attempt_at"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_survey_case_queue", table_name="survey_case")
+    with op.batch_alter_table("survey_case", schema=None) as batch_op:
+        batch_op.drop_column("booked_at")
+        batch_op.drop_column("last_tried_at")
