@@ -6,7 +6,7 @@ that every statement the two requests send is counted (an engine event) and
 their CPU time measured (``time.process_time``, this process only: the
 database server's work is not in it). ``--sqlite`` runs it on a SQLite file
 instead; ``--show`` prints the statements of one request of each kind;
-```--profile`` prints the take-next request's cProfile (cumulative, top 40).
+```--profile`` prints both requests' cProfile (cumulative, top 40).
 
     python bench/profile_calls.py [--cases 10000] [--rounds 200] [--show]
 """
@@ -98,7 +98,7 @@ def main() -> int:
         def request(kind: str, path: str, data: dict[str, str]):
             statements.clear()
             timings.clear()
-            if profiler is not None and kind == "take-next":
+            if profiler is not None:
                 profiler.enable()
             started, clock = time.process_time(), time.perf_counter()
             answer = client.post(path, data=data)

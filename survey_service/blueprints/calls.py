@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ import call_scripts
 from survey_service import audit
 from survey_service import dispositions as aapor
 from survey_service.calls import attempts as calling
-from survey_service.calls import interviews, queue
+from survey_service.calls import held, interviews, queue
 from survey_service.calls import settings as calling_settings
 from survey_service.privacy.vault import NAME
 
@@ -65,9 +66,7 @@ def take_next():
     """Claim the next due case (or return to the one held) and open a call attempt."""
     session = get_session()
     with transaction(session):
-        queue.release_stale_claims(
-            session, idle_minutes=current_app.config["CLAIM_TIMEOUT_MINUTES"]
-        )
+        _release_stale_claims(session)
         case = queue.claim_next_case(session, current_user, config=current_app.config)
         if case is not None:
             # The attempt starts at the claim's time (the case's last_tried_at).
@@ -76,6 +75,20 @@ def take_next():
         flash("当前没有待拨打的样本。", "warning")
         return redirect(url_for("calls.index"))
     return redirect(url_for("calls.interview", case_id=case.id))
+
+
+# How often take-next gives idle claims back (the worker does it every minute too).
+STALE_CLAIMS_EVERY_SECONDS = 30
+_STALE_CLAIMS_AT = "calls.stale_claims_released_at"
+
+
+def _release_stale_claims(session) -> None:
+    """Give idle claims back to the queue, at most every 30 s per process."""
+    last = current_app.extensions.get(_STALE_CLAIMS_AT)
+    if last is not None and time.monotonic() - last < STALE_CLAIMS_EVERY_SECONDS:
+        return
+    current_app.extensions[_STALE_CLAIMS_AT] = time.monotonic()
+    queue.release_stale_claims(session, idle_minutes=current_app.config["CLAIM_TIMEOUT_MINUTES"])
 
 
 def _history(session, case: Case, timezone: str) -> list[dict]:
@@ -244,7 +257,7 @@ def _finish(session, case: Case, outcome: str | None, **kwargs) -> None:
 def end(case_id: int):
     """End the call with an outcome (no answer, refusal, hang-up...)."""
     session = get_session()
-    case = queue.get_held_case(session, case_id, current_user)
+    case = held.held_case_with_context(session, case_id, current_user)
     calling_now = _calling(session, case)
     posted = request.form.get("outcome") or ""
     if not posted:
@@ -271,6 +284,7 @@ def end(case_id: int):
         calling=calling_now,
         refusal=refusal if outcome == aapor.REFUSAL else None,
         appointment_at=appointment_at if outcome == aapor.NEVER_AVAILABLE else None,
+        current=current,
     )
     return redirect(url_for("calls.index"))
 

@@ -114,11 +114,17 @@ def _gap_of_case(session: Session, deficits: list[tuple[int, int, int]]) -> Colu
     )
 
 
-def offer_order(session: Session, waves: list[SurveyWave]) -> tuple[ColumnElement, ...]:
-    """ORDER BY terms for the due cases of ``waves`` (see the module docstring)."""
-    draws = session.exec(
-        select(SampleDraw).where(SampleDraw.wave_id.in_([w.id for w in waves]))
-    ).all()
+def offer_order(
+    session: Session, waves: list[SurveyWave], *, draws: list[SampleDraw] | None = None
+) -> tuple[ColumnElement, ...]:
+    """ORDER BY terms for the due cases of ``waves`` (see the module docstring).
+
+    ``draws``: the waves' draws, when the caller has loaded them already.
+    """
+    if draws is None:
+        draws = session.exec(
+            select(SampleDraw).where(SampleDraw.wave_id.in_([w.id for w in waves]))
+        ).all()
     deficits = _deficits(session, draws)
     furthest = _gap_of_case(session, deficits)
     seeds = {wave.id: queue_seed(session, wave) for wave in waves}

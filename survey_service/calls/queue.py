@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, update
 from sqlmodel import Session, select
 
-from survey_service.calls import ordering
 from survey_service.calls.settings import KINDS, CallingSettings
 from survey_service.errors import NotFound
 from survey_service.models import (
@@ -187,72 +186,12 @@ def claim_next_case(
     appointments, the unit furthest from its target, least recently tried,
     seeded ties); the agent's own appointments from 15 minutes before their
     time. One agent's concurrent requests (two tabs) are serialised on the
-    agent's row, so the second gets the case the first claimed.
+    agent's row, so the second gets the case the first claimed. The claim
+    itself is one statement (:mod:`survey_service.calls.claiming`).
     """
-    held = _lock_agent_and_find_held(session, agent)
-    if held is not None:
-        return held
-    now = now or utcnow()
-    waves = _open_waves(session)
-    condition = or_(due(session, now, waves=waves, config=config), own_appointment_soon(agent, now))
-    return _claim(session, agent, condition, ordering.offer_order(session, waves), now)
+    from survey_service.calls import claiming
 
-
-def _lock_agent_and_find_held(session: Session, agent: User) -> Case | None:
-    """The case the agent holds, read after locking the agent's row on PostgreSQL.
-
-    Two statements: read committed gives the held-case read a snapshot taken
-    after the lock, so a second tab sees the case the first one claimed (one
-    statement that joined the two would read the cases as they were before
-    it waited for the lock).
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.exec(select(User.id).where(User.id == agent.id).with_for_update()).one()
-    return held_case(session, agent)
-
-
-# How many of the first due cases a PostgreSQL claim looks at before locking one: more
-# than the claims that can be in flight at once (gunicorn workers x threads).
-CLAIM_CANDIDATES = 64
-
-
-def _claim(session: Session, agent: User, condition, order, now: datetime) -> Case | None:
-    """Claim the first case by ``order`` that meets ``condition``, in one statement.
-
-    ``UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING``. On PostgreSQL
-    the inner SELECT locks its row with ``FOR UPDATE SKIP LOCKED`` (concurrent
-    agents pass over each other's rows, and a row changed meanwhile is
-    re-checked against ``condition``), and picks it among the first
-    :data:`CLAIM_CANDIDATES` by ``order``, so that the sort keeps only those
-    (a top-N sort; locking under the sort would sort every due case). Should
-    all of them be locked, the claim looks at every due case. SQLite runs one
-    writer at a time. The claim is the case's try: ``last_tried_at`` is the
-    claim's time, which the attempt opened next starts at.
-    """
-    postgres = session.get_bind().dialect.name == "postgresql"
-    # correlate(None): the inner SELECTs read survey_case itself, not the UPDATE's row.
-    candidate = select(Case.id).where(condition).order_by(*order).limit(1).correlate(None)
-    attempts = [candidate]
-    if postgres:
-        first = select(Case.id).where(condition).order_by(*order).limit(CLAIM_CANDIDATES)
-        among_first = candidate.where(Case.id.in_(first.correlate(None).scalar_subquery()))
-        attempts = [q.with_for_update(skip_locked=True) for q in (among_first, candidate)]
-    for query in attempts:
-        claimed = session.execute(
-            update(Case)
-            .where(Case.id == query.scalar_subquery(), Case.status == CaseStatus.PENDING)
-            .values(
-                status=CaseStatus.IN_PROGRESS,
-                claimed_by=agent.id,
-                claimed_at=now,
-                last_tried_at=now,
-            )
-            .returning(Case)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        ).scalar_one_or_none()
-        if claimed is not None:
-            return claimed
-    return None
+    return claiming.claim_next_case(session, agent, now=now or utcnow(), config=config)
 
 
 def get_held_case(session: Session, case_id: int, agent: User) -> Case:
