@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ..dispositions import DISPOSITIONS, FINAL_ON_FIRST  # noqa: F401 (re-exported)
@@ -22,10 +22,7 @@ class Case(SQLModel, table=True):
     """A sampled client to be interviewed about one unit."""
 
     __tablename__ = "survey_case"
-    __table_args__ = (
-        UniqueConstraint("draw_id", "client_id"),
-        Index("ix_survey_case_queue", "status", "draw_id", "next_attempt_at"),
-    )
+    __table_args__ = (UniqueConstraint("draw_id", "client_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     draw_id: int = Field(foreign_key="sample_draw.id", index=True)

@@ -1,10 +1,16 @@
-"""speed: the queue's order keys kept on the case (last tried, booked time), their index
+"""speed: the queue's order keys kept on the case (when last tried, the booked time)
 
 The agents' queue ordered every due case by two correlated subqueries over
 call_attempt (the latest attempt, and whether the next attempt is a booked
 appointment), evaluated for every pending case on every claim. The case now
 keeps both: ``last_tried_at`` (set when an attempt starts) and ``booked_at``
 (the appointment time a 2.21 booked, cleared by any other outcome).
+
+No index is added: the order's second key, the unit's gap to its target,
+changes with every complete, so no index can hold the order; the claim
+sorts the due cases keeping the first 64 (a top-N sort over the pending
+rows, which ``ix_survey_case_status`` finds), and every index more would be
+written by each claim and each outcome (both change the indexed status).
 
 Revision ID: 0009
 Revises: 0008
@@ -37,15 +43,9 @@ def upgrade() -> None:
         " AND call_attempt.appointment_at IS NOT NULL"
         " AND call_attempt.appointment_at = survey_case.next_attempt_at)"
     )
-    # The queue reads pending cases of a draw; the claim of an agent's own case by
-    # claimed_by (indexed already).
-    op.create_index(
-        "ix_survey_case_queue", "survey_case", ["status", "draw_id", "next_attempt_at"]
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_survey_case_queue", table_name="survey_case")
     with op.batch_alter_table("survey_case", schema=None) as batch_op:
         batch_op.drop_column("booked_at")
         batch_op.drop_column("last_tried_at")
