@@ -123,3 +123,43 @@ def test_when_the_first_candidates_are_locked_the_claim_looks_further(
             claimed = queue.claim_next_case(s, agent, now=EVENING)
             assert claimed.id == offered[2]
         other.rollback()
+
+
+def test_migration_0009_fills_the_order_keys_from_the_attempts(app, session):
+    """Down to 0008 and up again: are last_tried_at and booked_at rebuilt from call_attempt?"""
+    from datetime import timedelta
+
+    from alembic import command
+
+    from survey_service import migrations
+    from survey_service.calls import attempts as calling
+
+    tried, booked, fresh = make_sample(session, per_unit=3)
+    with transaction(session):
+        agent = make_user(session, username="agent", role="agent")
+        for case, days in ((tried, 2), (booked, 1)):
+            start = EVENING - timedelta(days=days)
+            attempt = calling.start_attempt(session, case, agent=agent, now=start)
+            calling.record_outcome(
+                session,
+                case,
+                attempt,
+                "2.21" if case is booked else "3.13",
+                actor=agent,
+                now=start,
+                appointment_at=EVENING if case is booked else None,
+            )
+    session.commit()
+    session.close()
+    engine = app.extensions["engine"]
+    cfg = migrations.alembic_config(engine)
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0008")
+    migrations.upgrade(engine)
+    keys = {c.id: (c.last_tried_at, c.booked_at) for c in session.exec(select(Case)).all()}
+    assert keys == {
+        tried.id: (EVENING - timedelta(days=2), None),
+        booked.id: (EVENING - timedelta(days=1), EVENING),
+        fresh.id: (None, None),
+    }

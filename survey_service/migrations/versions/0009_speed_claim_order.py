@@ -46,6 +46,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("survey_case", schema=None) as batch_op:
-        batch_op.drop_column("booked_at")
-        batch_op.drop_column("last_tried_at")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy of survey_case
+    # would drop the table that call_attempt and answer refer to.
+    op.drop_column("survey_case", "booked_at")
+    op.drop_column("survey_case", "last_tried_at")
