@@ -4,9 +4,10 @@ The same district as ``bench_calls.py`` (PostgreSQL, 100 units, 10,000 open
 cases by default), one agent through Flask's test client in this process, so
 that every statement the two requests send is counted (an engine event) and
 their CPU time measured (``time.process_time``, this process only: the
-database server's work is not in it). ``--sqlite`` runs it on a SQLite file
+database server's work is not in it; the wall time has it). ``--sqlite`` runs it on a SQLite file
 instead; ``--show`` prints the statements of one request of each kind;
-```--profile`` prints both requests' cProfile (cumulative, top 40).
+``--profile`` prints both requests' cProfile (top 40 by ``PROFILE_SORT``,
+cumulative by default).
 
     python bench/profile_calls.py [--cases 10000] [--rounds 200] [--show]
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import statistics
 import sys
@@ -132,7 +134,8 @@ def main() -> int:
         if profiler is not None:
             import pstats
 
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            order = os.environ.get("PROFILE_SORT", "cumulative")
+            pstats.Stats(profiler).sort_stats(order).print_stats(40)
         app.extensions["engine"].dispose()
     return 0
 
