@@ -17,7 +17,17 @@ import secrets
 import weakref
 from collections import defaultdict
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, and_, case, cast, func, literal
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import Grouping
 from sqlmodel import Session, select
@@ -26,6 +36,7 @@ from survey_service.dispositions import COMPLETE
 from survey_service.models import Case, SampleDraw, SurveyWave, Unit
 
 SEED_KEY = "queue_seed"
+COMPLETED = literal_column(f"'{COMPLETE}'")
 _MODULUS = 2147483629  # a prime below 2**31
 
 # A case whose next attempt is the time an attempt booked (``Case.booked_at``, set by a
@@ -67,7 +78,9 @@ def _deficits(session: Session, draws: list[SampleDraw]) -> list[tuple[int, int,
         (draw_id, unit_id): n
         for draw_id, unit_id, n in session.exec(
             select(Case.draw_id, Case.unit_id, func.count(Case.id))
-            .where(Case.draw_id.in_([d.id for d in draws]), Case.disposition == COMPLETE)
+            # A literal, not a parameter: the partial index ix_survey_case_completes holds
+            # exactly these rows, which a generic plan with a parameter could not know.
+            .where(Case.draw_id.in_([d.id for d in draws]), Case.disposition == COMPLETED)
             .group_by(Case.draw_id, Case.unit_id)
         ).all()
     }

@@ -6,11 +6,13 @@ appointment), evaluated for every pending case on every claim. The case now
 keeps both: ``last_tried_at`` (set when an attempt starts) and ``booked_at``
 (the appointment time a 2.21 booked, cleared by any other outcome).
 
-No index is added: the order's second key, the unit's gap to its target,
-changes with every complete, so no index can hold the order; the claim
-sorts the due cases keeping the first 64 (a top-N sort over the pending
-rows, which ``ix_survey_case_status`` finds), and every index more would be
-written by each claim and each outcome (both change the indexed status).
+No index holds the order: its second key, the unit's gap to its target,
+changes with every complete; the claim sorts the due cases keeping the
+first 64 (a top-N sort over the pending rows, which
+``ix_survey_case_status`` finds), and an index on the order's columns would
+be written by each claim and each outcome. The gaps come from the
+completes per unit, counted at every claim: ``ix_survey_case_completes``
+indexes the completed cases only (final: never written again).
 
 Revision ID: 0009
 Revises: 0008
@@ -43,9 +45,18 @@ def upgrade() -> None:
         " AND call_attempt.appointment_at IS NOT NULL"
         " AND call_attempt.appointment_at = survey_case.next_attempt_at)"
     )
+    # The literal is dispositions.COMPLETE; a migration keeps its values as they were.
+    op.create_index(
+        "ix_survey_case_completes",
+        "survey_case",
+        ["draw_id", "unit_id"],
+        postgresql_where=sa.text("disposition = '1.1'"),
+        sqlite_where=sa.text("disposition = '1.1'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_survey_case_completes", table_name="survey_case")
     # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy of survey_case
     # would drop the table that call_attempt and answer refer to.
     op.drop_column("survey_case", "booked_at")
