@@ -19,6 +19,8 @@ ACTION_LABELS = {
     "user.password": "重置密码",
     "user.disable": "停用用户",
     "user.enable": "启用用户",
+    "user.senior": "设为资深访员",
+    "user.not_senior": "取消资深访员",
     "units.import": "导入单位",
     "wave.open": "开启调查批次",
     "list.upload": "上传名单",
@@ -33,6 +35,9 @@ ACTION_LABELS = {
     "case.outcome": "记录访问结果",
     "ivr.dial": "自动语音外呼",
     "results.close": "结束调查（冻结结果）",
+    "results.close_released_holds": "结束调查时释放占用中的样本",
+    "ivr.recording": "记录通话录音",
+    "review.verification": "记录复核回访问答",
     "results.publish": "发布结果",
 }
 EXPORT_PREFIX = "export."

@@ -173,6 +173,7 @@ def build_demo(
             unit_code=unit_code,
             display_name=display,
         )
+    users["agent1"].senior = True  # offered refusal conversions (soft refusals)
     # The demo wave calls at any hour, so that whoever tries it (as an agent, or
     # watching the worker's simulated IVR calls) finds cases due; a real wave
     # keeps the calling rules' day-parts.

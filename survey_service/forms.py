@@ -110,6 +110,7 @@ class UserEditForm(FlaskForm):
     display_name = StringField("姓名", validators=[Optional(), Length(max=100)])
     role = SelectField("角色", choices=[SelectChoice(k.value, v) for k, v in ROLE_LABELS.items()])
     unit_code = StringField("所属单位代码（单位填报员）", validators=[Optional(), Length(max=32)])
+    senior = BooleanField("资深访员（拨打软拒样本的拒访转化，仅限话务员）")
 
 
 class PasswordResetForm(FlaskForm):

@@ -11,7 +11,13 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from survey_service.audit_labels import ACTION_LABELS, action_label, detail_items, object_label
-from survey_service.setup.users import create_user, set_active, set_password, update_user
+from survey_service.setup.users import (
+    create_user,
+    set_active,
+    set_password,
+    set_senior,
+    update_user,
+)
 
 from ..db import get_session, transaction
 from ..errors import ServiceError
@@ -65,7 +71,7 @@ def _user_or_404(user_id: int) -> User:
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @requires_role(Role.ADMIN)
 def user_detail(user_id: int):
-    """Show one user; change their name, role and unit (a role change is audited)."""
+    """Show one user; change their name, role, unit and senior flag (changes are audited)."""
     session = get_session()
     user = _user_or_404(user_id)
     unit = session.get(Unit, user.unit_id) if user.unit_id else None
@@ -76,6 +82,7 @@ def user_detail(user_id: int):
             "display_name": user.display_name,
             "role": user.role,
             "unit_code": unit.code if unit else "",
+            "senior": user.senior,
         }
     )
     if form.validate_on_submit():
@@ -88,6 +95,9 @@ def user_detail(user_id: int):
                     role=form.role.data,
                     unit_code=form.unit_code.data or None,
                     actor=current_user,
+                )
+                set_senior(
+                    session=session, user=user, senior=bool(form.senior.data), actor=current_user
                 )
         except ServiceError as exc:
             flash(str(exc), "error")

@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case as sql_case
 from sqlalchemy import func
@@ -22,9 +22,20 @@ from survey_service.privacy.vault import NAME
 
 from ..db import get_session, transaction
 from ..errors import ServiceError, Where
-from ..models import DISPOSITIONS, CallAttempt, Case, CaseStatus, Client, Role, Unit, User
+from ..models import (
+    DISPOSITIONS,
+    CallAttempt,
+    Case,
+    CaseStatus,
+    Client,
+    Role,
+    SurveyWave,
+    Unit,
+    User,
+    WaveStatus,
+)
 from ..security import requires_role
-from . import agent_page
+from . import agent_holds, agent_page
 
 bp = Blueprint("calls", __name__)
 
@@ -50,14 +61,35 @@ def _local_time(value: str | None, timezone: str) -> datetime | None:
         ) from exc
 
 
+@bp.errorhandler(agent_holds.WaveClosed)
+def wave_closed(error: agent_holds.WaveClosed):
+    """Say so in words, with the way back to the workbench (not a bare 409)."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+    return render_template("calls/wave_closed.html", wave=error.wave), 409
+
+
 @bp.route("/")
 @requires_role(Role.AGENT)
 def index():
     """Show the agent's held case, or the button that takes the next one."""
     session = get_session()
     held = queue.held_case(session, current_user)
-    waiting = queue.waiting_count(session, config=current_app.config)
-    return render_template("calls/index.html", held=held, waiting=waiting)
+    waiting = queue.waiting_count(session, config=current_app.config, agent=current_user)
+    open_waves = (
+        waiting > 0
+        or session.exec(
+            select(func.count(SurveyWave.id)).where(SurveyWave.status == WaveStatus.OPEN)
+        ).one()
+    )
+    return render_template(
+        "calls/index.html",
+        held=held,
+        waiting=waiting,
+        open_waves=open_waves,
+        closed=None if held else agent_holds.closed_while_calling(session),
+    )
 
 
 @bp.route("/next", methods=["POST"])
@@ -129,7 +161,7 @@ def _answered(state) -> list[tuple[str, str]]:
 def interview(case_id: int):
     """One screen per case: who, what, history, the script's current item, the outcomes."""
     session = get_session()
-    case = queue.get_held_case(session, case_id, current_user)
+    case = agent_holds.held(session, case_id)
     state = interviews.state(session, case)
     view = None
     path = call_scripts.expected_items(state.script, state.answers)
@@ -167,7 +199,7 @@ def interview(case_id: int):
 def reveal_number(case_id: int):
     """Show the full number to dial (written to the audit log)."""
     session = get_session()
-    case = queue.get_held_case(session, case_id, current_user)
+    case = agent_holds.held(session, case_id)
     client = session.get(Client, case.client_id)
     number = current_app.extensions["phone_vault"].decrypt(client.phone_enc)
     with transaction(session):
@@ -187,7 +219,7 @@ def reveal_number(case_id: int):
 def answer(case_id: int):
     """Record the answer to the current item."""
     session = get_session()
-    case = queue.get_held_case(session, case_id, current_user)
+    case = agent_holds.held(session, case_id)
     item_id = request.form.get("item_id", "")
     value = request.form.get("value")
     with transaction(session):
@@ -224,7 +256,7 @@ def answer(case_id: int):
 def back(case_id: int):
     """Go back one item."""
     session = get_session()
-    case = queue.get_held_case(session, case_id, current_user)
+    case = agent_holds.held(session, case_id)
     with transaction(session):
         interviews.go_back(session, case)
     return redirect(url_for("calls.interview", case_id=case.id))
@@ -257,7 +289,7 @@ def _finish(session, case: Case, outcome: str | None, **kwargs) -> None:
 def end(case_id: int):
     """End the call with an outcome (no answer, refusal, hang-up...)."""
     session = get_session()
-    case = held.held_case_with_context(session, case_id, current_user)
+    case = agent_holds.held(session, case_id, load=held.held_case_with_context)
     calling_now = _calling(session, case)
     posted = request.form.get("outcome") or ""
     if not posted:
@@ -294,7 +326,7 @@ def end(case_id: int):
 def callback(case_id: int):
     """Book a callback (2.21 with a time) inside the client kind's day-parts."""
     session = get_session()
-    case = queue.get_held_case(session, case_id, current_user)
+    case = agent_holds.held(session, case_id)
     calling_now = _calling(session, case)
     appointment_at = _local_time(request.form.get("appointment_at"), calling_now.timezone)
     if appointment_at is None:

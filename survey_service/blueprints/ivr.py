@@ -5,6 +5,8 @@ Routes (all POST, exempt from CSRF: the provider's signature protects them):
 - ``/ivr/call/<attempt>/<token>/voice``: the call was answered; say the next item.
 - ``/ivr/call/<attempt>/<token>/gather/<item>/<try>``: the key pressed for an item.
 - ``/ivr/call/<attempt>/<token>/status``: the call ended (no answer, busy, hung up...).
+- ``/ivr/call/<attempt>/<token>/recording``: the call's recording is stored
+  (RecordingSid, RecordingUrl): kept as the attempt's ``recording_ref``.
 
 Every view first checks the provider's signature over the URL the provider
 called (``PUBLIC_BASE_URL`` + path when the app sits behind a proxy) and the
@@ -218,4 +220,21 @@ def status(attempt_id: int, token: str):
             ivr_calls.record_call_end(
                 session, case, attempt, end.status, note=note, calling=_calling(case)
             )
+    return Response(status=204)
+
+
+@bp.route("/call/<int:attempt_id>/<token>/recording", methods=["POST"])
+@signed_webhook
+def recording(attempt_id: int, token: str):
+    """Keep the call's recording reference on the attempt (once; not after the wave closed)."""
+    session = get_session()
+    _load(attempt_id, token)
+    found = provider().recording(request.form)
+    if found is None:
+        return Response(status=204)  # not a finished recording: nothing to keep
+    with transaction(session):
+        attempt, case = ivr_calls.lock_call(session, attempt_id)
+        if _frozen(session, case, "recording", attempt):
+            return Response(status=204)
+        ivr_calls.store_recording(session, attempt, found)
     return Response(status=204)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -18,7 +20,7 @@ from flask_login import current_user
 from sqlmodel import select
 
 from survey_service import audit
-from survey_service.calls import paradata, quality, supervision
+from survey_service.calls import paradata, quality, supervision, verification
 from survey_service.results.render.csvfile import csv_bytes
 from survey_service.sample import draws
 from survey_service.setup.waves import current_wave
@@ -28,6 +30,7 @@ from ..errors import ServiceError
 from ..models import (
     CallAttempt,
     Case,
+    Client,
     QualityReview,
     ReviewStatus,
     Role,
@@ -115,23 +118,29 @@ def index():
 @bp.route("/release-replicate", methods=["POST"])
 @requires_role(Role.SUPERVISOR, Role.ADMIN)
 def release_replicate():
-    """Release the next replicate batch of one unit projected short of its target."""
+    """Release the next replicate batch of one unit, or of every unit projected short."""
     session = get_session()
     wave = _wave(session)
     code = request.form.get("unit", "").strip()
+    every_short = request.form.get("all") == "short"
     draw = supervision.wave_draw(session, wave)
-    if draw is None or not code:
+    if draw is None or not (code or every_short):
         flash("请求无效：尚未抽样或未指明单位。", "error")
+        return redirect(url_for("supervision.index", wave=wave.name))
+    codes = supervision.short_units(session, draw) if every_short else [code]
+    if not codes:
+        flash("没有预计完成数不足目标的单位。", "warning")
         return redirect(url_for("supervision.index", wave=wave.name))
     try:
         with transaction(session):
             count = draws.release_next_replicate(
-                session=session, record=draw, unit_codes=[code], actor=current_user
+                session=session, record=draw, unit_codes=codes, actor=current_user
             )
     except ServiceError as error:
         flash(str(error), "error")
     else:
-        flash(f"已为单位 {code} 追加发放 {count} 个样本。", "success")
+        units = f"{len(codes)} 个预计不足的单位" if every_short else f"单位 {code} "
+        flash(f"已为{' ' if every_short else ''}{units}追加发放 {count} 个样本。", "success")
     return redirect(url_for("supervision.index", wave=wave.name))
 
 
@@ -198,13 +207,80 @@ def build_review():
     return redirect(url_for("supervision.review_list", wave=wave.name))
 
 
+def _review_row(session, review_id: int):
+    row = session.exec(
+        select(QualityReview, Case, Unit, CallAttempt, User)
+        .join(Case, Case.id == QualityReview.case_id)
+        .join(Unit, Unit.id == Case.unit_id)
+        .join(CallAttempt, CallAttempt.id == QualityReview.attempt_id, isouter=True)
+        .join(User, User.id == QualityReview.agent_id, isouter=True)
+        .where(QualityReview.id == review_id)
+    ).first()
+    if row is None:
+        abort(404)
+    return row
+
+
+@bp.route("/review/<int:review_id>")
+@requires_role(Role.SUPERVISOR, Role.ADMIN)
+def review_detail(review_id: int):
+    """One reviewed interview: its call, recording, and the call-back verification script."""
+    session = get_session()
+    review, case, unit, attempt, agent = _review_row(session, review_id)
+    wave = session.get(SurveyWave, review.wave_id)
+    timezone = current_app.config.get("TIMEZONE") or "Asia/Shanghai"
+    when = attempt.started_at if attempt else case.finalized_at
+    date = when.astimezone(ZoneInfo(timezone)).strftime("%Y年%m月%d日") if when else "当时"
+    return render_template(
+        "supervision/review_detail.html",
+        review=review,
+        case=case,
+        unit=unit,
+        attempt=attempt,
+        agent=agent,
+        wave=wave,
+        client=session.get(Client, case.client_id),
+        questions=[(q, q.text.format(date=date, unit=unit.name)) for q in verification.QUESTIONS],
+        methods=verification.METHODS,
+        done=verification.labels((review.detail or {}).get("verification")),
+        flag_labels=quality.FLAG_LABELS,
+    )
+
+
+@bp.route("/review/<int:review_id>/number", methods=["POST"])
+@requires_role(Role.SUPERVISOR, Role.ADMIN)
+def review_number(review_id: int):
+    """The full number to call the respondent back (written to the audit log)."""
+    session = get_session()
+    review, case, _unit, _attempt, _agent = _review_row(session, review_id)
+    client = session.get(Client, case.client_id)
+    number = current_app.extensions["phone_vault"].decrypt(client.phone_enc)
+    with transaction(session):
+        audit.record(
+            session,
+            user=current_user,
+            action="phone.view",
+            object_type="client",
+            object_id=client.id,
+            case=case.id,
+            review=review.id,
+        )
+    return {"review": review.id, "number": number}
+
+
 @bp.route("/review/<int:review_id>/decide", methods=["POST"])
 @requires_role(Role.SUPERVISOR, Role.ADMIN)
 def decide_review(review_id: int):
-    """Confirm or strike one interview (strike needs a reason)."""
+    """Confirm or strike one interview (strike needs a reason), with how it was checked."""
     session = get_session()
     strike = request.form.get("decision") == "strike"
+    method = request.form.get("method")
+    back = request.form.get("back") == "detail"
     try:
+        checked = None
+        if method:
+            answers = {q.id: request.form.get(q.id, "") for q in verification.QUESTIONS}
+            checked = verification.check(method, answers)
         with transaction(session):
             review = quality.decide(
                 session,
@@ -212,11 +288,16 @@ def decide_review(review_id: int):
                 actor=current_user,
                 strike=strike,
                 reason=request.form.get("reason", ""),
+                verification=checked,
             )
     except ServiceError as error:
         flash(str(error), "error")
+        if back:
+            return redirect(url_for("supervision.review_detail", review_id=review_id))
         return redirect(url_for("supervision.review_list", wave=request.form.get("wave") or None))
     flash("已作废该访问，样本改记为中途终止（2.12）。" if strike else "已确认该访问。", "success")
+    if back:
+        return redirect(url_for("supervision.review_detail", review_id=review_id))
     wave = session.get(SurveyWave, review.wave_id)
     return redirect(url_for("supervision.review_list", wave=wave.name))
 

@@ -7,7 +7,8 @@ them into the claim (``queue.claim_next_case`` calls it):
 1. on PostgreSQL, lock the agent's row (``SELECT ... FOR UPDATE``), so that
    one agent's two tabs claim one after the other;
 2. the open waves with their draws, in one query;
-3. the units' completes (for the order's gap to target);
+3. the units at their target (:func:`survey_service.calls.quotas.not_full`)
+   and the units' completes (for the order's gap to target);
 4. ``UPDATE survey_case ... WHERE id = (SELECT ... LIMIT 1) AND the agent
    holds no case RETURNING``: the claim. On PostgreSQL the inner SELECT
    locks its row with ``FOR UPDATE SKIP LOCKED`` (concurrent agents pass
@@ -28,11 +29,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, or_, update
+from sqlalchemy import and_, exists, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from survey_service.calls import ordering, queue
+from survey_service.calls import ordering, queue, quotas
 from survey_service.models import Case, CaseStatus, SampleDraw, SurveyWave, User, WaveStatus
 
 # How many of the first due cases a PostgreSQL claim looks at before locking one: more
@@ -49,9 +50,14 @@ def claim_next_case(
         # taken after the lock, so a second tab sees the case the first one claimed.
         session.exec(select(User.id).where(User.id == agent.id).with_for_update()).one()
     waves, draws = _open_waves_and_draws(session)
-    condition = or_(
-        queue.due(session, now, waves=waves, config=config),
-        queue.own_appointment_soon(agent, now),
+    quota = quotas.not_full(session, waves)
+    condition = and_(
+        or_(
+            queue.due(session, now, waves=waves, config=config, quota=quota),
+            queue.own_appointment_soon(agent, now),
+        ),
+        quota,
+        queue.for_agent(agent),
     )
     order = ordering.offer_order(session, waves, draws=draws)
     claimed = _claim(session, agent, condition, order, now)

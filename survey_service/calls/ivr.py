@@ -36,12 +36,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from datetime import datetime
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 import call_scripts
+from survey_service import audit
 from survey_service import dispositions as aapor
 from survey_service.calls import attempts as calling_attempts
 from survey_service.calls import interviews
@@ -56,6 +58,7 @@ from survey_service.calls.telephony import (
     MACHINE,
     NO_ANSWER,
 )
+from survey_service.calls.telephony.base import Recording
 from survey_service.errors import NotFound
 from survey_service.models import (
     Answer,
@@ -69,6 +72,7 @@ from survey_service.models import (
 )
 
 IVR = call_scripts.IVR
+log = logging.getLogger(__name__)
 
 # Paths of the webhooks under the app root (the ivr blueprint serves them at /ivr).
 VOICE_PATH = "/ivr/call/{attempt_id}/{token}/voice"
@@ -157,6 +161,30 @@ def wave_is_open(session: Session, case: Case) -> bool:
         .where(SampleDraw.id == case.draw_id)
     ).one()
     return status == WaveStatus.OPEN
+
+
+def store_recording(session: Session, attempt: CallAttempt, recording: Recording) -> bool:
+    """Keep the call's recording reference on its attempt, once; return whether it changed.
+
+    A resent callback changes nothing; a second, different recording of the
+    same call is logged and the first reference kept (the one reviewers saw).
+    """
+    if attempt.recording_ref == recording.ref:
+        return False
+    if attempt.recording_ref is not None:
+        log.info("attempt %s already has a recording: %s ignored", attempt.id, recording.sid)
+        return False
+    attempt.recording_ref = recording.ref[:200]
+    session.add(attempt)
+    audit.record(
+        session,
+        user=None,
+        action="ivr.recording",
+        object_type="call_attempt",
+        object_id=attempt.id,
+        recording=recording.sid,
+    )
+    return True
 
 
 def newer_status(attempt: CallAttempt, sequence: int | None) -> bool:

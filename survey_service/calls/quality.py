@@ -22,8 +22,10 @@ reached, no valid interview was obtained, so it counts as a non-interview in
 the R group of every AAPOR rate) and the change is audited; the results then
 recompute without it. Its answers stay, for the record.
 
-Recordings: ``CallAttempt.recording_ref`` is shown to the reviewer; filling
-it from Twilio's status callback (RecordingSid/RecordingUrl) is not wired yet.
+Recordings: ``CallAttempt.recording_ref`` is shown to the reviewer, filled by
+the provider's recording callback (Twilio's RecordingSid/RecordingUrl). A
+reviewer may instead call back with :mod:`survey_service.calls.verification`'s
+short script; its answers are stored with the decision.
 """
 
 from __future__ import annotations
@@ -226,9 +228,19 @@ def build_review_list(session: Session, wave: SurveyWave) -> list[QualityReview]
 
 
 def decide(
-    session: Session, review_id: int, *, actor: User, strike: bool, reason: str
+    session: Session,
+    review_id: int,
+    *,
+    actor: User,
+    strike: bool,
+    reason: str,
+    verification: dict | None = None,
 ) -> QualityReview:
     """Confirm or strike a reviewed interview; striking re-codes its case to :data:`STRUCK`.
+
+    ``verification`` (from :func:`survey_service.calls.verification.check`) is
+    how the reviewer checked: the recording, or a call-back and its answers,
+    stored with the decision in ``detail["verification"]``.
 
     :raise NotFound: if there is no such review.
     :raise Conflict: if it is decided already or its wave is no longer open.
@@ -250,6 +262,11 @@ def decide(
     review.reason = reason or None
     review.reviewer_id = actor.id
     review.decided_at = utcnow()
+    if verification is not None:
+        review.detail = {
+            **(review.detail or {}),
+            "verification": {**verification, "at": review.decided_at.isoformat()},
+        }
     if strike:
         review.previous_disposition = case.disposition
         case.disposition = STRUCK
@@ -266,5 +283,7 @@ def decide(
         reason=reason,
         disposition_before=review.previous_disposition or case.disposition,
         disposition_after=case.disposition,
+        verification=(verification or {}).get("method"),
+        consistent=(verification or {}).get("consistent"),
     )
     return review

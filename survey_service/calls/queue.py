@@ -2,11 +2,13 @@
 
 :func:`due` is the due-case rule: released, pending, of an open wave, its
 next attempt time reached, its client kind's allowed day-parts holding
-"now" (the wave's calling rules, :mod:`survey_service.calls.rules`), and
-its number not on the do-not-call list. The agent queue, the IVR dialler
+"now" (the wave's calling rules, :mod:`survey_service.calls.rules`), its
+number not on the do-not-call list, and its unit short of its target of
+completes (:mod:`survey_service.calls.quotas`). The agent queue, the IVR dialler
 and the waiting count on the agent page all filter with it (the IVR adds
 its own limits on top: calls per case, no call in progress, no refusal
-conversion).
+conversion). A soft refusal's case (``needs_senior``) goes only to a senior
+agent (:func:`for_agent`).
 
 On PostgreSQL the candidate row is locked with ``FOR UPDATE SKIP LOCKED``,
 so concurrent agents pass over each other's rows; on every backend the
@@ -20,9 +22,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, update
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, true, update
 from sqlmodel import Session, select
 
+from survey_service.calls import quotas
 from survey_service.calls.settings import KINDS, CallingSettings
 from survey_service.errors import NotFound
 from survey_service.models import (
@@ -80,12 +83,14 @@ def due(
     wave: SurveyWave | None = None,
     waves: list[SurveyWave] | None = None,
     config: Mapping[str, Any] | None = None,
+    quota: ColumnElement[bool] | None = None,
 ) -> ColumnElement[bool]:
     """The due-case rule as one SQL condition on :class:`Case`.
 
     Every open wave's cases, or only ``wave``'s (if it is open), or those of
     ``waves`` (the open waves, already loaded), each wave under its own
     calling settings (``config`` gives the app's ``TIMEZONE``).
+    ``quota`` is :func:`quotas.not_full` of these waves when the caller has it.
     """
     if wave is not None:
         waves = [wave]
@@ -114,7 +119,17 @@ def due(
         or_(*per_wave),
         or_(Case.next_attempt_at.is_(None), Case.next_attempt_at <= now),
         ~ON_DO_NOT_CALL,
+        quota
+        if quota is not None
+        else quotas.not_full(session, [w for w in waves if w.status == WaveStatus.OPEN]),
     )
+
+
+def for_agent(agent: User | None) -> ColumnElement[bool]:
+    """Cases this agent may take: refusal conversions (``needs_senior``) only if senior."""
+    if agent is not None and agent.senior:
+        return true()
+    return ~Case.needs_senior
 
 
 def own_appointment_soon(agent: User, now: datetime) -> ColumnElement[bool]:
@@ -142,17 +157,29 @@ def _open_waves(session: Session) -> list[SurveyWave]:
 
 
 def waiting_count(
-    session: Session, *, now: datetime | None = None, config: Mapping[str, Any] | None = None
+    session: Session,
+    *,
+    now: datetime | None = None,
+    config: Mapping[str, Any] | None = None,
+    agent: User | None = None,
 ) -> int:
-    """How many cases are due now (what the agent page shows as waiting)."""
-    condition = due(session, now or utcnow(), config=config)
+    """How many cases are due now (what the agent page shows as waiting, for ``agent``)."""
+    condition = and_(due(session, now or utcnow(), config=config), for_agent(agent))
     return session.exec(select(func.count(Case.id)).where(condition)).one()
 
 
 def held_case(session: Session, agent: User) -> Case | None:
-    """Return the case the agent holds, if any (one case per agent at a time)."""
+    """Return the case the agent holds, if any (one case per agent at a time).
+
+    A case of a closed wave is never held (closing releases them; one left over
+    from before is ignored), so an agent is never sent back to a frozen case.
+    """
     return session.exec(
-        select(Case).where(Case.claimed_by == agent.id, Case.status == CaseStatus.IN_PROGRESS)
+        select(Case).where(
+            Case.claimed_by == agent.id,
+            Case.status == CaseStatus.IN_PROGRESS,
+            Case.draw_id.in_(OPEN_DRAWS),
+        )
     ).first()
 
 
@@ -185,9 +212,10 @@ def claim_next_case(
     Order: :func:`survey_service.calls.ordering.offer_order` (due
     appointments, the unit furthest from its target, least recently tried,
     seeded ties); the agent's own appointments from 15 minutes before their
-    time. One agent's concurrent requests (two tabs) are serialised on the
-    agent's row, so the second gets the case the first claimed. The claim
-    itself is one statement (:mod:`survey_service.calls.claiming`).
+    time. Refusal conversions only to senior agents. One agent's concurrent
+    requests (two tabs) are serialised on the agent's row, so the second gets
+    the case the first claimed. The claim itself is one statement
+    (:mod:`survey_service.calls.claiming`).
     """
     from survey_service.calls import claiming
 

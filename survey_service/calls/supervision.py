@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 import sampling
@@ -38,6 +39,7 @@ from survey_service.models import (
     SurveyWave,
     Unit,
     User,
+    utcnow,
 )
 
 NOT_DIALLED = "3.11"  # a released case never dialled: unknown whether household (UH)
@@ -169,6 +171,11 @@ def _units(session: Session, draw: SampleDraw) -> list[UnitProgress]:
     return units
 
 
+def short_units(session: Session, draw: SampleDraw) -> list[str]:
+    """Codes of the units whose projected completes fall short of their target."""
+    return [unit.code for unit in _units(session, draw) if unit.short]
+
+
 def agent_figures(session: Session, draw: SampleDraw) -> list[AgentProgress]:
     rows = session.exec(
         select(CallAttempt, User)
@@ -265,6 +272,39 @@ def wave_progress(session: Session, wave: SurveyWave, *, now: datetime) -> WaveP
         _held(session, draw, now),
         _callbacks(session, draw, now),
     )
+
+
+def release_wave_holds(session: Session, wave: SurveyWave, *, actor: User | None) -> int:
+    """Put every case of ``wave`` held by an agent or an IVR call back to pending; audited.
+
+    Called when the wave closes, so that no agent keeps a case nobody may call
+    any more. Their open attempts end now, without an outcome (none was
+    recorded). Returns how many cases were released.
+    """
+    now = utcnow()
+    draws = select(SampleDraw.id).where(SampleDraw.wave_id == wave.id)
+    cases = select(Case.id).where(Case.draw_id.in_(draws))
+    session.execute(
+        update(CallAttempt)
+        .where(CallAttempt.case_id.in_(cases), CallAttempt.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    result = session.execute(
+        update(Case)
+        .where(Case.draw_id.in_(draws), Case.status == CaseStatus.IN_PROGRESS)
+        .values(status=CaseStatus.PENDING, claimed_by=None, claimed_at=None)
+    )
+    released = result.rowcount or 0
+    if released:
+        audit.record(
+            session,
+            user=actor,
+            action="results.close_released_holds",
+            object_type="wave",
+            object_id=wave.id,
+            cases=released,
+        )
+    return released
 
 
 def release_held_case(session: Session, case_id: int, *, actor: User) -> Case:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import String, false
 from sqlmodel import Field, SQLModel
 
 from .base import UTCDateTime, utcnow
@@ -60,6 +60,8 @@ class User(SQLModel, table=True):
     role: str = Field(sa_type=String(16))
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     active: bool = True
+    # A senior agent (资深访员): the only one offered refusal conversions (soft refusals).
+    senior: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Part of every session's user id: raising it (log-out, new password,
     # disabling) makes every cookie issued before invalid on every node.

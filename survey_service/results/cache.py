@@ -7,7 +7,8 @@ later request while the wave's *data version* (:func:`data_version`) is
 unchanged: a few counts and maxima over the draw's answers, call attempts,
 final and released cases and the units, cheap next to the estimation. A new
 answer, a finished call, a released replicate or a changed unit list gives
-a new version and the next request computes afresh. Once the wave is closed
+a new version and the next request computes afresh (so does an interview
+struck in quality review: one complete fewer). Once the wave is closed
 the figures come from the frozen snapshot, which is never recomputed.
 
 The cache belongs to its caller (the web app keeps one per app): a stage
@@ -21,6 +22,7 @@ from threading import Lock
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from survey_service.dispositions import COMPLETE
 from survey_service.models import (
     Answer,
     CallAttempt,
@@ -61,6 +63,8 @@ def data_version(session: Session, wave: SurveyWave) -> tuple:
             func.count(Case.id).filter(Case.released),
             func.count(Case.id).filter(Case.status == CaseStatus.FINAL),
             func.max(Case.finalized_at),
+            # a struck interview is re-coded from 1.1 without a new finalisation time
+            func.count(Case.id).filter(Case.disposition == COMPLETE),
         ).where(of_draw)
     ).one()
     return (

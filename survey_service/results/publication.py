@@ -2,10 +2,10 @@
 
 The office closes a wave: every unit's figures are computed once from the
 stored answers and frozen in :class:`ResultSnapshot` rows, the wave stops
-taking answers, and from then on every page and export shows the frozen
-figures. Publishing then lets each unit's staff see their own unit's
-aggregates. Re-computing from the stored data gives the same figures,
-which :func:`recheck` confirms.
+taking answers (the cases agents held go back to pending), and from then on
+every page and export shows the frozen figures. Publishing then lets each
+unit's staff see their own unit's aggregates. Re-computing from the stored
+data gives the same figures, which :func:`recheck` confirms.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import asdict, fields
 from sqlmodel import Session, select
 
 from survey_service import audit
+from survey_service.calls import supervision
 from survey_service.errors import Conflict
 from survey_service.models import ResultSnapshot, SurveyWave, User, WaveStatus, utcnow
 from survey_service.results import estimates
@@ -67,6 +68,8 @@ def close_results(*, session: Session, wave: SurveyWave, actor: User) -> int:
     wave.status = WaveStatus.CLOSED
     wave.closed_at = utcnow()
     session.add(wave)
+    # No agent keeps a case of a wave nobody may call any more.
+    supervision.release_wave_holds(session, wave, actor=actor)
     audit.record(
         session,
         user=actor,

@@ -87,6 +87,7 @@ def update_user(
     user.display_name, user.unit_id = name, unit_id
     if new_role != old_role:
         user.role = new_role
+        user.senior = user.senior and new_role == Role.AGENT
         audit.record(
             session,
             user=actor,
@@ -121,6 +122,27 @@ def _unit_id(session: Session, role: Role, unit_code: str | None) -> int | None:
     if unit_code:
         raise ServiceError("只有单位填报员属于某个单位", where=Where(field="unit"))
     return None
+
+
+def set_senior(*, session: Session, user: User, senior: bool, actor: User | None) -> None:
+    """Mark an agent as senior (offered refusal conversions) or not; audited when it changes.
+
+    :raise ServiceError: if ``user`` is not an agent and ``senior`` is asked for.
+    """
+    if user.senior == senior:
+        return
+    if senior and user.role != Role.AGENT:
+        raise ServiceError("只有话务员可以设为资深访员", where=Where(field="senior"))
+    user.senior = senior
+    session.add(user)
+    audit.record(
+        session,
+        user=actor,
+        action="user.senior" if senior else "user.not_senior",
+        object_type="user",
+        object_id=user.id,
+        username=user.username,
+    )
 
 
 def end_sessions(user: User) -> None:

@@ -24,7 +24,7 @@ from tests.factories import make_user
 
 # At most this many statements (PostgreSQL also locks the agent's row at take-next).
 TAKE_NEXT = {"postgres": 7, "sqlite": 6}
-RECORD_OUTCOME = 8
+RECORD_OUTCOME = 7
 
 
 @pytest.fixture(autouse=True)
@@ -125,8 +125,8 @@ def test_when_the_first_candidates_are_locked_the_claim_looks_further(
         other.rollback()
 
 
-def test_migration_0009_fills_the_order_keys_from_the_attempts(app, session):
-    """Down to 0008 and up again: are last_tried_at and booked_at rebuilt from call_attempt?"""
+def test_migration_0010_fills_the_order_keys_from_the_attempts(app, session):
+    """Down to 0009 and up again: are last_tried_at and booked_at rebuilt from call_attempt?"""
     from datetime import timedelta
 
     from alembic import command
@@ -155,7 +155,7 @@ def test_migration_0009_fills_the_order_keys_from_the_attempts(app, session):
     cfg = migrations.alembic_config(engine)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0008")
+        command.downgrade(cfg, "0009")
     migrations.upgrade(engine)
     keys = {c.id: (c.last_tried_at, c.booked_at) for c in session.exec(select(Case)).all()}
     assert keys == {

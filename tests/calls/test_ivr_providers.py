@@ -101,6 +101,9 @@ def test_twilio_places_a_call_with_the_exact_form_fields():
         "Timeout": 30,
         "MachineDetection": "Enable",
         "Record": "true",
+        "RecordingStatusCallback": f"{BASE}/ivr/call/1/tok/recording",
+        "RecordingStatusCallbackMethod": "POST",
+        "RecordingStatusCallbackEvent": ["completed"],
     }
 
 

@@ -22,6 +22,7 @@ from survey_service.models import (
     User,
 )
 from survey_service.sample import draws
+from survey_service.setup.users import set_senior
 from tests.calls.conftest import EVENING, make_sample, reload
 from tests.factories import make_list, make_user, make_wave
 
@@ -67,7 +68,7 @@ def test_a_hard_refusal_keeps_the_number_out_of_later_waves(session, agent, dial
 
 @time_machine.travel(EVENING, tick=False)
 def test_a_soft_refusal_waits_a_week_for_a_senior_agent(session, client, auth, agent, dial):
-    """Through the agent page: a soft refusal is due a week on, flagged, and not for the IVR."""
+    """Through the agent page: a soft refusal is due a week on, for a senior agent, not the IVR."""
     make_sample(session, per_unit=1)
     case_id, response = _take_and_end(client, auth, {"outcome": "2.11", "refusal": "soft"})
     assert response.status_code == 302
@@ -79,6 +80,9 @@ def test_a_soft_refusal_waits_a_week_for_a_senior_agent(session, client, auth, a
     assert session.exec(select(CallAttempt.refusal)).one() == "soft"
     assert session.exec(select(DoNotCall)).all() == []
     assert dial(now=case.next_attempt_at).placed == []  # refusal conversion is not the IVR's
+    assert queue.claim_next_case(session, agent, now=case.next_attempt_at) is None  # not senior
+    with transaction(session):
+        set_senior(session=session, user=agent, senior=True, actor=None)
     assert queue.claim_next_case(session, agent, now=case.next_attempt_at).id == case.id
     page = client.get(f"/calls/case/{case.id}").get_data(as_text=True)
     assert 'id="needs-senior"' in page

@@ -125,6 +125,8 @@ def test_a_whole_wave_runs_through_the_real_webhooks(app, client, session, netwo
     assert len(attempts) == 300
     assert {a.channel for a in attempts} == {"ivr"}
     assert all(a.ended_at is not None and a.outcome in aapor.DISPOSITIONS for a in attempts)
+    # Every call a person answered (155 + 23 hang-ups) sent its recording back.
+    assert sum(a.recording_ref is not None for a in attempts) == 178
     assert Counter(a.outcome for a in attempts) == {
         aapor.COMPLETE: 150,
         aapor.PARTIAL: 4,

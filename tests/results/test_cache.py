@@ -86,3 +86,14 @@ def test_data_version_changes_with_answers_only(session, wave_with_answers):
     fresh = cache.wave_results(session, wave)
     assert fresh is not rows
     assert next(r.n for r in fresh if r.code == "C") == next(r.n for r in rows if r.code == "C") + 1
+
+
+def test_data_version_moves_when_review_strikes_an_interview(session, wave_with_answers):
+    """A complete re-coded 2.12 (no new finalisation time) still gives a new version."""
+    wave, _plan = wave_with_answers
+    first = data_version(session, wave)
+    with transaction(session):
+        case = session.exec(select(Case).where(Case.disposition == "1.1")).first()
+        case.disposition = "2.12"
+        session.add(case)
+    assert data_version(session, wave) != first

@@ -43,6 +43,8 @@ EXPECTED = {
     "supervision.review_list": {"supervisor", "admin"},
     "supervision.build_review": {"supervisor", "admin"},
     "supervision.decide_review": {"supervisor", "admin"},
+    "supervision.review_detail": {"supervisor", "admin"},
+    "supervision.review_number": {"supervisor", "admin"},
     "supervision.paradata_csv": {"statistician", "supervisor", "admin"},
     "statistics.index": {"statistician", "admin"},
     "statistics.fix_frame": {"statistician"},

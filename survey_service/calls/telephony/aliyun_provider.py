@@ -223,3 +223,7 @@ class AliyunProvider:
 
     def call_end(self, params: Mapping[str, Any]) -> CallEnd | None:
         return aliyun_codes.call_end(params)
+
+    def recording(self, params: Mapping[str, Any]) -> None:
+        """Aliyun sends no recording callback to the service's recording route."""
+        return None

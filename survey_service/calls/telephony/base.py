@@ -58,6 +58,33 @@ class CallEnd:
     duration_seconds: int | None = None
 
 
+@dataclass(frozen=True)
+class Recording:
+    """A call's finished recording, as the provider's recording callback names it."""
+
+    sid: str
+    url: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """What the attempt keeps (``CallAttempt.recording_ref``): the URL, else the id."""
+        return self.url or self.sid
+
+
+STATUS_SUFFIX = "/status"
+RECORDING_SUFFIX = "/recording"
+
+
+def recording_callback_url(status_callback_url: str) -> str | None:
+    """The recording callback URL beside a call's status callback URL (``.../recording``).
+
+    None for a status URL not of the service's form (nowhere to send it).
+    """
+    if not status_callback_url.endswith(STATUS_SUFFIX):
+        return None
+    return status_callback_url[: -len(STATUS_SUFFIX)] + RECORDING_SUFFIX
+
+
 @runtime_checkable
 class Provider(Protocol):
     """A telephony provider: places calls and vouches for its webhook requests."""
@@ -94,4 +121,8 @@ class Provider(Protocol):
 
     def sequence_number(self, params: Mapping[str, Any]) -> int | None:
         """The order of a status callback among the call's callbacks, if numbered."""
+        ...
+
+    def recording(self, params: Mapping[str, Any]) -> Recording | None:
+        """The finished recording a recording callback names; None if it names none."""
         ...

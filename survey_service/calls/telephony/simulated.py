@@ -29,11 +29,16 @@ from typing import Any, Protocol
 
 from twilio.request_validator import RequestValidator
 
-from survey_service.calls.telephony.base import CallRejected, ProviderError
+from survey_service.calls.telephony.base import (
+    CallRejected,
+    ProviderError,
+    recording_callback_url,
+)
 from survey_service.calls.telephony.twilio_provider import TwilioWebhooks
 
 SIMULATED_ACCOUNT = "ACsimulated0000000000000000000000"
 SIMULATED_FROM = "+862700000000"
+RECORDINGS_URL = f"https://api.twilio.com/2010-04-01/Accounts/{SIMULATED_ACCOUNT}/Recordings"
 # What a respondent does with the call (the final CallStatus if it is not answered).
 ANSWER = "answer"
 NOT_ANSWERED = ("no-answer", "busy", "failed", "canceled")
@@ -228,6 +233,9 @@ class SimulatedRespondent:
     :param status_plan: send every status event as planned (see
         :class:`StatusPlan`); without it only the end is sent, unnumbered.
     :param resend_presses: indices of key presses whose webhook is delivered twice.
+    :param recording: after an answered call's end, deliver Twilio's recording
+        callback (RecordingSid, RecordingUrl, RecordingStatus ``completed``) to
+        the URL beside the status callback, as a recorded Twilio call would.
     """
 
     def __init__(
@@ -243,6 +251,7 @@ class SimulatedRespondent:
         answered_by: str | None = None,
         status_plan: StatusPlan | None = None,
         resend_presses: Iterable[int] = (),
+        recording: bool = False,
     ):
         if answer != ANSWER and answer not in NOT_ANSWERED:
             raise ValueError(f"answer must be {ANSWER!r} or one of {NOT_ANSWERED}, not {answer!r}")
@@ -257,6 +266,7 @@ class SimulatedRespondent:
         self._answered_by = answered_by
         self._plan = status_plan
         self._resend = frozenset(resend_presses)
+        self._recording = recording
 
     def signed_headers(self, url: str, params: Mapping[str, str]) -> dict[str, str]:
         """Headers Twilio would send: the signature of ``url`` and ``params``."""
@@ -378,7 +388,26 @@ class SimulatedRespondent:
         if self._answered_by:
             end["AnsweredBy"] = self._answered_by
         self._send_end(record, end, late)
+        if self._recording:
+            self._send_recording(record, base, duration)
         return record
+
+    def _send_recording(self, record: CallRecord, base: dict[str, str], duration: str) -> None:
+        url = recording_callback_url(record.call.status_callback_url)
+        if url is None:
+            return
+        sid = "RE" + hashlib.sha256(record.call.call_id.encode()).hexdigest()[:32]
+        params = {
+            "AccountSid": base["AccountSid"],
+            "CallSid": base["CallSid"],
+            "RecordingSid": sid,
+            "RecordingUrl": f"{RECORDINGS_URL}/{sid}",
+            "RecordingStatus": "completed",
+            "RecordingDuration": duration,
+            "RecordingChannels": "1",
+            "RecordingSource": "OutboundAPI",
+        }
+        self._send(record, url, params, expect_twiml=False)
 
     def resend(self, sent: SentRequest) -> SentRequest:
         """Send a recorded request again, exactly (a provider retrying a webhook)."""

@@ -201,6 +201,7 @@ class SimulatedNetwork:
                 answered_by="human",
                 keys=self._chooser(plan, call.to),
                 hang_up_after=plan.hang_up_after,
+                recording=True,  # a person on the line: the call's recording comes back
             )
         return plan, SimulatedRespondent(self._transport, self._token, **kwargs)
 

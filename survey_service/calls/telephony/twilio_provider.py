@@ -35,6 +35,8 @@ from survey_service.calls.telephony.base import (
     CallRejected,
     CallUncertain,
     ProviderError,
+    Recording,
+    recording_callback_url,
 )
 
 # REST errors on calls.create that say the number itself is bad (AAPOR 4.31):
@@ -85,6 +87,13 @@ class TwilioWebhooks:
     def sequence_number(self, params: Mapping[str, Any]) -> int | None:
         value = str(params.get("SequenceNumber") or "")
         return int(value) if value.isdigit() else None
+
+    def recording(self, params: Mapping[str, Any]) -> Recording | None:
+        """RecordingSid and RecordingUrl of a completed recording (Twilio's recording callback)."""
+        sid = str(params.get("RecordingSid") or "").strip()
+        if not sid or (params.get("RecordingStatus") or "completed") != "completed":
+            return None
+        return Recording(sid=sid, url=str(params.get("RecordingUrl") or "").strip() or None)
 
     def call_end(self, params: Mapping[str, Any]) -> CallEnd | None:
         provider_status = params.get("CallStatus") or ""
@@ -167,6 +176,15 @@ class TwilioProvider(TwilioWebhooks):
         :raise CallUncertain: on a timeout, a lost connection or a server error (5xx):
             the call may exist; :meth:`find_call` says.
         """
+        recording = {}
+        recording_url = recording_callback_url(status_callback_url)
+        if recording_url is not None:
+            # Twilio posts RecordingSid/RecordingUrl here once the recording is stored.
+            recording = {
+                "recording_status_callback": recording_url,
+                "recording_status_callback_method": "POST",
+                "recording_status_callback_event": ["completed"],
+            }
         for attempt in range(self._max_retries + 1):
             try:
                 call = self._client.calls.create(
@@ -182,6 +200,7 @@ class TwilioProvider(TwilioWebhooks):
                     # The scripts' introduction tells the respondent the call is
                     # recorded; Twilio keeps the recording with the call.
                     record=True,
+                    **recording,
                 )
                 return call.sid
             except TwilioRestException as exc:
