@@ -34,14 +34,15 @@ def wave_of(session, case: Case) -> SurveyWave:
     ).one()
 
 
-def held(session, case_id: int) -> Case:
+def held(session, case_id: int, *, load=queue.get_held_case) -> Case:
     """The case the agent holds; :class:`WaveClosed` if it was released by closing its wave.
 
     The wave is looked up only when the case is not held (closing releases every
-    held case), so a request on a held case costs no extra statement.
+    held case), so a request on a held case costs no extra statement. ``load``
+    reads the held case (e.g. :func:`survey_service.calls.held.held_case_with_context`).
     """
     try:
-        return queue.get_held_case(session, case_id, current_user)
+        return load(session, case_id, current_user)
     except NotFound:
         case = session.get(Case, case_id)
         if case is not None:

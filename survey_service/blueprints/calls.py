@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ import call_scripts
 from survey_service import audit
 from survey_service import dispositions as aapor
 from survey_service.calls import attempts as calling
-from survey_service.calls import interviews, joint, queue
+from survey_service.calls import held, interviews, joint, queue
 from survey_service.calls import settings as calling_settings
 from survey_service.privacy.vault import NAME
 
@@ -97,17 +98,31 @@ def take_next():
     """Claim the next due case (or return to the one held) and open a call attempt."""
     session = get_session()
     with transaction(session):
-        queue.release_stale_claims(
-            session, idle_minutes=current_app.config["CLAIM_TIMEOUT_MINUTES"]
-        )
+        _release_stale_claims(session)
         case = queue.claim_next_case(session, current_user, config=current_app.config)
         if case is not None:
-            # A number sampled for several units: one call, one attempt per unit's case.
-            joint.open_attempts(session, joint.held_ids(session, current_user), agent=current_user)
+            # A number sampled for several units: one call, one attempt per unit's case,
+            # starting at the claim's time (the cases' last_tried_at).
+            ids = [case.id] if case.number_group is None else joint.held_ids(session, current_user)
+            joint.open_attempts(session, ids, agent=current_user, now=case.claimed_at)
     if case is None:
         flash("当前没有待拨打的样本。", "warning")
         return redirect(url_for("calls.index"))
     return redirect(url_for("calls.interview", case_id=case.id))
+
+
+# How often take-next gives idle claims back (the worker does it every minute too).
+STALE_CLAIMS_EVERY_SECONDS = 30
+_STALE_CLAIMS_AT = "calls.stale_claims_released_at"
+
+
+def _release_stale_claims(session) -> None:
+    """Give idle claims back to the queue, at most every 30 s per process."""
+    last = current_app.extensions.get(_STALE_CLAIMS_AT)
+    if last is not None and time.monotonic() - last < STALE_CLAIMS_EVERY_SECONDS:
+        return
+    current_app.extensions[_STALE_CLAIMS_AT] = time.monotonic()
+    queue.release_stale_claims(session, idle_minutes=current_app.config["CLAIM_TIMEOUT_MINUTES"])
 
 
 def _history(session, case: Case, timezone: str) -> list[dict]:
@@ -270,10 +285,20 @@ def back(case_id: int):
     return redirect(url_for("calls.interview", case_id=case.id))
 
 
-def _finish(session, case: Case, outcome: str | None, hung_up: bool = False, **kwargs) -> None:
-    """End the call at this unit; the outcome covers every later unit of the call too."""
+def _finish(
+    session,
+    case: Case,
+    outcome: str | None,
+    hung_up: bool = False,
+    attempt: CallAttempt | None = None,
+    **kwargs,
+) -> None:
+    """End the call at this unit; the outcome covers every later unit of the call too.
+
+    ``attempt`` is the agent's open attempt of the case if the caller has read it.
+    """
     with transaction(session):
-        attempt = _open_attempt(session, case)
+        attempt = attempt or _open_attempt(session, case)
         rest = len(joint.later(session, attempt))
         interviews.end_call(
             session,
@@ -309,7 +334,7 @@ def _finish(session, case: Case, outcome: str | None, hung_up: bool = False, **k
 def end(case_id: int):
     """End the call with an outcome (no answer, refusal, hang-up...)."""
     session = get_session()
-    case = agent_holds.held(session, case_id)
+    case = agent_holds.held(session, case_id, load=held.held_case_with_context)
     calling_now = _calling(session, case)
     posted = request.form.get("outcome") or ""
     if not posted:
@@ -317,7 +342,8 @@ def end(case_id: int):
     outcome, refusal = agent_page.parse_outcome(posted)
     refusal = refusal or request.form.get("refusal") or None
     current = interviews.state(session, case)
-    unit_no, _units = joint.position(session, case, joint.open_attempt(session, case, current_user))
+    attempt = joint.open_attempt(session, case, current_user)
+    unit_no, _units = joint.position(session, case, attempt)
     started = bool(current.answers) or unit_no > 1  # on the line from the second unit on
     offered = {agent_page.parse_outcome(v)[0] for v in agent_page.allowed_values(started)}
     if outcome not in offered:
@@ -343,6 +369,8 @@ def end(case_id: int):
         calling=calling_now,
         refusal=refusal if outcome == aapor.REFUSAL else None,
         appointment_at=appointment_at if outcome == aapor.NEVER_AVAILABLE else None,
+        current=current,
+        attempt=attempt,
     )
     return redirect(url_for("calls.index"))
 

@@ -63,6 +63,9 @@ def start_attempt(
         started_at=now or utcnow(),
     )
     session.add(attempt)
+    if case.last_tried_at is None or case.last_tried_at < attempt.started_at:
+        case.last_tried_at = attempt.started_at  # the queue's "least recently tried"
+        session.add(case)
     session.flush()
     return attempt
 
@@ -150,6 +153,7 @@ def record_outcome(
     case.claimed_by = None
     case.claimed_at = None
     case.needs_senior = plan.needs_senior
+    case.booked_at = None
     if plan.final is not None:
         case.status = CaseStatus.FINAL
         case.disposition = plan.final
@@ -158,6 +162,8 @@ def record_outcome(
     else:
         case.status = CaseStatus.PENDING
         case.next_attempt_at = plan.next_at.astimezone(UTC)
+        if appointment_at is not None:
+            case.booked_at = case.next_attempt_at  # the queue offers it first from then on
     if plan.do_not_call:
         put_on_do_not_call(session, client, case=case, reason=outcome)
     session.add(case)

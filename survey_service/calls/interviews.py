@@ -337,16 +337,18 @@ def end_call(
     calling: CallingSettings | None = None,
     refusal: str | None = None,
     appointment_at=None,
+    current: InterviewState | None = None,
 ) -> Case:
     """End a call that did not finish the script, with the agent's outcome.
 
     ``refusal`` (soft/hard) goes with a 2.11, ``appointment_at`` with a 2.21
-    (see :func:`survey_service.calls.attempts.record_outcome`).
+    (see :func:`survey_service.calls.attempts.record_outcome`); ``current``
+    the interview's :func:`state` if the caller has just read it.
 
     Without an outcome, a started interview ends as a partial (1.2) when the
     engine says enough was answered, else as a break-off (2.12).
     """
-    current = state(session, case)
+    current = current or state(session, case)
     if outcome is None:
         if current.status == call_scripts.PARTIAL:
             outcome = aapor.PARTIAL

@@ -4,7 +4,7 @@
    appointment stays first until it is called;
 2. cases of the unit furthest from its target of completes (the draw's
    ``design["units"][code]["completes"]`` minus the unit's 1.1 cases);
-3. the least recently tried (never tried first);
+3. the least recently tried (never tried first; ``Case.last_tried_at``);
 4. ties broken at random, by a seed recorded per wave
    (``SurveyWave.settings["queue_seed"]``, drawn at the wave's first claim),
    so that an order can be replayed.
@@ -14,22 +14,37 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import weakref
+from collections import defaultdict
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, exists, func, literal
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.elements import Grouping
 from sqlmodel import Session, select
 
 from survey_service.dispositions import COMPLETE
-from survey_service.models import CallAttempt, Case, SampleDraw, SurveyWave, Unit
+from survey_service.models import Case, SampleDraw, SurveyWave, Unit
 
 SEED_KEY = "queue_seed"
+COMPLETED = literal_column(f"'{COMPLETE}'")
 _MODULUS = 2147483629  # a prime below 2**31
 
-# A case whose next attempt is the time an attempt booked.
-APPOINTMENT = exists().where(
-    CallAttempt.case_id == Case.id,
-    CallAttempt.appointment_at.is_not(None),
-    CallAttempt.appointment_at == Case.next_attempt_at,
-)
+# A case whose next attempt is the time an attempt booked (``Case.booked_at``, set by a
+# 2.21 with a time, cleared by any other outcome: no call_attempt row is read).
+APPOINTMENT = and_(Case.booked_at.is_not(None), Case.booked_at == Case.next_attempt_at)
+
+# Unit ids by code, per engine: a unit's id never changes.
+_UNIT_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def queue_seed(session: Session, wave: SurveyWave) -> int:
@@ -54,12 +69,18 @@ def _deficits(session: Session, draws: list[SampleDraw]) -> list[tuple[int, int,
     codes = {code for draw in draws for code in (draw.design or {}).get("units", {})}
     if not codes:
         return []
-    unit_ids = dict(session.exec(select(Unit.code, Unit.id).where(Unit.code.in_(codes))).all())
+    unit_ids = _UNIT_IDS.setdefault(session.get_bind(), {})
+    missing = codes - unit_ids.keys()
+    if missing:
+        found = session.exec(select(Unit.code, Unit.id).where(Unit.code.in_(missing)))
+        unit_ids.update(found.all())
     completes = {
         (draw_id, unit_id): n
         for draw_id, unit_id, n in session.exec(
             select(Case.draw_id, Case.unit_id, func.count(Case.id))
-            .where(Case.draw_id.in_([d.id for d in draws]), Case.disposition == COMPLETE)
+            # A literal, not a parameter: the partial index ix_survey_case_completes holds
+            # exactly these rows, which a generic plan with a parameter could not know.
+            .where(Case.draw_id.in_([d.id for d in draws]), Case.disposition == COMPLETED)
             .group_by(Case.draw_id, Case.unit_id)
         ).all()
     }
@@ -73,21 +94,52 @@ def _deficits(session: Session, draws: list[SampleDraw]) -> list[tuple[int, int,
     return rows
 
 
-def offer_order(session: Session, waves: list[SurveyWave]) -> tuple[ColumnElement, ...]:
-    """ORDER BY terms for the due cases of ``waves`` (see the module docstring)."""
-    draws = session.exec(
-        select(SampleDraw).where(SampleDraw.wave_id.in_([w.id for w in waves]))
-    ).all()
+def _gap_of_case(session: Session, deficits: list[tuple[int, int, int]]) -> ColumnElement:
+    """The case's unit's gap to its target (0 without one), cheap to evaluate per row.
+
+    PostgreSQL reads it from an array indexed by unit id (one bound parameter per
+    draw); elsewhere one CASE branch per (draw, gap) with the units as an IN list
+    (SQLite searches a constant IN list as an index).
+    """
+    by_draw: dict[int, dict[int, int]] = defaultdict(dict)
+    for draw_id, unit_id, gap in deficits:
+        if gap != 0:
+            by_draw[draw_id][unit_id] = gap
+    if not by_draw:
+        return literal(0)
+    if session.get_bind().dialect.name == "postgresql":
+        branches = []
+        for draw_id, gaps in sorted(by_draw.items()):
+            array = [gaps.get(unit_id, 0) for unit_id in range(1, max(gaps) + 1)]
+            gap = Grouping(literal(array, postgresql.ARRAY(Integer)))[Case.unit_id]
+            branches.append((Case.draw_id == draw_id, func.coalesce(gap, 0)))
+        return case(*branches, else_=0)
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for draw_id, gaps in by_draw.items():
+        for unit_id, gap in gaps.items():
+            groups[(draw_id, gap)].append(unit_id)
+    return case(
+        *[
+            (and_(Case.draw_id == draw_id, Case.unit_id.in_(sorted(units))), gap)
+            for (draw_id, gap), units in sorted(groups.items())
+        ],
+        else_=0,
+    )
+
+
+def offer_order(
+    session: Session, waves: list[SurveyWave], *, draws: list[SampleDraw] | None = None
+) -> tuple[ColumnElement, ...]:
+    """ORDER BY terms for the due cases of ``waves`` (see the module docstring).
+
+    ``draws``: the waves' draws, when the caller has loaded them already.
+    """
+    if draws is None:
+        draws = session.exec(
+            select(SampleDraw).where(SampleDraw.wave_id.in_([w.id for w in waves]))
+        ).all()
     deficits = _deficits(session, draws)
-    furthest: ColumnElement = literal(0)
-    if deficits:
-        furthest = case(
-            *[
-                (and_(Case.draw_id == draw_id, Case.unit_id == unit_id), gap)
-                for draw_id, unit_id, gap in deficits
-            ],
-            else_=0,
-        )
+    furthest = _gap_of_case(session, deficits)
     seeds = {wave.id: queue_seed(session, wave) for wave in waves}
     # The tie-break is id * m mod P with m drawn from the wave's seed: a permutation of the
     # ids per seed (P is prime), computable in SQL on every backend.
@@ -97,18 +149,12 @@ def offer_order(session: Session, waves: list[SurveyWave]) -> tuple[ColumnElemen
             *[(Case.draw_id == d.id, _multiplier(seeds[d.wave_id])) for d in draws],
             else_=1,
         )
-    last_tried = (
-        select(func.max(CallAttempt.started_at))
-        .where(CallAttempt.case_id == Case.id)
-        .correlate(Case)
-        .scalar_subquery()
-    )
     return (
         case((APPOINTMENT, 0), else_=1),
         case((APPOINTMENT, Case.next_attempt_at), else_=None),
         -furthest,
-        last_tried.is_not(None),
-        last_tried,
+        Case.last_tried_at.is_not(None),
+        Case.last_tried_at,
         (cast(Case.id, BigInteger) * cast(multiplier, BigInteger)) % _MODULUS,
         Case.id,
     )

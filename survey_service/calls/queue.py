@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, or_, true, upda
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from survey_service.calls import ordering, quotas
+from survey_service.calls import quotas
 from survey_service.calls.settings import KINDS, CallingSettings
 from survey_service.errors import NotFound
 from survey_service.models import (
@@ -84,16 +84,21 @@ def due(
     now: datetime,
     *,
     wave: SurveyWave | None = None,
+    waves: list[SurveyWave] | None = None,
     config: Mapping[str, Any] | None = None,
     quota: ColumnElement[bool] | None = None,
 ) -> ColumnElement[bool]:
     """The due-case rule as one SQL condition on :class:`Case`.
 
-    Every open wave's cases, or only ``wave``'s (if it is open), each wave
-    under its own calling settings (``config`` gives the app's ``TIMEZONE``).
+    Every open wave's cases, or only ``wave``'s (if it is open), or those of
+    ``waves`` (the open waves, already loaded), each wave under its own
+    calling settings (``config`` gives the app's ``TIMEZONE``).
     ``quota`` is :func:`quotas.not_full` of these waves when the caller has it.
     """
-    waves = [wave] if wave is not None else _open_waves(session)
+    if wave is not None:
+        waves = [wave]
+    elif waves is None:
+        waves = _open_waves(session)
     per_wave = []
     for each in waves:
         if each.status != WaveStatus.OPEN:
@@ -205,7 +210,6 @@ def claim_next_case(
     agent: User,
     *,
     now: datetime | None = None,
-    tries: int = 20,
     config: Mapping[str, Any] | None = None,
 ) -> Case | None:
     """Give the agent the next due case, or the one it already holds; None if none is due.
@@ -215,43 +219,15 @@ def claim_next_case(
     seeded ties); the agent's own appointments from 15 minutes before their
     time. Refusal conversions only to senior agents. One agent's concurrent
     requests (two tabs) are serialised on the agent's row, so the second gets
-    the case the first claimed. The number's other open cases in the wave are
-    claimed with it (:func:`claim_number`); the case returned is the call's
-    first unit, a number held by someone else is passed over.
+    the case the first claimed. The claim itself is one statement
+    (:mod:`survey_service.calls.claiming`); the number's other open cases in
+    the wave are claimed with it, all or none (as :func:`claim_number`), the
+    case returned is the call's first unit, and a number held by someone
+    else is passed over.
     """
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        session.exec(select(User.id).where(User.id == agent.id).with_for_update()).one()
-    held = held_case(session, agent)
-    if held is not None:
-        return held
-    now = now or utcnow()
-    waves = _open_waves(session)
-    quota = quotas.not_full(session, waves)
-    condition = and_(
-        or_(due(session, now, config=config, quota=quota), own_appointment_soon(agent, now)),
-        quota,
-        for_agent(agent),
-    )
-    order = ordering.offer_order(session, waves)
-    busy: list[int] = []  # due, but its number is held by another call
-    for _ in range(tries):
-        query = select(Case.id).where(condition).order_by(*order).limit(1)
-        if busy:
-            query = query.where(Case.id.not_in(busy))
-        if postgres:
-            query = query.with_for_update(skip_locked=True)
-        candidate = session.exec(query).first()
-        if candidate is None:
-            return None
-        claimed = claim_number(session, candidate, agent_id=agent.id, now=now)
-        if claimed:
-            cases = [session.get(Case, case_id) for case_id in claimed]
-            for case in cases:
-                session.refresh(case)
-            return cases[0]  # the call's first unit
-        busy.append(candidate)
-    return None
+    from survey_service.calls import claiming
+
+    return claiming.claim_next_case(session, agent, now=now or utcnow(), config=config)
 
 
 def _number_group(session: Session, case_id: int) -> int | None:

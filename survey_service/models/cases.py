@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from ..dispositions import DISPOSITIONS, FINAL_ON_FIRST  # noqa: F401 (re-exported)
+from ..dispositions import COMPLETE, DISPOSITIONS, FINAL_ON_FIRST  # noqa: F401 (re-exported)
 from .base import UTCDateTime, utcnow
 
 
@@ -22,7 +22,18 @@ class Case(SQLModel, table=True):
     """A sampled client to be interviewed about one unit."""
 
     __tablename__ = "survey_case"
-    __table_args__ = (UniqueConstraint("draw_id", "client_id"),)
+    __table_args__ = (
+        UniqueConstraint("draw_id", "client_id"),
+        # The completes per unit that the queue's order reads at every claim: an index of
+        # the completed cases only (they are final: no claim or outcome writes it again).
+        Index(
+            "ix_survey_case_completes",
+            "draw_id",
+            "unit_id",
+            postgresql_where=text(f"disposition = '{COMPLETE}'"),
+            sqlite_where=text(f"disposition = '{COMPLETE}'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     draw_id: int = Field(foreign_key="sample_draw.id", index=True)
@@ -45,6 +56,10 @@ class Case(SQLModel, table=True):
     # The wave's cases of one number drawn for several units share this (the smallest
     # case id among them); None for a number drawn once. One call covers the group.
     number_group: int | None = Field(default=None, index=True)
+    # The queue's order keys, kept here so that a claim reads no call_attempt row:
+    # when the latest attempt started, and the time a 2.21 booked for the next one.
+    last_tried_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    booked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CallAttempt(SQLModel, table=True):
