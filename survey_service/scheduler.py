@@ -157,6 +157,14 @@ def dialling_problem(app: Flask) -> str | None:
         get_provider(config)
     except (ProviderError, NotImplementedError) as exc:
         return f"IVR dialling is off: {exc}"
+    if name == "simulated":
+        from survey_service.calls.telephony.simulated_network import load_settings
+
+        path = config.get("SIMULATED_NETWORK")
+        try:
+            load_settings(path or None)
+        except (OSError, ValueError, AttributeError, TypeError) as exc:
+            return f"IVR dialling is off: SIMULATED_NETWORK={path}: {exc}"
     return None
 
 
@@ -202,15 +210,23 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         from concurrent.futures import ThreadPoolExecutor
 
         from survey_service.calls.telephony.simulated import HttpTransport
-        from survey_service.calls.telephony.simulated_play import play_calls
+        from survey_service.calls.telephony.simulated_play import network_from_config, play_calls
 
+        transport = HttpTransport()
+        network = network_from_config(
+            app.config,
+            engine=app.extensions["engine"],
+            vault=app.extensions["phone_vault"],
+            transport=transport,
+            auth_token=provider.auth_token,
+        )
         players = ThreadPoolExecutor(max_workers=8, thread_name_prefix="simulated-call")
         scheduler.add_job(
             play_calls,
             "interval",
             seconds=1,
-            args=[provider, HttpTransport()],
-            kwargs={"submit": players.submit},
+            args=[provider, transport],
+            kwargs={"submit": players.submit, "network": network},
             id="play_simulated_calls",
             max_instances=1,
             coalesce=True,
