@@ -39,7 +39,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session, select
 
 import call_scripts
@@ -130,6 +130,26 @@ class Call:
         return self.wave.status == WaveStatus.OPEN
 
 
+# Built once: a webhook runs them with the attempt id bound (no query to build per request).
+_CALL = (
+    select(CallAttempt, Case, SampleDraw, SurveyWave, Unit, Client)
+    .join(Case, Case.id == CallAttempt.case_id)
+    .join(SampleDraw, SampleDraw.id == Case.draw_id)
+    .join(SurveyWave, SurveyWave.id == SampleDraw.wave_id)
+    .join(Unit, Unit.id == Case.unit_id)
+    .join(Client, Client.id == Case.client_id)
+    .where(CallAttempt.id == bindparam("attempt_id"))
+    .execution_options(populate_existing=True)
+)
+_CALL_FOR_UPDATE = _CALL.with_for_update(of=CallAttempt)
+# SQLite's lock: a write that changes nothing.
+_TOUCH = (
+    update(CallAttempt)
+    .where(CallAttempt.id == bindparam("attempt_id"))
+    .values(provider_call_id=CallAttempt.provider_call_id)
+)
+
+
 def open_call(
     session: Session, *, attempt_id: int, token: str | None, key: str | bytes, lock: bool
 ) -> Call:
@@ -150,27 +170,14 @@ def open_call(
     """
     if token is not None and not hmac.compare_digest(attempt_token(key, attempt_id), token):
         raise NotFound("未知的通话")
-    query = (
-        select(CallAttempt, Case, SampleDraw, SurveyWave, Unit, Client)
-        .join(Case, Case.id == CallAttempt.case_id)
-        .join(SampleDraw, SampleDraw.id == Case.draw_id)
-        .join(SurveyWave, SurveyWave.id == SampleDraw.wave_id)
-        .join(Unit, Unit.id == Case.unit_id)
-        .join(Client, Client.id == Case.client_id)
-        .where(CallAttempt.id == attempt_id)
-        .execution_options(populate_existing=True)
-    )
+    query = _CALL
     if lock:
         session.rollback()  # end any read snapshot of the request so far
         if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(of=CallAttempt)
+            query = _CALL_FOR_UPDATE
         else:
-            session.execute(
-                update(CallAttempt)
-                .where(CallAttempt.id == attempt_id)
-                .values(provider_call_id=CallAttempt.provider_call_id)
-            )
-    row = session.exec(query).first()
+            session.execute(_TOUCH, {"attempt_id": attempt_id})
+    row = session.exec(query, params={"attempt_id": attempt_id}).first()
     if row is None or row[0].channel != IVR:
         raise NotFound("未知的通话")
     attempt, case, draw, wave, unit, client = row
