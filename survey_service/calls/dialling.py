@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, exists, func, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 import call_scripts
@@ -176,14 +177,18 @@ def _claim_in_wave(
             answers = _answers(session, case)
             if _answered_an_item(session, case, answers, scripts):
                 continue  # no IVR call after the respondent answered an item
+            claim = {"status": CaseStatus.IN_PROGRESS, "claimed_by": None, "claimed_at": now}
             result = session.execute(
                 update(Case)
                 .where(Case.id == case_id, Case.status == CaseStatus.PENDING)
-                .values(status=CaseStatus.IN_PROGRESS, claimed_by=None, claimed_at=now)
+                .values(**claim)
+                # Only this case changes, and it is set below: no scan of the session's objects.
+                .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:
                 continue  # an agent took it meanwhile
-            session.refresh(case)
+            for name, value in claim.items():
+                set_committed_value(case, name, value)  # as stored, without another statement
             if answers:
                 # Only consent/screening answers from an earlier call: an IVR call must
                 # start with the introduction (who calls, recording, confidentiality).
@@ -285,11 +290,17 @@ def dial_due_cases(
     session.flush()
     if checkpoint is not None:
         checkpoint()
+    client_ids = [case.client_id for case, _attempt in claimed]
+    clients = (
+        {c.id: c for c in session.exec(select(Client).where(Client.id.in_(client_ids))).all()}
+        if claimed
+        else {}
+    )
     for case, attempt in claimed:
         voice_url, status_url = webhook_urls(
             webhook_base, attempt.id, attempt_token(token_key, attempt.id)
         )
-        client = session.get(Client, case.client_id)
+        client = clients[case.client_id]
         number = vault.decrypt(client.phone_enc)
         try:
             call_id = provider.place_call(

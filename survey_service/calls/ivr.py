@@ -147,6 +147,7 @@ _TOUCH = (
     update(CallAttempt)
     .where(CallAttempt.id == bindparam("attempt_id"))
     .values(provider_call_id=CallAttempt.provider_call_id)
+    .execution_options(synchronize_session=False)  # the SELECT after it loads the row afresh
 )
 
 
