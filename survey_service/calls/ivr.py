@@ -142,12 +142,13 @@ _CALL = (
     .execution_options(populate_existing=True)
 )
 _CALL_FOR_UPDATE = _CALL.with_for_update(of=CallAttempt)
-# SQLite's lock: a write that changes nothing.
+# SQLite's lock: a write that changes nothing (on the table: no ORM bookkeeping, the
+# SELECT after it loads the row afresh).
+_ATTEMPTS = CallAttempt.__table__
 _TOUCH = (
-    update(CallAttempt)
-    .where(CallAttempt.id == bindparam("attempt_id"))
-    .values(provider_call_id=CallAttempt.provider_call_id)
-    .execution_options(synchronize_session=False)  # the SELECT after it loads the row afresh
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+    .values(provider_call_id=_ATTEMPTS.c.provider_call_id)
 )
 
 
