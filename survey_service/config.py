@@ -116,6 +116,14 @@ SETTINGS: tuple[Setting, ...] = (
         "signatures are checked against it (set it behind a proxy).",
     ),
     Setting(
+        "SIMULATED_NETWORK",
+        None,
+        "YAML settings file of the simulated phone network the worker plays the simulated "
+        "provider's calls with (rates of answered, hung up, machine, no answer, busy, failed; "
+        "per-unit satisfaction; disordered callbacks). Unset: the bundled "
+        "survey_service/calls/telephony/simulated_network.yaml.",
+    ),
+    Setting(
         "DIAL_INTERVAL_SECONDS",
         10,
         "The worker's dialling tick: a standby worker tries to take the dialler lock this "

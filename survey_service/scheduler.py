@@ -16,8 +16,9 @@ claimed by a worker that died before placing it is closed as 3.16 by
 ``expire_stale_calls`` an hour later. SQLite allows one process by
 construction (one file, one worker), so the lock is always held there.
 
-Before dialling, the provider's limits (:mod:`survey_service.calls.telephony.limits`)
-decide how many calls may start now; a case whose callee was called too
+Before dialling, the provider's limits (:mod:`survey_service.calls.telephony.limits`,
+applied by :func:`survey_service.calls.pacing.dial_within_limits`, as ``ivr dial``
+does) decide how many calls may start now; a case whose callee was called too
 often is given the time it may be called again (``next_attempt_at``).
 """
 
@@ -27,27 +28,20 @@ import contextlib
 import logging
 import os
 import time as clock
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
-from sqlalchemy import create_engine, or_, text, update
+from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from survey_service.calls import dialling, queue
-from survey_service.calls import ivr as ivr_calls
-from survey_service.calls.telephony import ProviderError, get_provider, limits
-from survey_service.calls.telephony.simulated import SIMULATED_FROM
+from survey_service.calls import pacing, queue
+from survey_service.calls.pacing import provider_limits
+from survey_service.calls.telephony import ProviderError, get_provider
 
 from .db import transaction
-from .models import (
-    CallAttempt,
-    Case,
-    Client,
-    utcnow,
-)
 
 log = logging.getLogger(__name__)
 
@@ -115,69 +109,6 @@ def release_idle_claims(app: Flask) -> int:
     return released
 
 
-def provider_limits(config, provider) -> limits.Limits:
-    """The ``DIAL_*`` settings for ``provider``'s caller number."""
-    caller = getattr(provider, "caller_number", None) or ""
-    if provider.name == "simulated":
-        caller = SIMULATED_FROM
-    elif provider.name == "twilio":
-        caller = config.get("TWILIO_FROM_NUMBER") or ""
-    return limits.Limits(
-        callee_per_minute=int(config["DIAL_CALLEE_PER_MINUTE"]),
-        callee_per_hour=int(config["DIAL_CALLEE_PER_HOUR"]),
-        callee_per_day=int(config["DIAL_CALLEE_PER_DAY"]),
-        concurrent=limits.concurrent_limit(
-            caller or "+8613800000000",  # unknown: a mobile's (the lower) limit
-            mobile=int(config["DIAL_CONCURRENT_MOBILE"]),
-            landline=int(config["DIAL_CONCURRENT_LANDLINE"]),
-        ),
-        per_second=int(config["DIAL_CALLS_PER_SECOND"]),
-    )
-
-
-def calls_allowed(session: Session, *, now: datetime, rules: limits.Limits, config=None) -> int:
-    """How many IVR calls may start now; defers due cases whose callee is at a limit.
-
-    The due cases are the queue's (:func:`queue.due`), the one rule the agents'
-    queue and the dialler share.
-    """
-    due_ids = session.exec(
-        select(Case.id)
-        .where(queue.due(session, now, config=config))
-        .order_by(*queue.DUE_ORDER)
-        .limit(500)
-    ).all()
-    hashes = dict(
-        session.exec(
-            select(Case.id, Client.phone_hash)
-            .join(Client, Client.id == Case.client_id)
-            .where(Case.id.in_(due_ids))
-        ).all()
-    )
-    due_rows = [(case_id, hashes[case_id]) for case_id in due_ids]
-    recent_rows = session.exec(
-        select(Client.phone_hash, CallAttempt.started_at, CallAttempt.ended_at)
-        .join(Case, Case.id == CallAttempt.case_id)
-        .join(Client, Client.id == Case.client_id)
-        .where(
-            CallAttempt.channel == ivr_calls.IVR,
-            or_(CallAttempt.started_at > now - limits.DAY, CallAttempt.ended_at.is_(None)),
-            # A call covering several units has one attempt per case: count the call once.
-            or_(CallAttempt.call_group.is_(None), CallAttempt.call_group == CallAttempt.id),
-        )
-    ).all()
-    recent = [limits.RecentCall(h, _aware(s), _aware(e) if e else None) for h, s, e in recent_rows]
-    due = [limits.Due(case_id, phone_hash) for case_id, phone_hash in due_rows]
-    plan = limits.plan(due, recent, now=now, limits=rules)
-    for case_id, free_at in plan.deferred.items():
-        session.execute(update(Case).where(Case.id == case_id).values(next_attempt_at=free_at))
-    return len(plan.dial)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def dial_ivr(app: Flask, provider: Any = None, lock: DiallerLock | None = None) -> int:
     """Place the IVR calls due now, within the provider's limits; return how many.
 
@@ -193,25 +124,22 @@ def dial_ivr(app: Flask, provider: Any = None, lock: DiallerLock | None = None) 
     budget = float(app.config["DIAL_INTERVAL_SECONDS"]) - 1  # leave the tick a second
     placed = 0
     while True:
-        with app.app_context(), Session(app.extensions["engine"]) as session:
-            with transaction(session):
-                allowed = calls_allowed(session, now=utcnow(), rules=rules, config=app.config)
-            if allowed:
-                with transaction(session):
-                    result = dialling.dial_due_cases(
-                        session,
-                        provider=provider,
-                        vault=app.extensions["phone_vault"],
-                        limit=allowed,
-                        webhook_base=app.config["PUBLIC_BASE_URL"],
-                        token_key=app.config["SECRET_KEY"],
-                        config=app.config,
-                        checkpoint=session.commit,
-                    )
-                placed += len(result.placed)
-                if not result.placed and not result.failed:
-                    break
-        if not allowed or clock.monotonic() - started >= budget:
+        engine = app.extensions["engine"]
+        with app.app_context(), Session(engine) as session, transaction(session):
+            result = pacing.dial_within_limits(
+                session,
+                provider=provider,
+                rules=rules,
+                vault=app.extensions["phone_vault"],
+                webhook_base=app.config["PUBLIC_BASE_URL"],
+                token_key=app.config["SECRET_KEY"],
+                config=app.config,
+                checkpoint=session.commit,
+            )
+        placed += len(result.placed)
+        if not result.placed and not result.failed:
+            break
+        if clock.monotonic() - started >= budget:
             break
         clock.sleep(1.0)
     if placed:
@@ -229,6 +157,14 @@ def dialling_problem(app: Flask) -> str | None:
         get_provider(config)
     except (ProviderError, NotImplementedError) as exc:
         return f"IVR dialling is off: {exc}"
+    if name == "simulated":
+        from survey_service.calls.telephony.simulated_network import load_settings
+
+        path = config.get("SIMULATED_NETWORK")
+        try:
+            load_settings(path or None)
+        except (OSError, ValueError, AttributeError, TypeError) as exc:
+            return f"IVR dialling is off: SIMULATED_NETWORK={path}: {exc}"
     return None
 
 
@@ -274,15 +210,23 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         from concurrent.futures import ThreadPoolExecutor
 
         from survey_service.calls.telephony.simulated import HttpTransport
-        from survey_service.calls.telephony.simulated_play import play_calls
+        from survey_service.calls.telephony.simulated_play import network_from_config, play_calls
 
+        transport = HttpTransport()
+        network = network_from_config(
+            app.config,
+            engine=app.extensions["engine"],
+            vault=app.extensions["phone_vault"],
+            transport=transport,
+            auth_token=provider.auth_token,
+        )
         players = ThreadPoolExecutor(max_workers=8, thread_name_prefix="simulated-call")
         scheduler.add_job(
             play_calls,
             "interval",
             seconds=1,
-            args=[provider, HttpTransport()],
-            kwargs={"submit": players.submit},
+            args=[provider, transport],
+            kwargs={"submit": players.submit, "network": network},
             id="play_simulated_calls",
             max_instances=1,
             coalesce=True,

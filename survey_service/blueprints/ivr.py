@@ -78,29 +78,37 @@ def _twiml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
 
 
-def _load(attempt_id: int, token: str) -> tuple[CallAttempt, Case]:
-    """The attempt and case a signed webhook names; 404 for an unknown call, 403 for another."""
-    session = get_session()
+def _open(attempt_id: int, token: str, *, lock: bool = False) -> ivr_calls.Call:
+    """The call a signed webhook names; 404 for an unknown call, 403 for another.
+
+    With ``lock`` this begins the webhook's unit of work (see :func:`ivr_calls.open_call`).
+    """
     try:
-        attempt, case = ivr_calls.load_call(
-            session, attempt_id=attempt_id, token=token, key=current_app.config["SECRET_KEY"]
+        call = ivr_calls.open_call(
+            get_session(),
+            attempt_id=attempt_id,
+            token=token,
+            key=current_app.config["SECRET_KEY"],
+            lock=lock,
         )
     except NotFound:
         abort(404)
     call_id = provider().call_id(request.form)
     if not call_id:
         abort(403)  # signed, but not about a call: refused
-    if attempt.provider_call_id and call_id != attempt.provider_call_id:
+    if call.attempt.provider_call_id and call_id != call.attempt.provider_call_id:
         abort(403)  # a signed request, but for another call
-    return attempt, case
+    return call
 
 
-def _frozen(session, case: Case, kind: str, attempt: CallAttempt) -> bool:
+def _frozen(call: ivr_calls.Call, kind: str) -> bool:
     """Whether the case's wave is closed; such a webhook is answered and logged, nothing else."""
-    if ivr_calls.wave_is_open(session, case):
+    if call.wave_open:
         return False
     log.info(
-        "ivr %s webhook for attempt %s of a closed wave: answered, not stored", kind, attempt.id
+        "ivr %s webhook for attempt %s of a closed wave: answered, not stored",
+        kind,
+        call.attempt.id,
     )
     return True
 
@@ -157,8 +165,9 @@ def _after_the_call(state: interviews.InterviewState) -> Response:
 def voice(attempt_id: int, token: str):
     """Start the interview when the call is answered: read the next item."""
     session = get_session()
-    attempt, case = _load(attempt_id, token)
-    if _frozen(session, case, "voice", attempt):
+    call = _open(attempt_id, token)
+    attempt, case = call.attempt, call.case
+    if _frozen(call, "voice"):
         return _goodbye(session, case)
     at = joint.current(session, attempt)  # a call covering several units: the one it is at
     if at is None:
@@ -178,11 +187,11 @@ def gather(attempt_id: int, token: str, item_id: str, try_no: int):
     get the same reply.
     """
     session = get_session()
-    _load(attempt_id, token)
     digits = provider().digits(request.form)
     with transaction(session):
-        attempt, case = ivr_calls.lock_call(session, attempt_id)
-        if _frozen(session, case, "gather", attempt):
+        call = _open(attempt_id, token, lock=True)
+        attempt, case = call.attempt, call.case
+        if _frozen(call, "gather"):
             turn = None
         else:
             turn = joint.key_press(
@@ -201,13 +210,13 @@ def gather(attempt_id: int, token: str, item_id: str, try_no: int):
 def status(attempt_id: int, token: str):
     """Record how the call ended as the attempt's outcome (once, in the provider's order)."""
     session = get_session()
-    _load(attempt_id, token)
     telephony = provider()
     end = telephony.call_end(request.form)
     sequence = telephony.sequence_number(request.form)
     with transaction(session):
-        attempt, case = ivr_calls.lock_call(session, attempt_id)
-        if _frozen(session, case, "status", attempt):
+        call = _open(attempt_id, token, lock=True)
+        attempt, case = call.attempt, call.case
+        if _frozen(call, "status"):
             return Response(status=204)
         if not ivr_calls.newer_status(attempt, sequence):
             log.info("ivr status %s of attempt %s is out of order: ignored", sequence, attempt.id)
@@ -228,13 +237,14 @@ def status(attempt_id: int, token: str):
 def recording(attempt_id: int, token: str):
     """Keep the call's recording reference on the attempt (once; not after the wave closed)."""
     session = get_session()
-    _load(attempt_id, token)
     found = provider().recording(request.form)
     if found is None:
-        return Response(status=204)  # not a finished recording: nothing to keep
+        _open(attempt_id, token)  # 404 or 403 as for any webhook, then nothing to keep
+        return Response(status=204)  # not a finished recording
     with transaction(session):
-        attempt, case = ivr_calls.lock_call(session, attempt_id)
-        if _frozen(session, case, "recording", attempt):
+        call = _open(attempt_id, token, lock=True)
+        if _frozen(call, "recording"):
             return Response(status=204)
-        ivr_calls.store_recording(session, attempt, found)
+        # A joint call's recording is the dialled (first) attempt's: it holds the call's id.
+        ivr_calls.store_recording(session, call.attempt, found)
     return Response(status=204)

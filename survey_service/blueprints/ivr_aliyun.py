@@ -21,10 +21,11 @@ from __future__ import annotations
 import hmac
 import json
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, g, jsonify, request
 
 import call_scripts
 from survey_service.calls import interviews, joint
+from survey_service.calls import ivr as ivr_calls
 from survey_service.calls.telephony import aliyun_turns as turns
 from survey_service.calls.telephony.aliyun_codes import RECEIPT_TYPES, receipt_key
 from survey_service.calls.telephony.aliyun_provider import AliyunProvider
@@ -37,7 +38,7 @@ from survey_service.calls.telephony.aliyun_receipts import (
 )
 
 from ..db import get_session, transaction
-from ..errors import Conflict
+from ..errors import Conflict, NotFound
 from ..models import CallAttempt, Case
 from ..security import csrf
 
@@ -102,16 +103,20 @@ def _say_state(
 
 
 def _load(turn: turns.Turn) -> tuple[turns.TurnState, CallAttempt, Case]:
+    """The turn's state and call, in one statement (the case's wave, unit, client with it)."""
     state = turns.parse_dynamic_id(_key(), turn.dynamic_id)
     if state is None:
         abort(403)
-    session = get_session()
-    attempt = session.get(CallAttempt, state.attempt_id)
-    if attempt is None or attempt.channel != IVR:
+    try:
+        call = ivr_calls.open_call(
+            get_session(), attempt_id=state.attempt_id, token=None, key=_key(), lock=False
+        )
+    except NotFound:
         abort(404)
-    if attempt.provider_call_id and turn.call_id != attempt.provider_call_id:
+    if call.attempt.provider_call_id and turn.call_id != call.attempt.provider_call_id:
         abort(403)  # a valid DynamicId, but another call's
-    return state, attempt, session.get(Case, attempt.case_id)
+    g.ivr_call = call  # keeps the loaded rows in the session for the rest of the turn
+    return state, call.attempt, call.case
 
 
 @bp.route("/turn/<token>", methods=["POST"])

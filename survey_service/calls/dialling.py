@@ -197,8 +197,8 @@ def _claim_number(
     claimed = queue.claim_number(session, case_id, agent_id=None, now=now)
     if not claimed:
         return None  # an agent took it (or one of its number's cases) meanwhile
+    # The claimed cases are the group's objects, given the claim as stored by claim_number.
     for claimed_id in claimed:
-        session.refresh(session.get(Case, claimed_id))
         if answers.get(claimed_id):
             # Only consent/screening answers from an earlier call: an IVR call must
             # start with the introduction (who calls, recording, confidentiality).
@@ -297,11 +297,17 @@ def dial_due_cases(
     session.flush()
     if checkpoint is not None:
         checkpoint()
+    client_ids = [case.client_id for case, _attempt in claimed]
+    clients = (
+        {c.id: c for c in session.exec(select(Client).where(Client.id.in_(client_ids))).all()}
+        if claimed
+        else {}
+    )
     for case, attempt in claimed:
         voice_url, status_url = webhook_urls(
             webhook_base, attempt.id, attempt_token(token_key, attempt.id)
         )
-        client = session.get(Client, case.client_id)
+        client = clients[case.client_id]
         number = vault.decrypt(client.phone_enc)
         try:
             call_id = provider.place_call(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 import call_scripts
@@ -149,16 +149,20 @@ def _store(
     item_id: str,
     value: str,
     attempt: CallAttempt | None,
+    stored: dict[str, str],
 ) -> None:
-    existing = session.exec(
-        select(Answer).where(Answer.case_id == case.id, Answer.item_id == item_id)
-    ).first()
-    if existing is not None:
-        if existing.value == value:
+    """Keep ``value`` for ``item_id``; ``stored`` are the case's answers as loaded."""
+    if item_id in stored:
+        if stored[item_id] == value:
             return  # the same answer again (a resent form or webhook): nothing to do
-        existing.value = value
-        existing.attempt_id = attempt.id if attempt else existing.attempt_id
-        session.add(existing)
+        changes: dict[str, Any] = {"value": value}
+        if attempt is not None:
+            changes["attempt_id"] = attempt.id
+        session.execute(
+            update(Answer)
+            .where(Answer.case_id == case.id, Answer.item_id == item_id)
+            .values(**changes)
+        )
         return
     session.add(
         Answer(
@@ -209,7 +213,7 @@ def _answer(
     interpretation = call_scripts.interpret(loaded.script, item_id, raw, channel, attempt=ivr_try)
     if not interpretation.stored:
         return interpretation, _evaluate(loaded, loaded.answers, channel)
-    _store(session, case, loaded.script, item_id, interpretation.value, attempt)
+    _store(session, case, loaded.script, item_id, interpretation.value, attempt, loaded.stored)
     session.flush()
     answers = call_scripts.prune(
         loaded.script, {**loaded.stored, item_id: interpretation.value}, channel

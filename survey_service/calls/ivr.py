@@ -37,9 +37,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session, select
 
 import call_scripts
@@ -65,8 +66,10 @@ from survey_service.models import (
     CallAttempt,
     Case,
     CaseStatus,
+    Client,
     SampleDraw,
     SurveyWave,
+    Unit,
     WaveStatus,
     utcnow,
 )
@@ -108,59 +111,83 @@ def webhook_urls(base: str, attempt_id: int, token: str) -> tuple[str, str]:
     return root + VOICE_PATH.format(**values), root + STATUS_PATH.format(**values)
 
 
-def load_call(
-    session: Session, *, attempt_id: int, token: str, key: str | bytes
-) -> tuple[CallAttempt, Case]:
-    """The IVR attempt a webhook URL names, and its case.
+@dataclass(frozen=True)
+class Call:
+    """An IVR webhook's call: its attempt, case, wave, and the unit and client named on it.
+
+    Loaded in one statement (:func:`open_call`); the case's draw, wave, unit
+    and client then sit in the session, so the interview and the calling
+    settings read them without another query.
+    """
+
+    attempt: CallAttempt
+    case: Case
+    wave: SurveyWave
+    # Held so that the session keeps them (its identity map holds objects weakly).
+    draw: SampleDraw
+    unit: Unit
+    client: Client
+
+    @property
+    def wave_open(self) -> bool:
+        """Whether the case's wave still takes answers (closed and published waves are frozen)."""
+        return self.wave.status == WaveStatus.OPEN
+
+
+# Built once: a webhook runs them with the attempt id bound (no query to build per request).
+_CALL = (
+    select(CallAttempt, Case, SampleDraw, SurveyWave, Unit, Client)
+    .join(Case, Case.id == CallAttempt.case_id)
+    .join(SampleDraw, SampleDraw.id == Case.draw_id)
+    .join(SurveyWave, SurveyWave.id == SampleDraw.wave_id)
+    .join(Unit, Unit.id == Case.unit_id)
+    .join(Client, Client.id == Case.client_id)
+    .where(CallAttempt.id == bindparam("attempt_id"))
+    .execution_options(populate_existing=True)
+)
+_CALL_FOR_UPDATE = _CALL.with_for_update(of=CallAttempt)
+# SQLite's lock: a write that changes nothing (on the table: no ORM bookkeeping, the
+# SELECT after it loads the row afresh).
+_ATTEMPTS = CallAttempt.__table__
+_TOUCH = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+    .values(provider_call_id=_ATTEMPTS.c.provider_call_id)
+)
+
+
+def open_call(
+    session: Session, *, attempt_id: int, token: str | None, key: str | bytes, lock: bool
+) -> Call:
+    """The IVR call a webhook names, in one statement (two to lock on SQLite).
+
+    ``token`` is the URL's :func:`attempt_token` (None: the caller checked the
+    call another way, e.g. Alibaba's signed DynamicId). With ``lock`` the
+    webhook's unit of work begins by locking the attempt: deliveries of one
+    call (a resent gather, a repeated status callback, or the two at once)
+    then run one after the other, and each sees what the one before stored:
+    one answer, one outcome, one count, the same reply. On PostgreSQL the
+    attempt row is taken ``FOR UPDATE``; SQLite has one writer at a time, so
+    the transaction starts with a write (a read first would pin a snapshot
+    that a concurrent commit makes stale, and the later write would fail at
+    once instead of waiting).
 
     :raise NotFound: if the token is wrong or the attempt is not an IVR call.
     """
-    if not hmac.compare_digest(attempt_token(key, attempt_id), token):
+    if token is not None and not hmac.compare_digest(attempt_token(key, attempt_id), token):
         raise NotFound("未知的通话")
-    attempt = session.get(CallAttempt, attempt_id)
-    if attempt is None or attempt.channel != IVR:
+    query = _CALL
+    if lock:
+        session.rollback()  # end any read snapshot of the request so far
+        if session.get_bind().dialect.name == "postgresql":
+            query = _CALL_FOR_UPDATE
+        else:
+            session.execute(_TOUCH, {"attempt_id": attempt_id})
+    row = session.exec(query, params={"attempt_id": attempt_id}).first()
+    if row is None or row[0].channel != IVR:
         raise NotFound("未知的通话")
-    return attempt, session.get(Case, attempt.case_id)
-
-
-def lock_call(session: Session, attempt_id: int) -> tuple[CallAttempt, Case]:
-    """Begin a webhook's unit of work by locking its attempt; return it and its case afresh.
-
-    Deliveries of one call (a resent gather, a repeated status callback, or the
-    two at once) then run one after the other, and each sees what the one
-    before stored: one answer, one outcome, one count, the same reply. On
-    PostgreSQL the attempt row is taken ``FOR UPDATE``; SQLite has one writer
-    at a time, so the transaction starts with a write (a read first would pin
-    a snapshot that a concurrent commit makes stale, and the later write would
-    fail at once instead of waiting).
-    """
-    session.rollback()  # end any read snapshot of the request so far
-    if session.get_bind().dialect.name == "postgresql":
-        attempt = session.exec(
-            select(CallAttempt)
-            .where(CallAttempt.id == attempt_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
-    else:
-        session.execute(
-            update(CallAttempt)
-            .where(CallAttempt.id == attempt_id)
-            .values(provider_call_id=CallAttempt.provider_call_id)
-        )
-        attempt = session.get(CallAttempt, attempt_id, populate_existing=True)
-    case = session.get(Case, attempt.case_id, populate_existing=True)
-    return attempt, case
-
-
-def wave_is_open(session: Session, case: Case) -> bool:
-    """Whether the case's wave still takes answers (closed and published waves are frozen)."""
-    status = session.exec(
-        select(SurveyWave.status)
-        .join(SampleDraw, SampleDraw.wave_id == SurveyWave.id)
-        .where(SampleDraw.id == case.draw_id)
-    ).one()
-    return status == WaveStatus.OPEN
+    attempt, case, draw, wave, unit, client = row
+    return Call(attempt, case, wave, draw, unit, client)
 
 
 def store_recording(session: Session, attempt: CallAttempt, recording: Recording) -> bool:

@@ -26,6 +26,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, true, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from survey_service.calls import quotas
@@ -263,9 +265,12 @@ def claim_number(
     group = _number_group(session, case_id)
     if group is None:
         result = session.execute(
-            update(Case).where(Case.id == case_id, Case.status == CaseStatus.PENDING).values(claim)
+            update(Case)
+            .where(Case.id == case_id, Case.status == CaseStatus.PENDING)
+            .values(claim)
+            .execution_options(synchronize_session=False)
         )
-        return [case_id] if result.rowcount == 1 else []
+        return _claimed(session, [case_id], claim) if result.rowcount == 1 else []
     same = and_(Case.number_group == group, Case.released, Case.status != CaseStatus.FINAL)
     if session.get_bind().dialect.name == "postgresql":
         total = session.exec(select(func.count(Case.id)).where(same)).one()
@@ -282,8 +287,28 @@ def claim_number(
     # One statement, all or none: no row is claimed while any of them was taken meanwhile.
     other = aliased(Case)
     taken = exists().where(other.id.in_(ids), other.status != CaseStatus.PENDING)
-    result = session.execute(update(Case).where(Case.id.in_(ids), ~taken).values(claim))
-    return ids if result.rowcount == len(ids) else []
+    result = session.execute(
+        update(Case)
+        .where(Case.id.in_(ids), ~taken)
+        .values(claim)
+        .execution_options(synchronize_session=False)
+    )
+    return _claimed(session, ids, claim) if result.rowcount == len(ids) else []
+
+
+def _claimed(session: Session, ids: list[int], claim: dict) -> list[int]:
+    """Give the claimed cases the session holds the claim as stored; return ``ids``.
+
+    The UPDATEs above do not synchronise the session (that would scan every
+    object in it, per claim: quadratic over a dialling round); only these
+    rows changed, so they are set here, without another statement.
+    """
+    for case_id in ids:
+        case = session.identity_map.get(identity_key(Case, case_id))
+        if case is not None:
+            for name, value in claim.items():
+                set_committed_value(case, name, value)
+    return ids
 
 
 def get_held_case(session: Session, case_id: int, agent: User) -> Case:

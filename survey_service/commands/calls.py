@@ -65,26 +65,33 @@ ivr_cli = AppGroup("ivr", help="Automated IVR calls through the telephony provid
 @ivr_cli.command("dial")
 @click.option("--limit", default=20, show_default=True, help="Most calls to place this round.")
 def ivr_dial(limit: int) -> None:
-    """Dial the cases due for an IVR call now (inside the calling windows) and print them."""
-    from survey_service.calls import dialling
+    """Dial the cases due for an IVR call now, within the calling windows and provider limits.
+
+    The limits are the worker's (``DIAL_*``: per callee a minute, an hour, a
+    day; simultaneous calls on the caller number; calls per second), applied
+    the same way (:func:`survey_service.calls.pacing.dial_within_limits`).
+    """
+    from survey_service.calls import pacing
     from survey_service.calls.telephony import ProviderError, get_provider
 
-    base = current_app.config.get("PUBLIC_BASE_URL")
+    config = current_app.config
+    base = config.get("PUBLIC_BASE_URL")
     if not base:
         raise BadInput("PUBLIC_BASE_URL 未设置：电话服务商需要用它回调本服务")
     try:
-        provider = get_provider(current_app.config)
+        provider = get_provider(config)
     except (ProviderError, NotImplementedError) as exc:
         raise BadInput(str(exc)) from exc
     result = _run(
-        lambda s: dialling.dial_due_cases(
+        lambda s: pacing.dial_within_limits(
             s,
             provider=provider,
-            vault=current_app.extensions["phone_vault"],
+            rules=pacing.provider_limits(config, provider),
             limit=limit,
+            vault=current_app.extensions["phone_vault"],
             webhook_base=base,
-            token_key=current_app.config["SECRET_KEY"],
-            config=current_app.config,
+            token_key=config["SECRET_KEY"],
+            config=config,
             checkpoint=s.commit,
         )
     )

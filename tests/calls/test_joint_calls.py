@@ -327,7 +327,7 @@ def test_the_dialler_counts_a_joint_call_once_against_its_limits(
     session, joint_sample, dial, telephony
 ):
     """Two lines, one joint call in progress: one line is left for the next number."""
-    from survey_service import scheduler
+    from survey_service.calls import pacing
     from survey_service.calls.telephony import limits
 
     (first, _second), alone = joint_sample
@@ -336,7 +336,7 @@ def test_the_dialler_counts_a_joint_call_once_against_its_limits(
     rules = limits.Limits(concurrent=2, per_second=5)
     later = EVENING + timedelta(minutes=2)
     with transaction(session):
-        allowed = scheduler.calls_allowed(session, now=later, rules=rules)
+        allowed = pacing.calls_allowed(session, now=later, rules=rules)
     assert allowed == 1  # the call covering two cases holds one line, not two
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from survey_service.calls.pacing import calls_allowed
 from survey_service.calls.settings import ROUND_THE_CLOCK
 from survey_service.calls.telephony import limits
 from survey_service.calls.telephony.simulated import SimulatedProvider
@@ -15,7 +16,6 @@ from survey_service.models import CallAttempt, Case, utcnow
 from survey_service.scheduler import (
     DiallerLock,
     build_scheduler,
-    calls_allowed,
     dial_ivr,
     dialling_problem,
 )
