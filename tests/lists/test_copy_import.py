@@ -179,3 +179,36 @@ def test_a_file_without_phones_stores_nothing(backend, session):
         upload_list(session, unit, wave, "姓名,备注\n张三,无\n".encode())
     assert session.exec(select(func.count()).select_from(Client)).one() == 0
     assert session.exec(select(func.count()).select_from(ClientList)).one() == 0
+
+
+@pytest.mark.parametrize("per", [1, 7, 500])
+def test_sqlite_multi_row_inserts_store_every_row(database_urls, tmp_path, monkeypatch, per):
+    """Do multi-row INSERTs (and the rows left over) store what one row a statement does?
+
+    7 rows a statement leaves a remainder in every batch; 500 is the default.
+    """
+    monkeypatch.setattr(list_import, "VALUES_PER_INSERT", per)
+    url = database_urls["sqlite"]
+    (accepted, rejected, _), (clients, issues) = _import_on(url, tmp_path / "i", _content())
+    assert (accepted, rejected) == (len(clients), len(issues)) == (11_849, 151)
+    assert [c[0] for c in clients[:3]] == [2, 3, 4]
+    assert clients[0][1:3] == ("客户0", "+8613800000000")
+    assert [issue[:5] for issue in issues[:2]] == [
+        (5, "phone", "12345", "12345", "invalid_phone"),
+        (6, "phone", "13800000000", "138****0000", "duplicate_in_file"),
+    ]
+
+
+def test_multi_row_inserts_keep_within_sqlite_parameter_limit(session, backend):
+    """A build allowing fewer parameters gets fewer rows per INSERT, never an error."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's parameter limit")
+    import sqlite3
+
+    driver = session.connection().connection.driver_connection
+    driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40)
+    assert list_import._values_per_insert(session.connection(), 9) == 4
+    driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 5)
+    assert list_import._values_per_insert(session.connection(), 9) == 1
+    driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 250_000)
+    assert list_import._values_per_insert(session.connection(), 9) == 500
