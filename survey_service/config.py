@@ -85,6 +85,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("TIMEZONE", "Asia/Shanghai", "Local time zone for calling windows and display."),
     Setting(
+        "RESULTS_WAIT_SECONDS",
+        "0.25",
+        "How long a results page waits for figures recomputed after new data before it shows "
+        "the last ones marked as being updated (0: always wait).",
+    ),
+    Setting(
         "TELEPHONY_PROVIDER",
         "simulated",
         "Which telephony provider places IVR calls: simulated (demo/tests; refused in "

@@ -22,7 +22,6 @@ from survey_service import audit
 from survey_service.dispositions import COMPLETE
 from survey_service.results import estimates as results
 from survey_service.results import publication, unit_report
-from survey_service.results.cache import ResultsCache
 from survey_service.results.exports.office import below_minimum_rows
 from survey_service.results.render import charts, rates
 from survey_service.results.render import csvfile as reports
@@ -33,16 +32,37 @@ from ..db import get_session, transaction
 from ..forms import DesignForm, ReleaseForm, SeedForm
 from ..models import Case, Role, SampleDraw
 from ..security import requires_role
+from .results_cache import results_cache
 
 bp = Blueprint("statistics", __name__)
 
-CACHE_KEY = "survey_results_cache"
+PAGE_SIZE = 100  # units a page of the results table shows
+CHART_ROWS = 200  # units one forest/rates chart panel shows (in score order)
+BELOW_MINIMUM_SHOWN = 100  # rows of the below-minimum table on the page (all in the export)
 
 
 def wave_results(session, wave):
-    """The wave's figures through the app's cache: the page and its charts share one computation."""
-    cache = current_app.extensions.setdefault(CACHE_KEY, ResultsCache())
-    return cache.wave_results(session, wave)
+    """The wave's figures through the app's cache: the pages, charts and exports share them."""
+    return results_cache().wave_results(session, wave)
+
+
+def _filtered(rows, args):
+    """The rows of the category and search (code or name) asked for, and those two."""
+    category = args.get("category", "")
+    query = args.get("q", "").strip()
+    if category:
+        rows = [r for r in rows if r.category == category]
+    if query:
+        rows = [r for r in rows if query in r.code or query in r.name]
+    return rows, category, query
+
+
+def _page_number(args, name: str, pages: int) -> int:
+    try:
+        number = int(args.get(name, "1"))
+    except ValueError:
+        number = 1
+    return min(max(number, 1), max(pages, 1))
 
 
 @bp.route("/")
@@ -151,7 +171,8 @@ def release(draw_id: int):
         return redirect(url_for("statistics.draw_detail", draw_id=draw_id))
     codes = [c.strip() for c in (form.units.data or "").replace("，", ",").split(",") if c.strip()]
     if not codes:
-        rows = results.unit_results(session, current_wave(session))
+        wave = current_wave(session)
+        rows = results_cache().data(session, wave, fresh=True).derived["wave_results"]
         codes = [r.code for r in rows if r.released and r.completes < r.target]
     with transaction(session):
         count = draws.release_next_replicate(
@@ -196,60 +217,104 @@ def _sorted(rows, key: str, descending: bool):
 @bp.route("/results", endpoint="results")
 @requires_role(Role.STATISTICIAN, Role.REVIEWER, Role.ADMIN)
 def results_page():
-    """Show every unit's score, interval, response rate and rank odds; filter and sort."""
+    """Show the units' scores, intervals, response rates and rank odds; filter, sort, page."""
     session = get_session()
     wave = current_wave(session)
-    rows = wave_results(session, wave)
-    category = request.args.get("category", "")
-    if category:
-        rows = [r for r in rows if r.category == category]
+    found = results_cache().lookup(session, wave)
+    everyone = found.results
+    rows, category, query = _filtered(everyone, request.args)
     sort = request.args.get("sort", "code")
     sort = sort if sort in SORTABLE else "code"
     descending = request.args.get("desc") == "1"
+    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
+    page = _page_number(request.args, "page", pages)
+    chart_pages = max(1, math.ceil(sum(1 for r in rows if r.mean == r.mean) / CHART_ROWS))
+    short = below_minimum_rows(everyone)
     return render_template(
         "statistics/results.html",
         wave=wave,
-        rows=_sorted(rows, sort, descending),
+        rows=_sorted(rows, sort, descending)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        matching=len(rows),
+        total=len(everyone),
+        page=page,
+        pages=pages,
+        chart_page=_page_number(request.args, "chart_page", chart_pages),
+        chart_pages=chart_pages,
+        chart_rows=CHART_ROWS,
+        stale=found.stale,
+        computed_at=found.computed_at,
         min_valid=results.MIN_VALID,
         rank_assumption=results.RANK_ASSUMPTION,
-        below_minimum=below_minimum_rows(wave_results(session, wave)),
+        below_minimum=short[:BELOW_MINIMUM_SHOWN],
+        below_minimum_count=len(short),
         reason_labels=results.BELOW_MINIMUM_REASONS,
         has_exports="exports" in current_app.blueprints,
         category=category,
+        query=query,
         sort=sort,
         descending=descending,
     )
 
 
+def _chart_panel(rows, key: str, page: int) -> list:
+    """One panel of a chart: the ``page``-th ``CHART_ROWS`` units in the chart's order."""
+    ordered = sorted(
+        (r for r in rows if getattr(r, key) == getattr(r, key)),
+        key=lambda r: (-getattr(r, key), r.name),
+    )
+    return ordered[(page - 1) * CHART_ROWS : page * CHART_ROWS]
+
+
 @bp.route("/results/<chart>.svg")
 @requires_role(Role.STATISTICIAN, Role.REVIEWER, Role.ADMIN)
 def chart(chart: str):
-    """The scores with their intervals (forest), or the response rates, as SVG."""
+    """The scores with their intervals (forest), or the response rates, as SVG.
+
+    One panel: the units of the category and search asked for, ``CHART_ROWS``
+    at a time in score (or rate) order (``chart_page``); rendered once per data
+    version and panel.
+    """
+    if chart not in ("forest", "rates"):
+        abort(404)
     session = get_session()
     wave = current_wave(session)
-    rows = wave_results(session, wave)
-    if chart == "forest":
-        body = charts.score_forest_svg(
-            [
-                {
-                    "label": r.name,
-                    "mean": r.mean,
-                    "ci_low": r.ci_low,
-                    "ci_high": r.ci_high,
-                    "flag": "有效回答不足" if "too_few" in r.flags else "",
-                }
-                for r in rows
-            ],
-            title=f"{wave.name} 年度社会满意度得分与 95% 置信区间",
-            highlight=10,
+    data = results_cache().data(session, wave)
+    rows, category, query = _filtered(data.derived["wave_results"], request.args)
+    key = "mean" if chart == "forest" else "rr3"
+    shown = sum(1 for r in rows if getattr(r, key) == getattr(r, key))
+    pages = max(1, math.ceil(shown / CHART_ROWS))
+    page = _page_number(request.args, "chart_page", pages)
+    scope = "".join(
+        [
+            f" · {category}" if category else "",
+            f" · 含“{query}”" if query else "",
+            f" · 第 {page}/{pages} 组" if pages > 1 else "",
+        ]
+    )
+
+    def render() -> str:
+        panel = _chart_panel(rows, key, page)
+        if chart == "forest":
+            return charts.score_forest_svg(
+                [
+                    {
+                        "label": r.name,
+                        "mean": r.mean,
+                        "ci_low": r.ci_low,
+                        "ci_high": r.ci_high,
+                        "flag": "有效回答不足" if "too_few" in r.flags else "",
+                    }
+                    for r in panel
+                ],
+                title=f"{wave.name} 年度社会满意度得分与 95% 置信区间{scope}",
+                highlight=10 if pages == 1 else 0,
+            )
+        return rates.response_rate_svg(
+            [{"label": r.name, "rate": r.rr3} for r in panel],
+            title=f"{wave.name} 各单位应答率（AAPOR RR3）{scope}",
         )
-    elif chart == "rates":
-        body = rates.response_rate_svg(
-            [{"label": r.name, "rate": r.rr3} for r in rows],
-            title=f"{wave.name} 各单位应答率（AAPOR RR3）",
-        )
-    else:
-        abort(404)
+
+    body = data.memo(f"chart:{chart}:{category}:{query}:{page}", render)
     return Response(body, mimetype="image/svg+xml")
 
 
@@ -286,7 +351,9 @@ def unit_page(code: str):
     return render_template(
         "statistics/unit.html",
         wave=wave,
-        page=unit_report.unit_report(session, wave, code, for_unit=False),
+        page=unit_report.unit_report(
+            session, wave, code, for_unit=False, data=results_cache().data(session, wave)
+        ),
     )
 
 
@@ -296,7 +363,8 @@ def results_csv():
     """Download the scores as CSV (UTF-8 with BOM)."""
     session = get_session()
     wave = current_wave(session)
-    header, table = results.results_table(wave_results(session, wave))
+    found = results_cache().lookup(session, wave, fresh=True)
+    header, table = results.results_table(found.results)
     with transaction(session):
         audit.record(
             session,

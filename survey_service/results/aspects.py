@@ -78,7 +78,14 @@ def scored_items(script: Script) -> list[call_scripts.Item]:
 
 
 def aspect_results(data: WaveData) -> list[AspectResult]:
-    """One row per active unit and scored item (unit code, then script order)."""
+    """One row per active unit and scored item (unit code, then script order).
+
+    Computed once per load of ``data`` (``data.memo``).
+    """
+    return data.memo("aspect_results", lambda: _aspect_results(data))
+
+
+def _aspect_results(data: WaveData) -> list[AspectResult]:
     items = scored_items(data.script)
     estimates: dict[str, dict[str, np.void]] = {}
     not_applicable: dict[tuple[str, str], int] = defaultdict(int)

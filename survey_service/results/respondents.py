@@ -56,6 +56,18 @@ class WaveData:
     respondents: list[Respondent]
     #: the respondents' points array when the loader computed it (see :attr:`points`)
     given_points: Any = field(default=None, repr=False, compare=False)
+    #: figures derived from this data, kept with it (:func:`memo`): computed once per load
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, name: str, compute):
+        """``compute()``, once for this data: later calls return the first result.
+
+        The results cache (:mod:`results.cache`) keeps a wave's data per data
+        version, so everything derived through here is computed once per version.
+        """
+        if name not in self.derived:
+            self.derived[name] = compute()
+        return self.derived[name]
 
     @cached_property
     def points(self) -> np.ndarray:
@@ -99,6 +111,17 @@ class WaveData:
     def scored(self) -> list[Respondent]:
         """The respondents with a score: the ones behind every unit's score."""
         return [r for r in self.respondents if r.score is not None]
+
+    def respondents_of(self, code: str) -> list[Respondent]:
+        """The respondents of one unit (scored or not), in case id order."""
+
+        def group() -> dict[str, list[Respondent]]:
+            by_unit: dict[str, list[Respondent]] = defaultdict(list)
+            for r in self.respondents:
+                by_unit[r.unit].append(r)
+            return by_unit
+
+        return self.memo("respondents_by_unit", group).get(code, [])
 
     def count_by_unit(self) -> Counter[str]:
         """Respondents (scored or not) per unit code."""
