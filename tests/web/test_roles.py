@@ -61,6 +61,10 @@ EXPECTED = {
     "exports.table_csv": {"statistician", "reviewer", "admin"},
     "exports.microdata_csv": {"statistician"},
     "exports.microdata_zip": {"statistician"},
+    "exports.start_job": {"statistician", "reviewer", "admin"},  # microdata kinds: statistician
+    "exports.job_page": {"statistician", "reviewer", "admin"},  # one's own jobs only
+    "exports.job_status": {"statistician", "reviewer", "admin"},
+    "exports.job_download": {"statistician", "reviewer", "admin"},
     "admin.users": {"admin"},
     "admin.audit": {"admin"},
     **{
@@ -149,6 +153,8 @@ def _url(rule, world) -> str:
         "fmt": "xlsx",
         "user_id": world["users"]["agent"].id,
         "review_id": 1,
+        "kind": "report_xlsx",
+        "job_id": 1,
     }
     path = rule.rule
     for name in rule.arguments:
