@@ -31,7 +31,11 @@ def results_cache() -> ResultsCache:
         with Session(engine, expire_on_commit=False) as session:
             yield session
 
+    from .statistics import prepare_charts  # the statistics views import this module
+
     return app.extensions.setdefault(
         CACHE_KEY,
-        ResultsCache(open_session=open_session, wait=wait if wait > 0 else None),
+        ResultsCache(
+            open_session=open_session, wait=wait if wait > 0 else None, prepare=prepare_charts
+        ),
     )

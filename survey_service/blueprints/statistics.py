@@ -265,25 +265,18 @@ def _chart_panel(rows, key: str, page: int) -> list:
     return ordered[(page - 1) * CHART_ROWS : page * CHART_ROWS]
 
 
-@bp.route("/results/<chart>.svg")
-@requires_role(Role.STATISTICIAN, Role.REVIEWER, Role.ADMIN)
-def chart(chart: str):
-    """The scores with their intervals (forest), or the response rates, as SVG.
+def chart_svg(data, chart: str, args) -> str:
+    """One chart panel's SVG, rendered once per data version and panel (``data.memo``).
 
-    One panel: the units of the category and search asked for, ``CHART_ROWS``
-    at a time in score (or rate) order (``chart_page``); rendered once per data
-    version and panel.
+    The panel: the units of the category and search in ``args``, ``CHART_ROWS``
+    at a time in score (or rate) order (``chart_page``).
     """
-    if chart not in ("forest", "rates"):
-        abort(404)
-    session = get_session()
-    wave = current_wave(session)
-    data = results_cache().data(session, wave)
-    rows, category, query = _filtered(data.derived["wave_results"], request.args)
+    rows, category, query = _filtered(data.derived["wave_results"], args)
     key = "mean" if chart == "forest" else "rr3"
     shown = sum(1 for r in rows if getattr(r, key) == getattr(r, key))
     pages = max(1, math.ceil(shown / CHART_ROWS))
-    page = _page_number(request.args, "chart_page", pages)
+    page = _page_number(args, "chart_page", pages)
+    name = data.wave.name
     scope = "".join(
         [
             f" · {category}" if category else "",
@@ -306,16 +299,32 @@ def chart(chart: str):
                     }
                     for r in panel
                 ],
-                title=f"{wave.name} 年度社会满意度得分与 95% 置信区间{scope}",
+                title=f"{name} 年度社会满意度得分与 95% 置信区间{scope}",
                 highlight=10 if pages == 1 else 0,
             )
         return rates.response_rate_svg(
             [{"label": r.name, "rate": r.rr3} for r in panel],
-            title=f"{wave.name} 各单位应答率（AAPOR RR3）{scope}",
+            title=f"{name} 各单位应答率（AAPOR RR3）{scope}",
         )
 
-    body = data.memo(f"chart:{chart}:{category}:{query}:{page}", render)
-    return Response(body, mimetype="image/svg+xml")
+    return data.memo(f"chart:{chart}:{category}:{query}:{page}", render)
+
+
+def prepare_charts(data) -> None:
+    """Render the results page's default chart panels (new data, computed in the background)."""
+    for chart_name in ("forest", "rates"):
+        chart_svg(data, chart_name, {})
+
+
+@bp.route("/results/<chart>.svg")
+@requires_role(Role.STATISTICIAN, Role.REVIEWER, Role.ADMIN)
+def chart(chart: str):
+    """The scores with their intervals (forest), or the response rates, as SVG (one panel)."""
+    if chart not in ("forest", "rates"):
+        abort(404)
+    session = get_session()
+    data = results_cache().data(session, current_wave(session))
+    return Response(chart_svg(data, chart, request.args), mimetype="image/svg+xml")
 
 
 @bp.route("/results/close", methods=["POST"])

@@ -36,7 +36,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func
@@ -100,10 +100,27 @@ def data_version(session: Session, wave: SurveyWave) -> tuple:
     )
 
 
+def _detached(row):
+    """A copy of a table row that belongs to no session (a cached copy outlives its session:
+    a rollback there must not expire it)."""
+    return None if row is None else type(row).model_validate(row.model_dump())
+
+
 def compute(session: Session, wave: SurveyWave) -> WaveData:
-    """The wave's data with its figures computed (live, or the frozen snapshot once closed)."""
-    data = load_wave(session, wave)
-    publication.wave_results(session, wave, data=data)
+    """The wave's data with its figures computed (live, or the frozen snapshot once closed).
+
+    The wave, draw and units in it are copies bound to no session, so the data can
+    be kept across requests and threads.
+    """
+    loaded = load_wave(session, wave)
+    data = replace(
+        loaded,
+        wave=_detached(loaded.wave),
+        draw=_detached(loaded.draw),
+        units=[_detached(u) for u in loaded.units],
+        derived={},
+    )
+    publication.wave_results(session, data.wave, data=data)
     return data
 
 
@@ -131,7 +148,9 @@ class ResultsCache:
     """The latest computed data and figures of each wave, keyed by its :func:`data_version`.
 
     ``open_session`` (a context manager factory) and ``wait`` (seconds) turn on
-    background computation, see the module's docstring.
+    background computation, see the module's docstring; ``prepare(data)`` runs
+    there on the new data before it is handed out (the web app renders the
+    default chart panels into ``data.memo``).
     """
 
     def __init__(
@@ -139,12 +158,14 @@ class ResultsCache:
         *,
         open_session: Callable[[], contextlib.AbstractContextManager[Session]] | None = None,
         wait: float | None = None,
+        prepare: Callable[[WaveData], None] | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._entries: dict[int, _Entry] = {}
         self._running: dict[int, threading.Event] = {}
         self._open_session = open_session
         self._wait = wait
+        self._prepare = prepare  # run on new data computed in the background (e.g. charts)
 
     def lookup(self, session: Session, wave: SurveyWave, *, fresh: bool = False) -> Lookup:
         """The wave's data and figures; stale ones only with background computation on."""
@@ -203,7 +224,10 @@ class ResultsCache:
             with self._open_session() as session:
                 wave = session.get(SurveyWave, wave_id)
                 if wave is not None:
-                    self._store(wave_id, version, compute(session, wave))
+                    data = compute(session, wave)
+                    if self._prepare is not None:
+                        self._prepare(data)
+                    self._store(wave_id, version, data)
         except Exception:  # the pages keep the last figures; the next request tries again
             log.exception("computing the results of wave %s failed", wave_id)
         finally:
