@@ -141,6 +141,7 @@ JOB_ROLES = {
     "report_xlsx": AGGREGATE_ROLES,
     "microdata_csv": (Role.STATISTICIAN,),
     "microdata_zip": (Role.STATISTICIAN,),
+    **{f"{name}_csv": AGGREGATE_ROLES for name in exports.CSV_TABLES},
 }
 
 
@@ -157,7 +158,9 @@ def _builder(kind: str):
                 session, wave, timezone=timezone, data=data, progress=progress
             )
         progress(1, 3)
-        if kind == "microdata_csv":
+        if kind.endswith("_csv") and kind[: -len("_csv")] in exports.CSV_TABLES:
+            export = exports.csv_export(session, wave, kind[: -len("_csv")], data=data)
+        elif kind == "microdata_csv":
             export = exports.microdata_export(session, wave, data=data)
         else:
             export = exports.microdata_bundle_export(session, wave, data=data)
@@ -206,6 +209,13 @@ def start_job(kind: str):
     return redirect(url_for("exports.job_page", job_id=job.id), code=303)
 
 
+def _job_label(kind: str) -> str:
+    table = kind.removesuffix("_csv")
+    if table in TABLE_LABELS:
+        return f"{TABLE_LABELS[table]}（CSV）"
+    return jobs.JOB_KINDS.get(kind, kind)
+
+
 @bp.route("/jobs/<int:job_id>")
 @requires_role(*AGGREGATE_ROLES)
 def job_page(job_id: int):
@@ -216,7 +226,7 @@ def job_page(job_id: int):
         "exports/job.html",
         job=job,
         status=jobs.status(job),
-        label=jobs.JOB_KINDS.get(job.kind, job.kind),
+        label=_job_label(job.kind),
         state_label=JOB_STATE_LABELS.get(job.state, job.state),
     )
 

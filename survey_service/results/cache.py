@@ -6,7 +6,7 @@ figures. :class:`ResultsCache` loads a wave's data once
 (:func:`results.publication.wave_results`), and hands the same
 :class:`~results.respondents.WaveData` to every later request while the
 wave's *data version* (:func:`data_version`) is unchanged: a few counts and
-maxima over the draw's answers, call attempts, final, released and
+maxima over the answers, call attempts, the draw's final, released and
 responding cases and the units, cheap next to the estimation. Everything
 derived from that data (aspects, disposition counts, the tables) is kept on
 it (``WaveData.memo``), so it too is computed once per version. A new answer,
@@ -68,17 +68,15 @@ def data_version(session: Session, wave: SurveyWave) -> tuple:
     if draw is None:
         return (wave.id, wave.status, None, tuple(units))
     of_draw = Case.draw_id == draw.id
-    answers = session.exec(
-        select(func.count(Answer.id), func.max(Answer.id))
-        .join(Case, Case.id == Answer.case_id)
-        .where(of_draw)
-    ).one()
+    # Over the whole tables, not joined to the draw's cases: a join costs a second at
+    # city scale (2 million answers) and a change anywhere only recomputes once more.
+    # The maximum id comes from the primary key's index; attempts are counted for the
+    # outcomes written later into an attempt (its case's disposition while open).
+    answers = session.exec(select(func.max(Answer.id))).one()
     attempts = session.exec(
         select(
             func.count(CallAttempt.id), func.max(CallAttempt.id), func.count(CallAttempt.outcome)
         )
-        .join(Case, Case.id == CallAttempt.case_id)
-        .where(of_draw)
     ).one()
     cases = session.exec(
         select(
@@ -94,7 +92,7 @@ def data_version(session: Session, wave: SurveyWave) -> tuple:
         draw.id,
         len(draw.design.get("releases", [])),
         tuple(units),
-        tuple(answers),
+        answers,
         tuple(attempts),
         tuple(cases),
     )

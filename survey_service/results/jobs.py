@@ -42,7 +42,7 @@ from survey_service.models import (
 )
 from survey_service.privacy.files import store_file, stored_file_chunks
 from survey_service.privacy.vault import PhoneVault
-from survey_service.results.exports import ExportFile
+from survey_service.results.exports import CSV_TABLES, ExportFile
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ JOB_KINDS = {
     "report_xlsx": "Excel 报告",
     "microdata_csv": "微观数据（CSV）",
     "microdata_zip": "微观数据包（ZIP）",
+    **{f"{name}_csv": f"{name}（CSV）" for name in CSV_TABLES},  # each aggregate table
 }
 RETENTION = timedelta(hours=24)  # a finished file not downloaded is deleted after this
 STALE_AFTER = timedelta(minutes=10)  # a running job without a heartbeat this long has died

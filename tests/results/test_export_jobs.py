@@ -161,6 +161,11 @@ def test_web_job_progress_and_download(client, session, wave_with_answers):
     assert book.sheetnames[0] == "各单位得分" and book.sheetnames[-1] == "说明"
     assert client.get(job_url + "/download").status_code == 404  # once only
     assert client.get(job_url + "/status").get_json()["state"] == "downloaded"
+    answer = client.post("/statistics/exports/jobs/aspects_csv")  # an aggregate table
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "各单位分项得分（CSV）" in page
+    csv_job = client.get(answer.headers["Location"] + "/download")
+    assert csv_job.data == client.get("/statistics/exports/aspects.csv").data
     client.post("/auth/logout")
     client.post("/auth/login", data={"username": "office", "password": PASSWORD})
     assert client.get(job_url + "/status").status_code == 403  # another user's job
