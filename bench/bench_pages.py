@@ -134,7 +134,9 @@ def fresh_after(http, base: str) -> float:
 
 def measure(url: str, ids: dict, *, size: int, runs: int) -> None:
     target = TARGETS.get(size, 2.0)
-    with loadlib.gunicorn(url, workers=1, threads=4) as base:
+    # a city's first figures take about a minute on a loaded machine: gunicorn's
+    # default 30 s worker timeout would kill the worker computing them
+    with loadlib.gunicorn(url, workers=1, threads=4, timeout=300) as base:
         http = loadlib.login(base, "statistician", PASSWORD)
         started = time.perf_counter()
         http.get(base + "/statistics/results", timeout=600)

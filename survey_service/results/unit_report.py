@@ -65,7 +65,12 @@ def unit_report(
     if draw is None:
         return page
     counts = data_disposition_counts(session, data).get(code, {})
-    page["aspects"] = [a for a in aspect_results(data) if a.unit == code]
+    if "aspect_results" in data.derived:  # computed for the whole wave already (an export)
+        page["aspects"] = [a for a in aspect_results(data) if a.unit == code]
+    else:  # the unit's own figures from its own respondents: the same, far less work
+        page["aspects"] = data.memo(
+            f"aspect_results:{code}", lambda: aspect_results(data.only_unit(code))
+        )
     page["dispositions"] = [(c, disposition_label(c), n) for c, n in sorted(counts.items())]
     answers = [r.answers for r in data.respondents_of(code) if r.answers]
     respondents = len(answers)

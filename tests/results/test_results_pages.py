@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+from dataclasses import asdict
 
 from sqlmodel import Session
 
 from survey_service.blueprints import statistics
 from survey_service.db import transaction
+from survey_service.results.aspects import aspect_results
 from survey_service.results.cache import ResultsCache
+from survey_service.results.respondents import load_wave
 from tests.factories import PASSWORD, make_user
 from tests.results.test_cache import _one_more_interview
 
@@ -70,3 +73,22 @@ def test_results_table_is_paged_and_searchable(client, session, wave_with_answer
     svg = client.get("/statistics/results/forest.svg?q=单位B").get_data(as_text=True)
     assert "单位B" in svg and "单位A" not in svg and "单位C" not in svg
     assert client.get("/statistics/results/pie.svg").status_code == 404
+
+
+def _same(a, b) -> bool:
+    return a == b or (isinstance(a, float) and isinstance(b, float) and a != a and b != b)
+
+
+def test_one_units_aspects_equal_those_of_the_whole_wave(session, wave_with_answers):
+    """Are a unit's per-item figures from its own respondents those of the whole wave?"""
+    wave, plan = wave_with_answers
+    data = load_wave(session, wave)
+    whole = [asdict(a) for a in aspect_results(data)]
+    for code in plan:
+        alone = [asdict(a) for a in aspect_results(data.only_unit(code))]
+        theirs = [a for a in whole if a["unit"] == code]
+        assert len(alone) == len(theirs) > 0
+        for mine, full in zip(alone, theirs, strict=True):
+            assert mine.keys() == full.keys()
+            assert all(_same(mine[k], full[k]) for k in mine), (mine, full)
+        assert any(a["n"] > 0 for a in alone)
