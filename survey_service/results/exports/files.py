@@ -131,15 +131,24 @@ def xlsx_export(
 def csv_export(
     session: Session, wave: SurveyWave, name: str, *, data: WaveData | None = None
 ) -> ExportFile:
-    """:raise NotFound: for an unknown table name."""
-    header, rows = table(session, wave, name, data=data)
-    return ExportFile(
-        name=f"{name}_csv",
-        data=reports.csv_bytes(header, rows),
-        rows=len(rows),
-        filename=f"{name}-{wave.name}.csv",
-        mimetype=CSV_MIMETYPE,
-    )
+    """One aggregate table as a CSV file; built once per load of ``data`` when given.
+
+    :raise NotFound: for an unknown table name.
+    """
+
+    def build() -> ExportFile:
+        header, rows = table(session, wave, name, data=data)
+        return ExportFile(
+            name=f"{name}_csv",
+            data=reports.csv_bytes(header, rows),
+            rows=len(rows),
+            filename=f"{name}-{wave.name}.csv",
+            mimetype=CSV_MIMETYPE,
+        )
+
+    if name not in CSV_TABLES:
+        raise NotFound(f"没有名为 {name} 的导出表")
+    return build() if data is None else data.memo(f"csv:{name}", build)
 
 
 def microdata_export(
