@@ -41,11 +41,6 @@ CHART_ROWS = 200  # units one forest/rates chart panel shows (in score order)
 BELOW_MINIMUM_SHOWN = 100  # rows of the below-minimum table on the page (all in the export)
 
 
-def wave_results(session, wave):
-    """The wave's figures through the app's cache: the pages, charts and exports share them."""
-    return results_cache().wave_results(session, wave)
-
-
 def _filtered(rows, args):
     """The rows of the category and search (code or name) asked for, and those two."""
     category = args.get("category", "")
