@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ("bench_import.py", "bench_sampling.py", "bench_calls.py", "bench_ivr.py")
+BENCHES = (
+    "bench_import.py",
+    "bench_sampling.py",
+    "bench_calls.py",
+    "bench_ivr.py",
+    "bench_pages.py",
+)
 
 
 def main() -> int:
