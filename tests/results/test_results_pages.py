@@ -92,3 +92,26 @@ def test_one_units_aspects_equal_those_of_the_whole_wave(session, wave_with_answ
             assert mine.keys() == full.keys()
             assert all(_same(mine[k], full[k]) for k in mine), (mine, full)
         assert any(a["n"] > 0 for a in alone)
+
+
+def test_paged_table_keeps_the_signals_column_and_the_rank_view_of_every_unit(
+    client, session, wave_with_answers, monkeypatch
+):
+    """With the table paged, does each shown row keep its signals cell, and do the cut tests
+    and the empirical-Bayes view still cover every unit (one computation of the signals)?"""
+    with transaction(session):
+        make_user(session, username="office", role="reviewer")
+    client.post("/auth/login", data={"username": "office", "password": PASSWORD})
+    monkeypatch.setattr(statistics, "PAGE_SIZE", 2)
+    page = client.get("/statistics/results").get_data(as_text=True)
+    table = page.split('id="results"')[1].split("</table>")[0]
+    assert re.findall(r'<tr data-code="(\w+)"', table) == ["A", "B"]
+    assert table.count('<td class="signals">') == 2
+    assert "参与排名的单位不足 11 个，无分界检验。" in page
+    view = page.split('id="rank-view"')[1].split("</table>")[0]
+    assert sorted(re.findall(r'<tr data-code="(\w+)"', view)) == ["A", "B", "C"]
+    cache = client.application.extensions["survey_results_cache"]
+    wave, _plan = wave_with_answers
+    found, signals = cache.results_and_signals(session, wave)
+    assert [r.code for r in found.results] == ["A", "B", "C"] and not found.stale
+    assert cache.results_and_signals(session, wave)[1] is signals  # kept per version
