@@ -81,8 +81,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, *, workers: int = 2, threads: int = 8, extra_env=None) -> Iterator[str]:
-    """Serve the app under gunicorn on a free loopback port; yield its base URL."""
+def gunicorn(
+    url: str, *, workers: int = 2, threads: int = 8, extra_env=None, timeout: int = 30
+) -> Iterator[str]:
+    """Serve the app under gunicorn on a free loopback port; yield its base URL.
+
+    ``timeout``: gunicorn's worker timeout (its default 30 s); a worker busy
+    computing a city's figures for longer would be killed.
+    """
     port = free_port()
     instance = tempfile.mkdtemp(prefix="bench-instance-")
     env = {
@@ -104,6 +110,8 @@ def gunicorn(url: str, *, workers: int = 2, threads: int = 8, extra_env=None) ->
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            "--timeout",
+            str(timeout),
             "wsgi:app",
         ],
         cwd=ROOT,

@@ -13,6 +13,7 @@ BENCHES = (
     "profile_calls.py",
     "bench_calls.py",
     "bench_ivr.py",
+    "bench_pages.py",
 )
 
 

@@ -44,7 +44,14 @@ from call_scripts.schema import (
     load_script,
     validate,
 )
-from call_scripts.scoring import aspect_points, is_satisfied, respondent_score, satisfied_flags
+from call_scripts.scoring import (
+    aspect_points,
+    is_satisfied,
+    path_item_ids,
+    points_table,
+    respondent_score,
+    satisfied_flags,
+)
 from call_scripts.walk import WalkResult, walk
 
 __all__ = [
@@ -80,6 +87,8 @@ __all__ = [
     "list_scripts",
     "load_script",
     "next_item",
+    "path_item_ids",
+    "points_table",
     "prune",
     "respondent_score",
     "satisfied_flags",

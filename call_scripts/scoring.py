@@ -80,3 +80,69 @@ def is_satisfied(
 def satisfied_flags(script: Script, answers: Mapping[str, str]) -> dict[str, bool | None]:
     """:func:`is_satisfied` for every rating item, by item id."""
     return {item.id: is_satisfied(script, answers, item.id) for item in script.rating_items}
+
+
+def path_item_ids(script: Script) -> tuple[str, ...]:
+    """The items whose answers decide the path: those with an ending option or read by ask_if.
+
+    :func:`call_scripts.engine.expected_items` depends on the answers only through these.
+    """
+    ids: dict[str, None] = {}
+    for item in script.items:
+        if item.is_choice and any(option.ends for option in item.options):
+            ids.setdefault(item.id)
+        if item.ask_if is not None:
+            for read in item.ask_if.items():
+                ids.setdefault(read)
+    return tuple(ids)
+
+
+def points_table(script: Script, answers_list: list[Mapping[str, str]]):
+    """:func:`aspect_points` of many respondents as an array, with their scores.
+
+    Returns ``(points, scores)``: ``points[i, j]`` is respondent ``i``'s points
+    on ``script.rating_items[j]`` (NaN where :func:`aspect_points` gives None)
+    and ``scores[i]`` :func:`respondent_score` (NaN where it gives None),
+    computed with the same operations in the same order, so equal to the last
+    bit. The path is worked out once per distinct set of path answers
+    (:func:`path_item_ids`), not once per respondent.
+    """
+    import numpy as np
+
+    items = script.rating_items
+    path_ids = path_item_ids(script)
+    points_of = [
+        {
+            option.code: option.points
+            for option in item.options
+            if option.points is not None and not option.not_applicable
+        }
+        for item in items
+    ]
+    on_path_of: dict[tuple, tuple[bool, ...]] = {}
+    points = np.full((len(answers_list), len(items)), np.nan)
+    for i, answers in enumerate(answers_list):
+        key = tuple(answers.get(item_id) for item_id in path_ids)
+        on_path = on_path_of.get(key)
+        if on_path is None:
+            ids = _on_path(script, answers)
+            on_path = on_path_of[key] = tuple(item.id in ids for item in items)
+        row = points[i]
+        for j, item in enumerate(items):
+            if on_path[j]:
+                value = answers.get(item.id)
+                found = points_of[j].get(value) if value is not None else None
+                if found is not None:
+                    row[j] = found
+    total = np.zeros(len(answers_list))
+    weight_sum = np.zeros(len(answers_list))
+    for j, item in enumerate(items):
+        weight = script.scoring.weights.get(item.id, 0.0)
+        if weight <= 0:
+            continue
+        rated = ~np.isnan(points[:, j])
+        total = np.where(rated, total + weight * np.where(rated, points[:, j], 0.0), total)
+        weight_sum = np.where(rated, weight_sum + weight, weight_sum)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scores = np.where(weight_sum > 0, total / weight_sum / 10, np.nan)
+    return points, scores

@@ -72,6 +72,7 @@ def rank_probabilities(
     seed: int = 0,
     *,
     scale: tuple[float, float] | None = (0.0, 10.0),
+    mean_rank: bool = True,
 ) -> RankProbabilities:
     r"""Probability of each unit being in the bottom k and the top k.
 
@@ -93,6 +94,10 @@ def rank_probabilities(
     scale : (float, float) or None, default (0, 10)
         Every simulated estimate is clipped to the scale, so no draw leaves it (a unit at 10
         can tie with others at 10, never exceed them); None for no clipping.
+    mean_rank : bool, default True
+        Also average each unit's rank over the simulations (``mean_rank``; a sort of
+        every simulation, about a third of the time). False leaves it NaN; the
+        probabilities do not change (the same draws).
 
     Returns
     -------
@@ -180,14 +185,16 @@ def rank_probabilities(
         for j, k in enumerate(ks_t):
             bottom[:, j] += _share(x, part[:, k - 1], k, lower=True)
             top[:, j] += _share(x, part[:, units - k], k, lower=False)
-        rank_sum += _mid_rank(x)
+        if mean_rank:
+            rank_sum += _mid_rank(x)
         done += b
     out_b = np.full((m.size, len(ks_t)), np.nan)
     out_t = np.full((m.size, len(ks_t)), np.nan)
     out_r = np.full(m.size, np.nan)
     out_b[included] = bottom / n_total
     out_t[included] = top / n_total
-    out_r[included] = rank_sum / n_total
+    if mean_rank:
+        out_r[included] = rank_sum / n_total
     return RankProbabilities(
         k=ks_t,
         bottom=out_b,

@@ -85,6 +85,17 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("TIMEZONE", "Asia/Shanghai", "Local time zone for calling windows and display."),
     Setting(
+        "EXPORT_RETENTION_HOURS",
+        "24",
+        "A background export's file not downloaded is deleted after this many hours.",
+    ),
+    Setting(
+        "RESULTS_WAIT_SECONDS",
+        "0.25",
+        "How long a results page waits for figures recomputed after new data before it shows "
+        "the last ones marked as being updated (0: always wait).",
+    ),
+    Setting(
         "TELEPHONY_PROVIDER",
         "simulated",
         "Which telephony provider places IVR calls: simulated (demo/tests; refused in "

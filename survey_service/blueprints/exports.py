@@ -8,24 +8,39 @@ download is written to the audit log with its row count before it is sent.
 from __future__ import annotations
 
 import io
+import threading
+from contextlib import contextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, current_app, render_template, send_file
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
+from sqlmodel import Session
 
 from survey_service import audit
 from survey_service.lazy import lazy_module
 from survey_service.setup.waves import current_wave
 
 from ..db import get_session, transaction
-from ..models import Role
+from ..models import JOB_STATE_LABELS, Role
 from ..security import requires_role
+from .results_cache import results_cache
 
 if TYPE_CHECKING:
     from survey_service.results.exports import ExportFile
 
 # Stages behind the pages, loaded by the first request that needs one (survey_service.lazy).
 exports = lazy_module("survey_service.results.exports")
+jobs = lazy_module("survey_service.results.jobs")
 
 bp = Blueprint("exports", __name__)
 
@@ -72,7 +87,9 @@ def _send(session, wave, export: ExportFile, *, private: bool = False):
 def index():
     """The list of downloads for the current wave."""
     wave = current_wave(get_session())
-    return render_template("exports/index.html", wave=wave, tables=TABLE_LABELS)
+    return render_template(
+        "exports/index.html", wave=wave, tables=TABLE_LABELS, job_kinds=jobs.JOB_KINDS
+    )
 
 
 @bp.route("/report.xlsx")
@@ -82,7 +99,10 @@ def report_xlsx():
     session = get_session()
     wave = current_wave(session)
     export = exports.xlsx_export(
-        session, wave, timezone=current_app.config.get("TIMEZONE", "Asia/Shanghai")
+        session,
+        wave,
+        timezone=current_app.config.get("TIMEZONE", "Asia/Shanghai"),
+        data=results_cache().data(session, wave, fresh=True),
     )
     return _send(session, wave, export)
 
@@ -91,7 +111,8 @@ def table_csv(table: str):
     """One aggregate table as CSV (UTF-8 with BOM)."""
     session = get_session()
     wave = current_wave(session)
-    return _send(session, wave, exports.csv_export(session, wave, table))
+    data = results_cache().data(session, wave, fresh=True)
+    return _send(session, wave, exports.csv_export(session, wave, table, data=data))
 
 
 # One rule per table (not ``/<table>.csv``) so that every URL is a fixed path and
@@ -123,7 +144,8 @@ def microdata_csv():
     """Respondent-level data keyed by pseudonym (statisticians only; audited)."""
     session = get_session()
     wave = current_wave(session)
-    return _send(session, wave, exports.microdata_export(session, wave), private=True)
+    data = results_cache().data(session, wave, fresh=True)
+    return _send(session, wave, exports.microdata_export(session, wave, data=data), private=True)
 
 
 @bp.route("/microdata.zip")
@@ -132,4 +154,138 @@ def microdata_zip():
     """The microdata with the R script, Stata do-file and data dictionary (audited)."""
     session = get_session()
     wave = current_wave(session)
-    return _send(session, wave, exports.microdata_bundle_export(session, wave), private=True)
+    data = results_cache().data(session, wave, fresh=True)
+    export = exports.microdata_bundle_export(session, wave, data=data)
+    return _send(session, wave, export, private=True)
+
+
+# --------------------------------------------------------------------------- background jobs
+
+JOB_ROLES = {
+    "report_xlsx": AGGREGATE_ROLES,
+    "microdata_csv": (Role.STATISTICIAN,),
+    "microdata_zip": (Role.STATISTICIAN,),
+    **{f"{name}_csv": AGGREGATE_ROLES for name in CSV_TABLE_NAMES},  # = exports.CSV_TABLES
+}
+
+
+def _builder(kind: str):
+    """How a job of ``kind`` is built: on the job's session, from the results cache."""
+    timezone = current_app.config.get("TIMEZONE", "Asia/Shanghai")
+    cache = results_cache()
+
+    def build(session, wave, progress):
+        progress(0, 3)
+        data = cache.data(session, wave, fresh=True)
+        if kind == "report_xlsx":
+            return exports.xlsx_export(
+                session, wave, timezone=timezone, data=data, progress=progress
+            )
+        progress(1, 3)
+        if kind.endswith("_csv") and kind[: -len("_csv")] in exports.CSV_TABLES:
+            export = exports.csv_export(session, wave, kind[: -len("_csv")], data=data)
+        elif kind == "microdata_csv":
+            export = exports.microdata_export(session, wave, data=data)
+        else:
+            export = exports.microdata_bundle_export(session, wave, data=data)
+        progress(2, 3)
+        return export
+
+    return build
+
+
+@bp.route("/jobs/<kind>", methods=["POST"])
+@requires_role(*AGGREGATE_ROLES)
+def start_job(kind: str):
+    """Start building a long export in the background; show its progress."""
+    if kind not in JOB_ROLES:
+        abort(404)
+    if current_user.role not in JOB_ROLES[kind]:
+        abort(403)
+    session = get_session()
+    with transaction(session):
+        jobs.expire_jobs(session)
+        job = jobs.create_job(
+            session=session, wave=current_wave(session), kind=kind, actor=current_user
+        )
+    app = current_app._get_current_object()
+    engine = app.extensions["engine"]
+
+    @contextmanager
+    def open_session():
+        with Session(engine, expire_on_commit=False) as own:
+            yield own
+
+    def run():
+        with app.app_context():
+            jobs.run_job(
+                open_session,
+                job.id,
+                build=_builder(kind),
+                vault=app.extensions["phone_vault"],
+                retention=timedelta(hours=float(app.config.get("EXPORT_RETENTION_HOURS") or 24)),
+            )
+
+    if app.testing:  # the tests see every state change in order
+        run()
+    else:
+        threading.Thread(target=run, name=f"export-job-{job.id}", daemon=True).start()
+    return redirect(url_for("exports.job_page", job_id=job.id), code=303)
+
+
+def _job_label(kind: str) -> str:
+    table = kind.removesuffix("_csv")
+    if table in TABLE_LABELS:
+        return f"{TABLE_LABELS[table]}（CSV）"
+    return jobs.JOB_KINDS.get(kind, kind)
+
+
+@bp.route("/jobs/<int:job_id>")
+@requires_role(*AGGREGATE_ROLES)
+def job_page(job_id: int):
+    """One export job: its progress bar, then its download link."""
+    session = get_session()
+    job = jobs.get_job(session, job_id, current_user)
+    return render_template(
+        "exports/job.html",
+        job=job,
+        status=jobs.status(job),
+        label=_job_label(job.kind),
+        state_label=JOB_STATE_LABELS.get(job.state, job.state),
+    )
+
+
+@bp.route("/jobs/<int:job_id>/status")
+@requires_role(*AGGREGATE_ROLES)
+def job_status(job_id: int):
+    """The job's state and progress as JSON (polled by the progress bar)."""
+    session = get_session()
+    job = jobs.get_job(session, job_id, current_user)
+    body = {**jobs.status(job), "label": JOB_STATE_LABELS.get(job.state, job.state)}
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/jobs/<int:job_id>/download")
+@requires_role(*AGGREGATE_ROLES)
+def job_download(job_id: int):
+    """The finished file, once (audited; deleted as it is sent)."""
+    session = get_session()
+    job = jobs.get_job(session, job_id, current_user)
+    with transaction(session):
+        job, data = jobs.take_download(
+            session=session,
+            job=job,
+            vault=current_app.extensions["phone_vault"],
+            actor=current_user,
+        )
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=job.mimetype or "application/octet-stream",
+        as_attachment=True,
+        download_name=job.filename or "export",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -29,15 +29,14 @@ from ..errors import NotFound, ServiceError
 from ..forms import DesignForm, ReleaseForm, SeedForm
 from ..models import Case, Role, SampleDraw
 from ..security import requires_role
+from .results_cache import results_cache
+from .results_charts import CHART_ROWS, chart_svg, filtered, page_number
 
 # Stages behind the pages, loaded by the first request that needs one (survey_service.lazy).
 results = lazy_module("survey_service.results.estimates")
 publication = lazy_module("survey_service.results.publication")
 unit_report = lazy_module("survey_service.results.unit_report")
-results_cache = lazy_module("survey_service.results.cache")
 office = lazy_module("survey_service.results.exports.office")
-charts = lazy_module("survey_service.results.render.charts")
-rates = lazy_module("survey_service.results.render.rates")
 draws = lazy_module("survey_service.sample.draws")
 frames = lazy_module("survey_service.sample.frames")
 cuts = lazy_module("survey_service.results.cuts")
@@ -45,25 +44,18 @@ signals = lazy_module("survey_service.results.signals")
 
 bp = Blueprint("statistics", __name__)
 
-CACHE_KEY = "survey_results_cache"
-
-
-def wave_results(session, wave):
-    """The wave's figures through the app's cache: the page and its charts share one computation."""
-    cache = current_app.extensions.setdefault(CACHE_KEY, results_cache.ResultsCache())
-    return cache.wave_results(session, wave)
+PAGE_SIZE = 100  # units a page of the results table shows
+BELOW_MINIMUM_SHOWN = 100  # rows of the below-minimum table on the page (all in the export)
 
 
 def wave_signals(session, wave):
     """The wave's signs of gaming through the app's cache (live while open, frozen after)."""
-    cache = current_app.extensions.setdefault(CACHE_KEY, results_cache.ResultsCache())
-    return cache.wave_signals(session, wave)
+    return results_cache().wave_signals(session, wave)
 
 
 def results_and_signals(session, wave):
-    """Both through the app's cache, the data version read once."""
-    cache = current_app.extensions.setdefault(CACHE_KEY, results_cache.ResultsCache())
-    return cache.results_and_signals(session, wave)
+    """The figures (a cache lookup: maybe stale) and the signals, the data version read once."""
+    return results_cache().results_and_signals(session, wave)
 
 
 @bp.route("/")
@@ -182,7 +174,8 @@ def release(draw_id: int):
         return redirect(url_for("statistics.draw_detail", draw_id=draw_id))
     codes = [c.strip() for c in (form.units.data or "").replace("，", ",").split(",") if c.strip()]
     if not codes:
-        rows = results.unit_results(session, current_wave(session))
+        wave = current_wave(session)
+        rows = results_cache().data(session, wave, fresh=True).derived["wave_results"]
         codes = [r.code for r in rows if r.released and r.completes < r.target]
     try:
         with transaction(session):
@@ -231,30 +224,45 @@ def _sorted(rows, key: str, descending: bool):
 @bp.route("/results", endpoint="results")
 @requires_role(Role.STATISTICIAN, Role.REVIEWER, Role.ADMIN)
 def results_page():
-    """Show every unit's score, interval, response rate and rank odds; filter and sort."""
+    """Show the units' scores, intervals, response rates and rank odds; filter, sort, page."""
     session = get_session()
     wave = current_wave(session)
-    all_rows, unit_signals = results_and_signals(session, wave)
-    category = request.args.get("category", "")
-    rows = [r for r in all_rows if r.category == category] if category else all_rows
+    found, unit_signals = results_and_signals(session, wave)
+    everyone = found.results
+    rows, category, query = filtered(everyone, request.args)
     sort = request.args.get("sort", "code")
     sort = sort if sort in SORTABLE else "code"
     descending = request.args.get("desc") == "1"
+    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
+    page = page_number(request.args, "page", pages)
+    chart_pages = max(1, math.ceil(sum(1 for r in rows if r.mean == r.mean) / CHART_ROWS))
+    short = office.below_minimum_rows(everyone)
     return render_template(
         "statistics/results.html",
         wave=wave,
-        rows=_sorted(rows, sort, descending),
+        rows=_sorted(rows, sort, descending)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        matching=len(rows),
+        total=len(everyone),
+        page=page,
+        pages=pages,
+        chart_page=page_number(request.args, "chart_page", chart_pages),
+        chart_pages=chart_pages,
+        chart_rows=CHART_ROWS,
+        stale=found.stale,
+        computed_at=found.computed_at,
         signals={s.code: s for s in unit_signals},
         signals_note=signals.SIGNALS_NOTE,
-        view=cuts.rank_view(all_rows),
+        view=cuts.rank_view(everyone),
         cut_assumption=cuts.CUT_ASSUMPTION,
         shrinkage_note=cuts.SHRINKAGE_NOTE,
         min_valid=results.MIN_VALID,
         rank_assumption=results.RANK_ASSUMPTION,
-        below_minimum=office.below_minimum_rows(all_rows),
+        below_minimum=short[:BELOW_MINIMUM_SHOWN],
+        below_minimum_count=len(short),
         reason_labels=results.BELOW_MINIMUM_REASONS,
         has_exports="exports" in current_app.blueprints,
         category=category,
+        query=query,
         sort=sort,
         descending=descending,
     )
@@ -266,8 +274,8 @@ def signals_page():
     """Show every unit's signs of gaming with the counts behind them, beside its score."""
     session = get_session()
     wave = current_wave(session)
-    results_rows, rows = results_and_signals(session, wave)
-    scores = {r.code: r for r in results_rows}
+    found, rows = results_and_signals(session, wave)
+    scores = {r.code: r for r in found.results}
     if request.args.get("flagged") == "1":
         rows = [r for r in rows if r.any_flag]
     return render_template(
@@ -285,33 +293,12 @@ def signals_page():
 @bp.route("/results/<chart>.svg")
 @requires_role(Role.STATISTICIAN, Role.REVIEWER, Role.ADMIN)
 def chart(chart: str):
-    """The scores with their intervals (forest), or the response rates, as SVG."""
-    session = get_session()
-    wave = current_wave(session)
-    rows = wave_results(session, wave)
-    if chart == "forest":
-        body = charts.score_forest_svg(
-            [
-                {
-                    "label": r.name,
-                    "mean": r.mean,
-                    "ci_low": r.ci_low,
-                    "ci_high": r.ci_high,
-                    "flag": "有效回答不足" if "too_few" in r.flags else "",
-                }
-                for r in rows
-            ],
-            title=f"{wave.name} 年度社会满意度得分与 95% 置信区间",
-            highlight=10,
-        )
-    elif chart == "rates":
-        body = rates.response_rate_svg(
-            [{"label": r.name, "rate": r.rr3} for r in rows],
-            title=f"{wave.name} 各单位应答率（AAPOR RR3）",
-        )
-    else:
+    """The scores with their intervals (forest), or the response rates, as SVG (one panel)."""
+    if chart not in ("forest", "rates"):
         abort(404)
-    return Response(body, mimetype="image/svg+xml")
+    session = get_session()
+    data = results_cache().data(session, current_wave(session))
+    return Response(chart_svg(data, chart, request.args), mimetype="image/svg+xml")
 
 
 @bp.route("/results/close", methods=["POST"])
@@ -344,7 +331,9 @@ def unit_page(code: str):
     """One unit's figures, answers by item, dispositions and comments."""
     session = get_session()
     wave = current_wave(session)
-    page = unit_report.unit_report(session, wave, code, for_unit=False)
+    page = unit_report.unit_report(
+        session, wave, code, for_unit=False, data=results_cache().data(session, wave)
+    )
     return render_template(
         "statistics/unit.html",
         wave=wave,
@@ -360,7 +349,8 @@ def results_csv():
     """Download the scores as CSV (UTF-8 with BOM)."""
     session = get_session()
     wave = current_wave(session)
-    header, table = results.results_table(wave_results(session, wave))
+    found = results_cache().lookup(session, wave, fresh=True)
+    header, table = results.results_table(found.results)
     with transaction(session):
         audit.record(
             session,

@@ -42,6 +42,7 @@ from ..models import (
     WaveStatus,
 )
 from ..security import requires_role
+from .results_cache import results_cache
 
 # Stages behind the pages, loaded by the first request that needs one (survey_service.lazy).
 list_import = lazy_module("survey_service.lists.importing")
@@ -250,7 +251,8 @@ def results():
     unit = session.get(Unit, current_user.unit_id)
     if wave.status != WaveStatus.PUBLISHED:
         return render_template("units/not_published.html", wave=wave, unit=unit)
-    page = unit_report.unit_report(session, wave, unit.code, for_unit=True)
+    data = results_cache().data(session, wave)  # published: the frozen figures, loaded once
+    page = unit_report.unit_report(session, wave, unit.code, for_unit=True, data=data)
     return render_template(
         "units/results.html",
         wave=wave,

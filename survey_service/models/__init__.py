@@ -9,6 +9,7 @@ from .audit import AuditEvent
 from .base import UTCDateTime, utcnow
 from .cases import DISPOSITIONS, FINAL_ON_FIRST, CallAttempt, Case, CaseStatus, DoNotCall
 from .draws import SampleDraw
+from .jobs import JOB_STATE_LABELS, ExportJob, JobState
 from .lists import (
     LIST_STATUS_LABELS,
     Client,
@@ -26,6 +27,7 @@ from .waves import ResultSnapshot, SurveyWave, WaveStatus
 __all__ = [
     "DISPOSITIONS",
     "FINAL_ON_FIRST",
+    "JOB_STATE_LABELS",
     "LIST_STATUS_LABELS",
     "ROLE_LABELS",
     "Answer",
@@ -36,6 +38,8 @@ __all__ = [
     "Client",
     "ClientList",
     "DoNotCall",
+    "ExportJob",
+    "JobState",
     "ListRowIssue",
     "ListStatus",
     "LoginThrottle",

@@ -27,23 +27,16 @@ COLLAPSED_NOTE = "只有一个受访者的子层已与相邻子层合并计算�
 SUBGROUP_NOTE = "只询问部分受访者（如只问企业）的题目：按子总体（domain）估计，权数来自全部受访者"
 
 
-def _subgroup(data: WaveData, item, points_of) -> dict[str, np.void]:
+def _subgroup(data: WaveData, item, points: np.ndarray) -> dict[str, np.void]:
     """Domain estimates of an item asked of a subgroup (``ask_if``), by subgroup_means.
 
     Every respondent of the unit carries its weight; members are those for whom the item's
     condition holds on their answers, non-members count as zeros in the linearisation.
     """
-    y = np.array(
-        [np.nan if p[item.id] is None else p[item.id] / 10 for p in points_of],
-        dtype=float,
-    )
+    y = points / 10
     member = np.array([item.ask_if.holds(r.answers) for r in data.respondents])
     table = sampling.subgroup_means(
-        y,
-        member,
-        np.array([r.unit for r in data.respondents]),
-        np.array([r.stratum for r in data.respondents]),
-        data.population,
+        y, member, data.unit_codes, data.stratum_labels, data.population
     ).to_records()
     return {str(row["domain"]): row for row in table}
 
@@ -85,28 +78,34 @@ def scored_items(script: Script) -> list[call_scripts.Item]:
 
 
 def aspect_results(data: WaveData) -> list[AspectResult]:
-    """One row per active unit and scored item (unit code, then script order)."""
+    """One row per active unit and scored item (unit code, then script order).
+
+    Computed once per load of ``data`` (``data.memo``).
+    """
+    return data.memo("aspect_results", lambda: _aspect_results(data))
+
+
+def _aspect_results(data: WaveData) -> list[AspectResult]:
     items = scored_items(data.script)
     estimates: dict[str, dict[str, np.void]] = {}
     not_applicable: dict[tuple[str, str], int] = defaultdict(int)
-    points_of = [call_scripts.aspect_points(data.script, r.answers) for r in data.respondents]
     for item in items:
-        y, dom, stra = [], [], []
-        for resp, all_points in zip(data.respondents, points_of, strict=True):
-            points = all_points[item.id]
-            if points is not None:
-                y.append(points / 10)
-                dom.append(resp.unit)
-                stra.append(resp.stratum)
-            else:
-                option = item.option(resp.answers.get(item.id, ""))
-                if option is not None and option.not_applicable:
-                    not_applicable[(resp.unit, item.id)] += 1
+        # the item's points of every respondent (call_scripts.aspect_points, all at once)
+        points = data.points[:, data.rating_column(item.id)] if data.respondents else np.zeros(0)
+        rated = ~np.isnan(points)
+        for i in np.flatnonzero(~rated).tolist():
+            resp = data.respondents[i]
+            option = item.option(resp.answers.get(item.id, ""))
+            if option is not None and option.not_applicable:
+                not_applicable[(resp.unit, item.id)] += 1
         if item.ask_if is not None and data.respondents and data.population:
-            estimates[item.id] = _subgroup(data, item, points_of)
-        elif y and data.population:
+            estimates[item.id] = _subgroup(data, item, points)
+        elif rated.any() and data.population:
             table = sampling.domain_means(
-                np.array(y, dtype=float), np.array(dom), np.array(stra), data.population
+                points[rated] / 10,
+                data.unit_codes[rated],
+                data.stratum_labels[rated],
+                data.population,
             ).to_records()
             estimates[item.id] = {str(row["domain"]): row for row in table}
     design_units = data.draw.design.get("units", {}) if data.draw else {}

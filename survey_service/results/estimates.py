@@ -157,6 +157,25 @@ def disposition_counts(session: Session, draw: SampleDraw) -> dict[str, dict[str
     return counts
 
 
+def data_dispositions(session: Session, data: WaveData) -> dict[int, tuple[str, str, str]]:
+    """:func:`case_dispositions` of the data's draw, once per load (``data.memo``)."""
+    if data.draw is None:
+        return {}
+    return data.memo("case_dispositions", lambda: case_dispositions(session, data.draw))
+
+
+def data_disposition_counts(session: Session, data: WaveData) -> dict[str, dict[str, int]]:
+    """:func:`disposition_counts` of the data's draw, once per load (``data.memo``)."""
+
+    def count() -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for code, _stratum, key in data_dispositions(session, data).values():
+            counts[code][key] += 1
+        return counts
+
+    return data.memo("disposition_counts", count)
+
+
 def unit_results(
     session: Session,
     wave: SurveyWave,
@@ -180,10 +199,8 @@ def unit_results(
     design_units = draw.design.get("units", {})
     released = cases_by_unit(session, draw, Case.released)
     still_open = cases_by_unit(session, draw, Case.released, Case.status != CaseStatus.FINAL)
-    codes = case_dispositions(session, draw)
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for unit_code, _stratum, key in codes.values():
-        counts[unit_code][key] += 1
+    codes = data_dispositions(session, data)
+    counts = data_disposition_counts(session, data)
     stated = nonresponse(data, codes)
     estimates: dict[str, dict] = {}
     scores = data.scored

@@ -113,6 +113,12 @@ def wave_results(
     ``data`` (:func:`results.respondents.load_wave`) spares a second load when
     the caller has it already.
     """
+    if data is not None:  # once per load of the data (the results cache keeps it per version)
+        return data.memo("wave_results", lambda: _wave_results(session, data.wave, data))
+    return _wave_results(session, wave, None)
+
+
+def _wave_results(session: Session, wave: SurveyWave, data: WaveData | None) -> list[UnitResult]:
     if wave.status == WaveStatus.OPEN:
         return estimates.unit_results(session, wave, data=data)
     return frozen_results(session, wave)

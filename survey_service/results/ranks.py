@@ -69,7 +69,9 @@ def rank_units(estimates: dict[str, dict]) -> dict[str, tuple[float, float]]:
     df = np.array([float(row["df"]) for _, row in pool])
     df = np.where(np.isfinite(df) & (df > 0), df, np.inf)
     k = min(RANK_K, len(pool) - 1)
-    odds = sampling.rank_probabilities(mean, se, df=df, k=(k,), n_sim=10000, seed=RANK_SEED)
+    odds = sampling.rank_probabilities(
+        mean, se, df=df, k=(k,), n_sim=10000, seed=RANK_SEED, mean_rank=False
+    )
     return {
         code: (float(odds.bottom[i, 0]), float(odds.top[i, 0])) for i, (code, _) in enumerate(pool)
     }

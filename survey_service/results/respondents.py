@@ -8,15 +8,17 @@ scores.
 
 A respondent is a case of the wave's latest draw whose final disposition is
 a complete or a partial (:data:`RESPONDENT_DISPOSITIONS`); its score comes
-from the script's own scoring (:func:`call_scripts.respondent_score`) and is
-``None`` when it has no answer or no scored item answered.
+from the script's own scoring (:func:`call_scripts.respondent_score`, computed for
+all respondents at once by :func:`call_scripts.points_table`) and is ``None``
+when it has no answer or no scored item answered.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from sqlmodel import Session, select
@@ -52,6 +54,49 @@ class WaveData:
     draw: SampleDraw | None
     units: list[Unit]
     respondents: list[Respondent]
+    #: the respondents' points array when the loader computed it (see :attr:`points`)
+    given_points: Any = field(default=None, repr=False, compare=False)
+    #: figures derived from this data, kept with it (:func:`memo`): computed once per load
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, name: str, compute):
+        """``compute()``, once for this data: later calls return the first result.
+
+        The results cache (:mod:`results.cache`) keeps a wave's data per data
+        version, so everything derived through here is computed once per version.
+        """
+        if name not in self.derived:
+            self.derived[name] = compute()
+        return self.derived[name]
+
+    @cached_property
+    def points(self) -> np.ndarray:
+        """Points (0-100) of every respondent (row) on every rating item of the script (column,
+        script order); NaN where not asked, skipped or not applicable
+        (:func:`call_scripts.points_table`)."""
+        if self.given_points is not None:
+            return self.given_points
+        return call_scripts.points_table(self.script, [r.answers for r in self.respondents])[0]
+
+    def rating_column(self, item_id: str) -> int:
+        """The column of :attr:`points` that holds ``item_id``.
+
+        :raise KeyError: if it is not a rating item of the script.
+        """
+        for j, item in enumerate(self.script.rating_items):
+            if item.id == item_id:
+                return j
+        raise KeyError(f"item {item_id!r} is not a rating item")
+
+    @cached_property
+    def unit_codes(self) -> np.ndarray:
+        """Every respondent's unit code, as an array (respondent order)."""
+        return np.array([r.unit for r in self.respondents])
+
+    @cached_property
+    def stratum_labels(self) -> np.ndarray:
+        """Every respondent's sub-stratum, as an array (respondent order)."""
+        return np.array([r.stratum for r in self.respondents])
 
     @property
     def strata(self) -> dict[str, dict]:
@@ -66,6 +111,33 @@ class WaveData:
     def scored(self) -> list[Respondent]:
         """The respondents with a score: the ones behind every unit's score."""
         return [r for r in self.respondents if r.score is not None]
+
+    def respondents_of(self, code: str) -> list[Respondent]:
+        """The respondents of one unit (scored or not), in case id order."""
+
+        def group() -> dict[str, list[Respondent]]:
+            by_unit: dict[str, list[Respondent]] = defaultdict(list)
+            for r in self.respondents:
+                by_unit[r.unit].append(r)
+            return by_unit
+
+        return self.memo("respondents_by_unit", group).get(code, [])
+
+    def only_unit(self, code: str) -> WaveData:
+        """The same data restricted to one unit: its respondents and points, the unit alone.
+
+        Every estimate of the results is a domain estimate of one unit from its own
+        sub-strata, so a unit's figures from this data equal its figures from the whole
+        wave (tested) at a fraction of the work: what the unit page needs.
+        """
+        rows = [i for i, r in enumerate(self.respondents) if r.unit == code]
+        return replace(
+            self,
+            units=[u for u in self.units if u.code == code],
+            respondents=[self.respondents[i] for i in rows],
+            given_points=self.points[rows] if rows else None,
+            derived={},
+        )
 
     def count_by_unit(self) -> Counter[str]:
         """Respondents (scored or not) per unit code."""
@@ -82,8 +154,14 @@ class WaveData:
         )
 
 
-def load_respondents(session: Session, script: Script, draw: SampleDraw) -> list[Respondent]:
-    """Every respondent of ``draw`` with its answers and score, by unit code then case id."""
+def load_respondents(
+    session: Session, script: Script, draw: SampleDraw
+) -> tuple[list[Respondent], np.ndarray]:
+    """Every respondent of ``draw`` with its answers and score, by unit code then case id.
+
+    Returns the respondents and their points array (:attr:`WaveData.points`): the
+    scores are computed for all respondents at once (:func:`call_scripts.points_table`).
+    """
     where = (Case.draw_id == draw.id, Case.disposition.in_(RESPONDENT_DISPOSITIONS))
     cases = session.exec(
         select(Case.id, Case.pseudonym, Unit.code, Case.stratum, Case.disposition)
@@ -98,10 +176,12 @@ def load_respondents(session: Session, script: Script, draw: SampleDraw) -> list
         .where(*where)
     ).all():
         answers[case_id][item_id] = value
+    given_of = [answers.get(case_id, {}) for case_id, *_ in cases]
+    points, scores = call_scripts.points_table(script, given_of)
     out = []
-    for case_id, pseudonym, code, stratum, disposition in cases:
-        given = answers.get(case_id, {})
-        score = call_scripts.respondent_score(script, given) if given else None
+    for (case_id, pseudonym, code, stratum, disposition), given, score in zip(
+        cases, given_of, scores.tolist(), strict=True
+    ):
         out.append(
             Respondent(
                 case_id=case_id,
@@ -110,10 +190,10 @@ def load_respondents(session: Session, script: Script, draw: SampleDraw) -> list
                 stratum=stratum,
                 disposition=disposition,
                 answers=given,
-                score=None if score is None else float(score),
+                score=None if score != score else score,
             )
         )
-    return out
+    return out, points
 
 
 def load_wave(session: Session, wave: SurveyWave) -> WaveData:
@@ -121,5 +201,14 @@ def load_wave(session: Session, wave: SurveyWave) -> WaveData:
     script = script_for_wave(wave)
     draw = latest_draw(session, wave)
     units = list(session.exec(select(Unit).where(Unit.active).order_by(Unit.code)).all())
-    respondents = load_respondents(session, script, draw) if draw is not None else []
-    return WaveData(wave=wave, script=script, draw=draw, units=units, respondents=respondents)
+    respondents, points = (
+        load_respondents(session, script, draw) if draw is not None else ([], None)
+    )
+    return WaveData(
+        wave=wave,
+        script=script,
+        draw=draw,
+        units=units,
+        respondents=respondents,
+        given_points=points,
+    )

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import call_scripts
 import sampling
 from survey_service.results.respondents import WaveData
 
@@ -61,12 +60,14 @@ def overall_item(data: WaveData) -> str | None:
 def satisfaction(data: WaveData, item_id: str) -> dict[str, Satisfaction]:
     """满意率 of every unit with a rater or a 说不清 on ``item_id``, by unit code."""
     item = data.script.item(item_id)
+    # call_scripts.is_satisfied, for every respondent at once: rated where the points are
+    rated = ~np.isnan(data.points[:, data.rating_column(item_id)]) if data.respondents else []
+    levels = data.script.scoring.satisfied_levels
     y, dom, stra = [], [], []
     not_applicable: dict[str, int] = defaultdict(int)
-    for resp in data.respondents:
-        flag = call_scripts.is_satisfied(data.script, resp.answers, item_id)
-        if flag is not None:
-            y.append(1.0 if flag else 0.0)
+    for resp, is_rated in zip(data.respondents, rated, strict=True):
+        if is_rated:
+            y.append(1.0 if resp.answers[item_id] in levels else 0.0)
             dom.append(resp.unit)
             stra.append(resp.stratum)
         else:

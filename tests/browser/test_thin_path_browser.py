@@ -126,7 +126,8 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
     links = page.eval_on_selector_all(
         "#exports a, #download-microdata", "els => els.map(e => e.id)"
     )
-    assert "download-xlsx" in links and "download-microdata" in links and len(links) == 11
+    # the workbook, two charts, ten tables (signals, cuts and ranks among them), the microdata
+    assert "download-xlsx" in links and "download-microdata" in links and len(links) == 14
     names = []
     for link in links:
         with page.expect_download() as download_info:
@@ -136,4 +137,4 @@ def test_agent_completes_an_interview(app, session, live_server, page, tmp_path:
         names.append(download.suggested_filename)
     assert any(n.endswith(".xlsx") for n in names)
     assert sum(n.endswith(".svg") for n in names) == 2
-    assert sum(n.endswith(".csv") for n in names) == 8
+    assert sum(n.endswith(".csv") for n in names) == 11

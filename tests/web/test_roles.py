@@ -67,6 +67,10 @@ EXPECTED = {
     "exports.table_csv": {"statistician", "reviewer", "admin"},
     "exports.microdata_csv": {"statistician"},
     "exports.microdata_zip": {"statistician"},
+    "exports.start_job": {"statistician", "reviewer", "admin"},  # microdata kinds: statistician
+    "exports.job_page": {"statistician", "reviewer", "admin"},  # one's own jobs only
+    "exports.job_status": {"statistician", "reviewer", "admin"},
+    "exports.job_download": {"statistician", "reviewer", "admin"},
     "admin.users": {"admin"},
     "admin.audit": {"admin"},
     **{
@@ -157,6 +161,8 @@ def _url(rule, world) -> str:
         "review_id": 1,
         "token": "a" * 22,
         "signal": "shared",
+        "kind": "report_xlsx",
+        "job_id": 1,
     }
     path = rule.rule
     for name in rule.arguments:

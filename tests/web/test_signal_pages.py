@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 from sqlmodel import select
 
@@ -87,7 +88,8 @@ def test_the_ranking_page_shows_the_cut_tests_and_the_shrinkage_view(
     with transaction(session):
         make_wave(session)
         make_user(session, role="reviewer")
-    monkeypatch.setattr(view, "results_and_signals", lambda session, wave: (rows(), []))
+    found = SimpleNamespace(results=rows(), stale=False, computed_at=None)  # a cache lookup
+    monkeypatch.setattr(view, "results_and_signals", lambda session, wave: (found, []))
     auth.login("reviewer")
     page = client.get("/statistics/results").get_data(as_text=True)
     cut = page.split('id="cuts"', 1)[1].split("</table>", 1)[0]

@@ -30,6 +30,12 @@ def comments_table(session: Session, wave: SurveyWave) -> Table:
 
 
 def comments(session: Session, data: WaveData) -> Table:
+    """:func:`comments_of`, once per load of ``data`` (``data.memo``: the answers are in its
+    data version)."""
+    return data.memo("comments_table", lambda: comments_of(session, data))
+
+
+def comments_of(session: Session, data: WaveData) -> Table:
     """Every open answer of the wave's draw, per unit, redacted; the unit's 整改清单.
 
     All cases of the draw count (an account of 吃拿卡要 given before a

@@ -9,12 +9,13 @@ from sqlmodel import Session
 
 from survey_service.errors import NotFound
 from survey_service.models import SurveyWave
-from survey_service.results.exports.comments import comments, comments_table
+from survey_service.results.exports import tables
+from survey_service.results.exports.comments import comments
 from survey_service.results.exports.common import Table, column_formats
-from survey_service.results.exports.microdata import microdata_bundle, microdata_table
-from survey_service.results.exports.office import below_minimum, below_minimum_table
+from survey_service.results.exports.microdata import bundle_bytes, microdata
+from survey_service.results.exports.office import below_minimum
 from survey_service.results.exports.provenance import DEFAULT_TIMEZONE, provenance
-from survey_service.results.exports.ranking import cut_rows, cuts_table, rank_rows, ranks_table
+from survey_service.results.exports.ranking import cut_rows, cuts_of, rank_rows, ranks_of
 from survey_service.results.exports.tables import (
     ASPECT_FORMATS,
     ASPECT_HEADER,
@@ -22,36 +23,31 @@ from survey_service.results.exports.tables import (
     DESIGN_HEADER,
     ESTIMATE_FORMATS,
     aspects,
-    aspects_table,
     design,
-    design_table,
     dispositions_formats,
-    dispositions_table,
-    estimates_table,
     parameters,
-    parameters_table,
 )
 from survey_service.results.publication import wave_results
 from survey_service.results.render import csvfile as reports
 from survey_service.results.render.workbook import Sheet, build_workbook
-from survey_service.results.respondents import load_wave
-from survey_service.results.result_table import results_table
-from survey_service.results.signal_views import signals_export, signals_table, wave_signals
+from survey_service.results.respondents import WaveData, load_wave
+from survey_service.results.signal_views import signals_table, wave_signals
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv"  # send_file adds "; charset=utf-8"
 
-CSV_TABLES: dict[str, Callable[[Session, SurveyWave], Table]] = {
-    "estimates": estimates_table,
-    "aspects": aspects_table,
-    "dispositions": dispositions_table,
-    "design": design_table,
-    "parameters": parameters_table,
-    "comments": comments_table,
-    "below_minimum": below_minimum_table,
-    "signals": signals_export,
-    "cuts": cuts_table,
-    "ranks": ranks_table,
+#: every aggregate table by name, built from the wave's loaded data
+CSV_TABLES: dict[str, Callable[[Session, WaveData], Table]] = {
+    "estimates": tables.estimates,
+    "aspects": lambda _session, data: aspects(data),
+    "dispositions": tables.dispositions,
+    "design": design,
+    "parameters": lambda _session, data: parameters(data),
+    "comments": comments,
+    "below_minimum": below_minimum,
+    "signals": lambda session, data: signals_table(wave_signals(session, data.wave)),
+    "cuts": cuts_of,
+    "ranks": ranks_of,
 }
 
 
@@ -66,22 +62,24 @@ class ExportFile:
     mimetype: str
 
 
-def table(session: Session, wave: SurveyWave, name: str) -> Table:
-    """One aggregate table by name (see :data:`CSV_TABLES`).
+def table(session: Session, wave: SurveyWave, name: str, *, data: WaveData | None = None) -> Table:
+    """One aggregate table by name (see :data:`CSV_TABLES`); ``data`` is the wave's, if loaded.
 
     :raise NotFound: for an unknown name.
     """
     if name not in CSV_TABLES:
         raise NotFound(f"没有名为 {name} 的导出表")
-    return CSV_TABLES[name](session, wave)
+    return CSV_TABLES[name](session, data if data is not None else load_wave(session, wave))
 
 
-def workbook_sheets(session: Session, wave: SurveyWave) -> list[Sheet]:
+def workbook_sheets(
+    session: Session, wave: SurveyWave, *, data: WaveData | None = None
+) -> list[Sheet]:
     """Every aggregate table as a formatted sheet (no microdata)."""
-    data = load_wave(session, wave)
-    ranked = wave_results(session, wave, data=data)  # once for the scores and ranking sheets
-    estimates = results_table(ranked)  # as exports.tables.estimates(session, data)
-    dispositions = dispositions_table(session, wave)
+    data = data if data is not None else load_wave(session, wave)
+    ranked = wave_results(session, wave, data=data)  # memoised: the scores and ranking sheets
+    estimates = tables.estimates(session, data)
+    dispositions = tables.dispositions(session, data)
     sheets = [
         Sheet(
             "各单位得分",
@@ -112,34 +110,61 @@ def workbook_sheets(session: Session, wave: SurveyWave) -> list[Sheet]:
 
 
 def xlsx_export(
-    session: Session, wave: SurveyWave, *, timezone: str = DEFAULT_TIMEZONE
+    session: Session,
+    wave: SurveyWave,
+    *,
+    timezone: str = DEFAULT_TIMEZONE,
+    data: WaveData | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExportFile:
-    """The workbook; the 说明 sheet gives its times in ``timezone``."""
-    sheets = workbook_sheets(session, wave)
-    data = build_workbook(sheets, properties=provenance(session, wave, timezone=timezone))
+    """The workbook; the 说明 sheet gives its times in ``timezone``.
+
+    ``progress(done, total)`` is told of each sheet written (a background export's bar).
+    """
+    sheets = workbook_sheets(session, wave, data=data)
+    if progress is not None:
+        progress(1, len(sheets) + 2)
+    book = build_workbook(
+        sheets,
+        properties=provenance(session, wave, timezone=timezone),
+        progress=None if progress is None else lambda done: progress(done + 1, len(sheets) + 2),
+    )
     return ExportFile(
         name="report_xlsx",
-        data=data,
+        data=book,
         rows=sum(len(s.rows) for s in sheets),
         filename=f"满意度报告-{wave.name}.xlsx",
         mimetype=XLSX_MIMETYPE,
     )
 
 
-def csv_export(session: Session, wave: SurveyWave, name: str) -> ExportFile:
-    """:raise NotFound: for an unknown table name."""
-    header, rows = table(session, wave, name)
-    return ExportFile(
-        name=f"{name}_csv",
-        data=reports.csv_bytes(header, rows),
-        rows=len(rows),
-        filename=f"{name}-{wave.name}.csv",
-        mimetype=CSV_MIMETYPE,
-    )
+def csv_export(
+    session: Session, wave: SurveyWave, name: str, *, data: WaveData | None = None
+) -> ExportFile:
+    """One aggregate table as a CSV file; built once per load of ``data`` when given.
+
+    :raise NotFound: for an unknown table name.
+    """
+
+    def build() -> ExportFile:
+        header, rows = table(session, wave, name, data=data)
+        return ExportFile(
+            name=f"{name}_csv",
+            data=reports.csv_bytes(header, rows),
+            rows=len(rows),
+            filename=f"{name}-{wave.name}.csv",
+            mimetype=CSV_MIMETYPE,
+        )
+
+    if name not in CSV_TABLES:
+        raise NotFound(f"没有名为 {name} 的导出表")
+    return build() if data is None else data.memo(f"csv:{name}", build)
 
 
-def microdata_export(session: Session, wave: SurveyWave) -> ExportFile:
-    header, rows = microdata_table(session, wave)
+def microdata_export(
+    session: Session, wave: SurveyWave, *, data: WaveData | None = None
+) -> ExportFile:
+    header, rows = microdata(session, data if data is not None else load_wave(session, wave))
     return ExportFile(
         name="microdata_csv",
         data=reports.csv_bytes(header, rows),
@@ -152,12 +177,14 @@ def microdata_export(session: Session, wave: SurveyWave) -> ExportFile:
 ZIP_MIMETYPE = "application/zip"
 
 
-def microdata_bundle_export(session: Session, wave: SurveyWave) -> ExportFile:
+def microdata_bundle_export(
+    session: Session, wave: SurveyWave, *, data: WaveData | None = None
+) -> ExportFile:
     """The microdata (CSV without BOM) with the R script, Stata do-file and dictionary."""
-    data, rows = microdata_bundle(session, wave)
+    body, rows = bundle_bytes(session, data if data is not None else load_wave(session, wave))
     return ExportFile(
         name="microdata_zip",
-        data=data,
+        data=body,
         rows=rows,
         filename=f"microdata-{wave.name}.zip",
         mimetype=ZIP_MIMETYPE,

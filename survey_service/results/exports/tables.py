@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 import sampling
 from survey_service.dispositions import COMPLETE
-from survey_service.models import DISPOSITIONS, Case, SurveyWave, Unit
+from survey_service.models import DISPOSITIONS, Case, SurveyWave
 from survey_service.results import estimates as results
 from survey_service.results.aspects import aspect_results
 from survey_service.results.estimates import NOT_DIALLED
@@ -31,7 +31,6 @@ from survey_service.results.exports.common import (
 )
 from survey_service.results.publication import wave_results
 from survey_service.results.respondents import WaveData, load_wave
-from survey_service.sample.draws import latest_draw
 
 RATE_NAMES = (
     "rr1",
@@ -213,9 +212,13 @@ def dispositions_table(session: Session, wave: SurveyWave) -> Table:
     dialled as UH). Rates by :func:`sampling.aapor_rates` with e estimated
     from the resolved cases of the unit (the e used is a column).
     """
-    draw = latest_draw(session, wave)
-    units = list(session.exec(select(Unit).where(Unit.active).order_by(Unit.code)).all())
-    counts = results.disposition_counts(session, draw) if draw is not None else {}
+    return dispositions(session, load_wave(session, wave))
+
+
+def dispositions(session: Session, data: WaveData) -> Table:
+    """:func:`dispositions_table` of loaded wave data."""
+    units = data.units
+    counts = results.data_disposition_counts(session, data) if data.draw is not None else {}
     columns = _disposition_columns(counts)
     header = [
         "单位代码",

@@ -20,7 +20,7 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -248,7 +248,12 @@ def _write_properties_sheet(ws, properties: Mapping) -> None:
 # --------------------------------------------------------------------------- entry point
 
 
-def build_workbook(sheets: Sequence[Sheet], *, properties: Mapping[str, object]) -> bytes:
+def build_workbook(
+    sheets: Sequence[Sheet],
+    *,
+    properties: Mapping[str, object],
+    progress: Callable[[int], None] | None = None,
+) -> bytes:
     """Return the .xlsx bytes of *sheets* followed by the "说明" sheet.
 
     *properties*: ordered key → value, e.g. ``{"title": ..., "creator": ...,
@@ -262,7 +267,8 @@ def build_workbook(sheets: Sequence[Sheet], *, properties: Mapping[str, object])
     form, lists joined with ", ").
 
     Sheet titles are made unique after truncation (a clash gets "(2)", "(3)",
-    ...); "说明" is kept for the properties sheet.
+    ...); "说明" is kept for the properties sheet. ``progress(done)`` is told the
+    number of sheets written so far (for a background export's progress bar).
     """
     from openpyxl import Workbook
 
@@ -271,6 +277,8 @@ def build_workbook(sheets: Sequence[Sheet], *, properties: Mapping[str, object])
     for sheet in sheets:
         ws = wb.create_sheet(title=_unique_title(sheet.title, used))
         _write_sheet(ws, sheet)
+        if progress is not None:
+            progress(len(used) - 1)
     _write_properties_sheet(wb.create_sheet(title=PROPERTIES_SHEET), properties)
     _set_properties(wb, properties)
 
