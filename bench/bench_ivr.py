@@ -179,6 +179,10 @@ def main() -> int:
         with loadlib.gunicorn(url, workers=args.workers) as base:
             provider, calls = dial(url, base, calls=args.calls)
             stats = Stats()
+            # Agents log in before the clock starts (a log-in hashes a password).
+            agent_sessions = [
+                loadlib.login(base, f"agent{i}", PASSWORD) for i in range(args.agents)
+            ]
             deadline = time.monotonic() + args.seconds
             threads = [
                 threading.Thread(
@@ -197,7 +201,7 @@ def main() -> int:
                 )
                 for n, call in enumerate(calls)
             ]
-            threads += [Agent(base, f"agent{i}", deadline, stats) for i in range(args.agents)]
+            threads += [Agent(base, http, deadline, stats) for http in agent_sessions]
             started = time.monotonic()
             for thread in threads:
                 thread.start()
