@@ -106,6 +106,7 @@ class Stats:
         self.lock = threading.Lock()
         self.latency: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
+        self.codes: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self.sent: set[tuple[str, str]] = set()
         self.unfinished = 0
         self.empty = 0
@@ -115,6 +116,7 @@ class Stats:
             self.latency[kind].append(seconds)
             if status >= 400:
                 self.errors[kind] += 1
+                self.codes[kind][status] += 1
 
 
 def play(network_cls, settings, call, token, stats, pause, deadline, start_at):
@@ -226,7 +228,8 @@ def main() -> int:
             worst = max(worst, p99)
         print(
             f"  {kind}: {len(values)} requests, p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
-            f"errors {stats.errors[kind]}",
+            f"errors {stats.errors[kind]}"
+            + (f" (HTTP {dict(sorted(stats.codes[kind].items()))})" if stats.errors[kind] else ""),
             flush=True,
         )
     loadlib.report("worst webhook p99 ms", round(worst), "< 50", worst < 50)
