@@ -13,11 +13,11 @@ from sqlalchemy import func
 from sqlmodel import select
 
 import call_scripts
-from survey_service import audit
 from survey_service import dispositions as aapor
 from survey_service.calls import attempts as calling
 from survey_service.calls import held, interviews, joint, queue
 from survey_service.calls import settings as calling_settings
+from survey_service.privacy import reveal as privacy_reveal
 from survey_service.privacy.vault import NAME
 
 from ..db import get_session, transaction
@@ -211,15 +211,12 @@ def reveal_number(case_id: int):
     """Show the full number to dial (written to the audit log)."""
     session = get_session()
     case = agent_holds.held(session, case_id)
-    client = session.get(Client, case.client_id)
-    number = current_app.extensions["phone_vault"].decrypt(client.phone_enc)
     with transaction(session):
-        audit.record(
+        number = privacy_reveal.client_number(
             session,
-            user=current_user,
-            action="phone.view",
-            object_type="client",
-            object_id=client.id,
+            current_app.extensions["phone_vault"],
+            case.client_id,
+            actor=current_user,
             case=case.id,
         )
     return {"case": case.id, "number": number}

@@ -22,6 +22,7 @@ from sqlmodel import select
 from survey_service import audit
 from survey_service.calls import verification
 from survey_service.lazy import lazy_module
+from survey_service.privacy import reveal as privacy_reveal
 from survey_service.results.render.csvfile import csv_bytes
 from survey_service.setup.waves import current_wave
 
@@ -259,15 +260,12 @@ def review_number(review_id: int):
     """The full number to call the respondent back (written to the audit log)."""
     session = get_session()
     review, case, _unit, _attempt, _agent = _review_row(session, review_id)
-    client = session.get(Client, case.client_id)
-    number = current_app.extensions["phone_vault"].decrypt(client.phone_enc)
     with transaction(session):
-        audit.record(
+        number = privacy_reveal.client_number(
             session,
-            user=current_user,
-            action="phone.view",
-            object_type="client",
-            object_id=client.id,
+            current_app.extensions["phone_vault"],
+            case.client_id,
+            actor=current_user,
             case=case.id,
             review=review.id,
         )

@@ -17,10 +17,31 @@ from sqlmodel import Session, select
 
 from survey_service import audit
 from survey_service.errors import Forbidden
-from survey_service.models import ClientList, ListRowIssue, Role, User
+from survey_service.models import Client, ClientList, ListRowIssue, Role, User
 from survey_service.privacy.vault import ISSUE_NAME, RAW_VALUE, PhoneVault, mask_phone, mask_raw
 
 REVEAL_ROLES = frozenset({Role.REVIEWER, Role.UNIT})
+
+
+def client_number(
+    session: Session, vault: PhoneVault, client_id: int, *, actor: User, **where
+) -> str:
+    """A client's full number to dial, the reveal written to the audit log (``phone.view``).
+
+    ``where`` names what it was shown for (the case, the review); the caller
+    has checked the actor may see it and commits the audit entry.
+    """
+    client = session.get(Client, client_id)
+    number = vault.decrypt(client.phone_enc)
+    audit.record(
+        session,
+        user=actor,
+        action="phone.view",
+        object_type="client",
+        object_id=client.id,
+        **where,
+    )
+    return number
 
 
 @dataclass(frozen=True)
