@@ -117,6 +117,7 @@ def test_statistician_day(app, session, live_server, page, tmp_path: Path):
     day.interviews(session, d)
     page.click("nav >> text=结果")
     page.click("#results >> text=奓山街派出所")
+    page.wait_for_selector("#dispositions tr >> nth=1")  # the unit's page, not the one before
     labels = page.eval_on_selector_all(
         "#dispositions tr", "rows => rows.slice(1).map(r => r.cells[1].innerText)"
     )
