@@ -16,14 +16,10 @@ under a key of its own (:func:`~survey_service.privacy.files.sealed_temp_file`).
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
-from functools import partial
-from itertools import chain
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,7 +28,7 @@ from sqlmodel import Session, select
 
 from survey_service import audit
 from survey_service.errors import Conflict, NotFound, ServiceError, Where
-from survey_service.lists.copy_writer import copy_batches
+from survey_service.lists.batch_writer import batch_writer, collector_paused, flush_batches
 from survey_service.lists.parsing import ClientFileError, ParsedFile
 from survey_service.lists.parsing.workbook import SheetLimits
 from survey_service.lists.pipeline import SealedList, sealed_list
@@ -65,7 +61,6 @@ __all__ = ["ImportOptions", "consecutive_runs", "import_client_list", "import_st
 Source = bytes | BinaryIO | Path
 
 CHUNK = files.CHUNK
-VALUES_PER_INSERT = 500  # rows in one SQLite INSERT, fewer if its parameter limit says so
 NAME_AT = 1  # the names' place among a sealed batch's client columns (see lists.sealing)
 
 
@@ -125,60 +120,6 @@ def _chunks(source: Source) -> Iterator[bytes]:
 def stored_file_chunks(session: Session, file_id: int, vault: PhoneVault) -> Iterator[bytes]:
     """Stream a stored file's bytes back, chunk by chunk, decrypted."""
     return files.stored_file_chunks(session, file_id, vault)
-
-
-def _insert_tuples(session: Session, table: str, columns: tuple[str, ...], rows: list) -> None:
-    """Insert rows straight through the driver: per-row parameter handling is the hot path.
-
-    On SQLite the rows go ``VALUES_PER_INSERT`` to a statement (one prepared
-    multi-row INSERT, its parameters bound in C), the few left over by
-    executemany: a quarter less CPU than one row a statement (measured
-    2026-12-02: 0.17 against 0.22-0.24 CPU-s per 100,000 client rows; under
-    callgrind, 278 against 408 million instructions in executemany for a
-    20,000-row import).
-    """
-    if rows:
-        connection = session.connection()
-        qmark = connection.dialect.paramstyle == "qmark"
-        one = "(" + ", ".join(["?" if qmark else "%s"] * len(columns)) + ")"
-        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-        per = _values_per_insert(connection, len(columns)) if qmark else 1
-        whole = len(rows) // per * per if per > 1 else 0
-        if whole:
-            width = per * len(columns)
-            flat = tuple(chain.from_iterable(rows[:whole]))  # its slices: tuples
-            connection.exec_driver_sql(
-                head + ", ".join([one] * per),
-                [flat[at : at + width] for at in range(0, len(flat), width)],
-            )
-        if whole < len(rows):
-            connection.exec_driver_sql(head + one, rows[whole:])
-        rows.clear()
-
-
-def _values_per_insert(connection, width: int) -> int:
-    """Rows per SQLite INSERT: VALUES_PER_INSERT, within the build's parameter limit."""
-    driver = connection.connection.driver_connection
-    try:
-        limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    except AttributeError:  # Python before 3.11
-        limit = 999  # SQLite's smallest default
-    return max(1, min(VALUES_PER_INSERT, limit // width))
-
-
-def _batch_writer(session: Session):
-    """``insert(table, columns, rows)`` for a list's batches: one open COPY on PostgreSQL."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        return copy_batches(connection.connection.driver_connection)
-    return nullcontext(partial(_insert_tuples, session))
-
-
-def _flush_batches(session: Session, model, rows: list[dict]) -> None:
-    if rows:
-        # Core executemany: the ORM's bulk path costs more than the insert itself here.
-        session.connection().execute(model.__table__.insert(), rows)
-        rows.clear()
 
 
 def import_options(config: Mapping[str, Any], **given: Any) -> ImportOptions:
@@ -316,7 +257,7 @@ def _store_rows(
     # accepted number is distinct within a file (duplicates are rejected).
     numbers_per_name: Counter[str] = Counter()
     checked = 0
-    with _collector_paused(), _batch_writer(session) as insert:
+    with collector_paused(), batch_writer(session) as insert:
         for clients, issues in sealed.batches:
             names = clients[NAME_AT]
             numbers_per_name.update(filter(None, names))
@@ -337,23 +278,6 @@ def _store_rows(
     client_list.signals = {**signals, "sheet": sheet} if sheet else signals
     session.add(client_list)
     session.flush()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while rows stream through.
-
-    Each batch makes thousands of short-lived tuples, which set off the
-    collector about once per thousand rows, and its full passes walk the
-    whole application's heap; none of these rows can form a cycle.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def submit_list(*, session: Session, client_list: ClientList, actor: User) -> ClientList:
@@ -433,7 +357,7 @@ def import_staff_numbers(
             StaffNumber.unit_id == unit.id, StaffNumber.wave_id == wave.id
         )
     )
-    _flush_batches(
+    flush_batches(
         session,
         StaffNumber,
         [{"unit_id": unit.id, "wave_id": wave.id, "phone_hash": h} for h in sorted(hashes)],

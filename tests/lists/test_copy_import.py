@@ -10,7 +10,7 @@ from sqlmodel import func, select
 
 from survey_service.db import get_session, transaction
 from survey_service.errors import ServiceError
-from survey_service.lists import copy_writer
+from survey_service.lists import batch_writer, copy_writer
 from survey_service.lists import importing as list_import
 from survey_service.models import Client, ClientList, ListRowIssue, StoredFile
 from survey_service.privacy.vault import ISSUE_NAME, NAME, RAW_VALUE
@@ -121,7 +121,7 @@ def test_postgres_copy_stores_the_rows_sqlite_inserts(database_urls, tmp_path, m
     # Past the budget of held rows the COPY is ended and opened again: the same rows.
     opened.clear()
     held.clear()
-    monkeypatch.setattr(list_import, "copy_batches", partial(copy_writer.copy_batches, hold=100))
+    monkeypatch.setattr(batch_writer, "copy_batches", partial(copy_writer.copy_batches, hold=100))
     assert _import_on(database_urls["postgres"], tmp_path / "c", content) == on_sqlite
     assert len(opened) >= 2 and set(opened) == {"client"}
     assert len(held) >= 2 and set(held) == {"list_row_issue"}
@@ -187,7 +187,7 @@ def test_sqlite_multi_row_inserts_store_every_row(database_urls, tmp_path, monke
 
     7 rows a statement leaves a remainder in every batch; 500 is the default.
     """
-    monkeypatch.setattr(list_import, "VALUES_PER_INSERT", per)
+    monkeypatch.setattr(batch_writer, "VALUES_PER_INSERT", per)
     url = database_urls["sqlite"]
     (accepted, rejected, _), (clients, issues) = _import_on(url, tmp_path / "i", _content())
     assert (accepted, rejected) == (len(clients), len(issues)) == (11_849, 151)
@@ -207,8 +207,8 @@ def test_multi_row_inserts_keep_within_sqlite_parameter_limit(session, backend):
 
     driver = session.connection().connection.driver_connection
     driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40)
-    assert list_import._values_per_insert(session.connection(), 9) == 4
+    assert batch_writer.values_per_insert(session.connection(), 9) == 4
     driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 5)
-    assert list_import._values_per_insert(session.connection(), 9) == 1
+    assert batch_writer.values_per_insert(session.connection(), 9) == 1
     driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 250_000)
-    assert list_import._values_per_insert(session.connection(), 9) == 500
+    assert batch_writer.values_per_insert(session.connection(), 9) == 500
