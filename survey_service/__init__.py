@@ -82,20 +82,29 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             if prefix + name not in (config or {}):
                 app.config[prefix + name] = value
 
+    from survey_service.privacy import files as private_files
     from survey_service.privacy.vault import PhoneVault
 
-    from . import blueprints, cli, db, errors_web, security
+    from . import cli, db, errors_web
 
-    db.init_app(app)
+    # A command's app (``flask --app wsgi COMMAND``) leaves the database engine,
+    # log-in and pages to the command that needs them (see cli.py).
+    for_a_command = cli.loaded_to_run_a_command()
+    db.init_app(app, engine=not for_a_command)
     app.extensions["phone_vault"] = PhoneVault(app.config["SURVEY_DATA_KEY"])
     web_hardening.init_app(app)
-    from survey_service.privacy import files as private_files
-
-    private_files.secure_instance(
-        app.extensions["phone_vault"], app.instance_path, app.config["DATABASE_URL"]
-    )
-    security.init_app(app)
+    private_files.secure_instance(app.extensions["phone_vault"], app.instance_path)
     errors_web.init_app(app)
-    blueprints.init_app(app)
-    cli.init_app(app)
+    cli.init_app(app, set_up_the_rest=_set_up_pages if for_a_command else None)
+    if not for_a_command:
+        _set_up_pages(app)
     return app
+
+
+def _set_up_pages(app: Flask) -> None:
+    """The rest of the web app: the engine, log-in and CSRF, every blueprint."""
+    from . import blueprints, db, security
+
+    db.app_engine(app)
+    security.init_app(app)
+    blueprints.init_app(app)
