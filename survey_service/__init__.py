@@ -35,6 +35,12 @@ def _instance_secret(app: Flask, filename: str, make) -> str:
     return value
 
 
+def _new_data_key() -> str:
+    from survey_service.privacy.vault import new_data_key  # cryptography: only when made
+
+    return new_data_key()
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the Flask app from the environment, then ``config`` on top (tests)."""
     # Flask is imported here, not at the top: the helper process that parses
@@ -69,9 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             app, "secret_key", lambda: secrets.token_hex(32)
         )
     if not app.config.get("SURVEY_DATA_KEY"):
-        from survey_service.privacy.vault import new_data_key
-
-        app.config["SURVEY_DATA_KEY"] = _instance_secret(app, "data.key", new_data_key)
+        app.config["SURVEY_DATA_KEY"] = _instance_secret(app, "data.key", _new_data_key)
     # The default body limit; web_hardening lowers it for log-in and webhooks.
     app.config["MAX_CONTENT_LENGTH"] = web_hardening.body_limit(app.config, None)
     # Flask already defines these keys (SameSite None, Secure off), so a
@@ -82,20 +86,30 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             if prefix + name not in (config or {}):
                 app.config[prefix + name] = value
 
+    from . import cli, db, errors_web
+
+    # An app created to run a command (``flask --app wsgi COMMAND``) leaves the
+    # rest to the commands that need it (see cli.py): ``clients check`` starts
+    # without the database, the key vault or the pages.
+    for_a_command = cli.loaded_to_run_a_command()
+    db.init_app(app, engine=False)
+    web_hardening.init_app(app)
+    errors_web.init_app(app)
+    cli.init_app(app, set_up_the_rest=_set_up_the_rest if for_a_command else None)
+    if not for_a_command:
+        _set_up_the_rest(app)
+    return app
+
+
+def _set_up_the_rest(app: Flask) -> None:
+    """The key vault and its temp folder, the engine, log-in and CSRF, every blueprint."""
+    from survey_service.privacy import files as private_files
     from survey_service.privacy.vault import PhoneVault
 
-    from . import blueprints, cli, db, errors_web, security
+    from . import blueprints, db, security
 
-    db.init_app(app)
     app.extensions["phone_vault"] = PhoneVault(app.config["SURVEY_DATA_KEY"])
-    web_hardening.init_app(app)
-    from survey_service.privacy import files as private_files
-
-    private_files.secure_instance(
-        app.extensions["phone_vault"], app.instance_path, app.config["DATABASE_URL"]
-    )
+    private_files.secure_instance(app.extensions["phone_vault"], app.instance_path)
+    db.app_engine(app)
     security.init_app(app)
-    errors_web.init_app(app)
     blueprints.init_app(app)
-    cli.init_app(app)
-    return app

@@ -3,19 +3,30 @@
 Services never commit: the caller wraps a unit of work in
 ``with transaction(session):`` so that an import or a state change is
 stored whole or not at all.
+
+SQLAlchemy and SQLModel are imported when the first engine is made: a
+command that needs no database (``clients check``, ``calls plan``) starts
+without them. The web app makes its engine with the app; a command's app
+(see :mod:`survey_service.cli`) makes it on the first :func:`get_engine`.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from flask import Flask, current_app, g
-from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+_ENGINE_LOCK = threading.Lock()
 
 
 def make_engine(url: str) -> Engine:
@@ -24,6 +35,9 @@ def make_engine(url: str) -> Engine:
     ``hide_parameters``: SQL parameters are names, numbers, ciphertexts and
     hashes, so they appear in no log line and no error message, at any level.
     """
+    from sqlalchemy import event
+    from sqlmodel import create_engine
+
     if url.startswith("sqlite"):
         private_sqlite_file(url)
         engine = create_engine(
@@ -56,14 +70,30 @@ def make_engine(url: str) -> Engine:
     )
 
 
+def sqlite_database(url: str) -> str | None:
+    """The file of an SQLite URL (``sqlite:///relative``, ``sqlite:////absolute``), else None.
+
+    None for another backend, an in-memory database and a ``file:`` URI. Read
+    as SQLAlchemy's ``make_url(url).database`` reads it, without importing it.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+", 1)[0] != "sqlite":
+        return None
+    _host, slash, database = rest.partition("/")
+    database = unquote(database.split("?", 1)[0]) if slash else ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
 def private_sqlite_file(url: str) -> None:
     """Create the SQLite file readable by its owner only, and tighten an existing one.
 
     SQLite gives the -wal and -shm files the database file's mode, so they
     are 0600 too.
     """
-    database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    database = sqlite_database(url)
+    if database is None:
         return
     path = Path(database)
     if not path.exists():
@@ -78,19 +108,34 @@ def private_sqlite_file(url: str) -> None:
             name.chmod(0o600)
 
 
-def init_app(app: Flask) -> None:
-    """Attach an engine to the app and close the request's session after it."""
-    app.extensions["engine"] = make_engine(app.config["DATABASE_URL"])
+def init_app(app: Flask, *, engine: bool = True) -> None:
+    """Close the request's session after it; attach the engine now unless ``engine`` is False
+    (then the first :func:`get_engine` makes it)."""
     app.teardown_appcontext(close_session)
+    if engine:
+        app_engine(app)
+
+
+def app_engine(app: Flask) -> Engine:
+    """``app``'s engine, made on first use (once, whichever thread asks first)."""
+    engine = app.extensions.get("engine")
+    if engine is None:
+        with _ENGINE_LOCK:
+            engine = app.extensions.get("engine")
+            if engine is None:
+                engine = app.extensions["engine"] = make_engine(app.config["DATABASE_URL"])
+    return engine
 
 
 def get_engine() -> Engine:
-    return current_app.extensions["engine"]
+    return app_engine(current_app)
 
 
 def get_session() -> Session:
     """Return the session of the current request or CLI command, opening it once."""
     if "db_session" not in g:
+        from sqlmodel import Session
+
         g.db_session = Session(get_engine(), expire_on_commit=False)
     return g.db_session
 

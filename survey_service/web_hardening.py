@@ -23,8 +23,6 @@ from flask import Flask, Request, current_app, request
 from flask import Response as FlaskResponse
 from werkzeug.routing import IntegerConverter
 
-from survey_service.privacy import files
-
 # Ids are INTEGER columns: 32-bit signed on PostgreSQL (SQLite takes 64 bits).
 MAX_ID = 2**31 - 1
 
@@ -82,6 +80,8 @@ class LimitedRequest(Request):
     ) -> IO[bytes]:
         """An uploaded file is received sealed in the instance folder's ``tmp/``, never
         in clear (werkzeug's default spools it to the system's ``/tmp``)."""
+        from survey_service.privacy import files
+
         vault = current_app.extensions.get("phone_vault") if current_app else None
         return files.UploadSpool(vault.temp_dir if vault is not None else None)
 

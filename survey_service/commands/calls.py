@@ -9,13 +9,14 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from survey_service.cli import BadInput, _run
+from survey_service.cli import BadInput, _run, needs_no_app
 
 scripts_cli = AppGroup("scripts", help="Questionnaire scripts.")
 
 
 @scripts_cli.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
+@needs_no_app
 def scripts_check(file: Path) -> None:
     """Validate a script file; print every problem with file, line and path."""
     import call_scripts
@@ -40,6 +41,7 @@ def scripts_check(file: Path) -> None:
 @click.option("--service", default="户籍办理", show_default=True)
 @click.option("--service-date", default="2017年3月", show_default=True)
 @click.option("--channel", type=click.Choice(["agent", "ivr"]), default="agent", show_default=True)
+@needs_no_app
 def scripts_walk(file: Path, unit_name: str, service: str, service_date: str, channel: str) -> None:
     """Play a script in the terminal, as an agent (option codes) or the IVR (keys)."""
     import call_scripts

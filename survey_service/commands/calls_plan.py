@@ -17,6 +17,7 @@ from flask.cli import AppGroup
 
 from survey_service.calls import rules
 from survey_service.calls.rules import Attempt, RuleError, Rules
+from survey_service.cli import needs_no_app
 
 calls_cli = AppGroup("calls", help="Call centre: the calling rules.")
 
@@ -33,6 +34,7 @@ class BadInput(click.ClickException):
 @calls_cli.command("plan")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@needs_no_app
 def calls_plan(file: Path, as_json: bool) -> None:
     """Apply the calling rules to the case history in FILE, without a database.
 

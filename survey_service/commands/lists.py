@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from survey_service.cli import BadInput, _run
+from survey_service.cli import BadInput, _run, needs_no_app
 from survey_service.errors import ServiceError
 
 clients_cli = AppGroup("clients", help="Client lists (服务对象名单).")
@@ -23,6 +23,7 @@ clients_cli = AppGroup("clients", help="Client lists (服务对象名单).")
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--full", is_flag=True, help="Full numbers, not masked (written to the audit log).")
+@needs_no_app
 def clients_check(
     file: Path, area_code: str | None, sheet: str | None, as_json: bool, full: bool
 ) -> None:
@@ -31,8 +32,8 @@ def clients_check(
     Numbers are masked unless --full, which needs the database for its audit entry.
     """
     from survey_service.commands.privacy import checked_report
-    from survey_service.lists.importing import sheet_limits
     from survey_service.lists.parsing import ClientFileError, check_file
+    from survey_service.lists.parsing.workbook import SheetLimits
 
     if not file.is_file():
         raise BadInput(f"文件不存在: {file}")
@@ -44,7 +45,7 @@ def clients_check(
             area_code=area_code or config["AREA_CODE"],
             sheet=sheet,
             max_bytes=int(config["MAX_UPLOAD_MB"]) << 20,  # the upload's limit
-            limits=sheet_limits(config),
+            limits=SheetLimits.from_settings(config),
         )
     except ClientFileError as exc:
         raise BadInput(str(exc)) from exc

@@ -115,11 +115,10 @@ def privacy_seal_existing() -> None:
 
 def checked_report(report: dict, file: Path, full: bool) -> dict:
     """``clients check``'s report masked, or in full with an audit entry (needs the database)."""
-    from survey_service import audit
-    from survey_service.privacy.reveal import mask_check_report
-
     if not full:
         return mask_check_report(report)
+    from survey_service import audit
+
     by = _operator()
 
     def work(session):
@@ -140,3 +139,16 @@ def checked_report(report: dict, file: Path, full: bool) -> dict:
     except Exception as exc:  # no database to write the audit entry to
         raise _bad_input(f"--full 需要写入审计日志，但数据库不可用：{type(exc).__name__}") from exc
     return report
+
+
+def mask_check_report(report: dict) -> dict:
+    """``clients check --json``'s report with every number masked (raw and E.164)."""
+    from survey_service.privacy.vault import mask_phone, mask_raw
+
+    rows = [
+        {**row, "raw": mask_raw(row.get("raw")), "phone_e164": mask_phone(row.get("phone_e164"))}
+        if row.get("phone_e164")
+        else {**row, "raw": mask_raw(row.get("raw"))}
+        for row in report.get("rows", [])
+    ]
+    return {**report, "rows": rows}

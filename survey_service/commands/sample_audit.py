@@ -60,7 +60,7 @@ def _commit() -> str | None:
 
 def add_sample_commands(group: AppGroup) -> None:
     """Register the commands of this module on the ``sample`` group."""
-    from survey_service.cli import BadInput, _run
+    from survey_service.cli import BadInput, _run, needs_no_app
 
     @group.command("fix-frame")
     @_design_options
@@ -122,6 +122,7 @@ def add_sample_commands(group: AppGroup) -> None:
     @group.command("audit")
     @click.argument("package", type=click.Path(path_type=Path, exists=True, dir_okay=False))
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+    @needs_no_app
     def audit_command(package: Path, as_json: bool) -> None:
         """Re-draw from an audit PACKAGE and list the selected keys; exit 1 on a difference."""
         from sampling.audit import check_package, report_lines  # numpy: loaded when used

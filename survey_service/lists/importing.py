@@ -133,12 +133,7 @@ def import_options(config: Mapping[str, Any], **given: Any) -> ImportOptions:
 
 def sheet_limits(config: Mapping[str, Any]) -> SheetLimits:
     """What a client-list spreadsheet may hold, from the app's settings."""
-    return SheetLimits(
-        max_rows=int(config["LIST_MAX_ROWS"]),
-        max_columns=int(config["LIST_MAX_COLUMNS"]),
-        max_xml_bytes=int(config["LIST_MAX_XML_MB"]) << 20,
-        max_cell_chars=int(config["LIST_MAX_CELL_CHARS"]),
-    )
+    return SheetLimits.from_settings(config)
 
 
 def import_client_list(

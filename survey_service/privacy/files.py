@@ -22,15 +22,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from sqlalchemy import insert
-from sqlalchemy.engine import make_url
-from sqlmodel import Session, select
-
-from survey_service.models import StoredFile, StoredFileChunk
 from survey_service.privacy import temp_cipher
-from survey_service.privacy.vault import PhoneVault
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from survey_service.models import StoredFile
+    from survey_service.privacy.vault import PhoneVault
 
 CHUNK = 1 << 20
 ENCRYPTION = "aes-gcm-v1"
@@ -40,25 +40,17 @@ TEMP_PREFIX = "survey-tmp-"
 STARTED = time.time()
 
 
-def secure_instance(vault: PhoneVault, instance_path: str, database_url: str) -> None:
-    """Make the instance folder and an SQLite database owner-only; set up the temp folder.
+def secure_instance(vault: PhoneVault, instance_path: str) -> None:
+    """Make the instance folder owner-only; set up the temp folder.
 
     The instance folder (keys, SQLite database, temporary copies) becomes
-    0700; an SQLite database file is created 0600 before SQLite opens it (its
-    write-ahead log and shared-memory files take the database's mode), and an
-    existing one and its companions are set to 0600. Then the temp folder is
-    given to ``vault`` and swept of what crashed processes left.
+    0700; then the temp folder is given to ``vault`` and swept of what
+    crashed processes left. An SQLite database file is made 0600 (and its
+    write-ahead log and shared-memory files, which take its mode) by the
+    engine, before SQLite opens it (:func:`survey_service.db.private_sqlite_file`).
     """
     Path(instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(instance_path, 0o700)
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        database = Path(url.database)
-        if not database.exists() and database.parent.is_dir():
-            os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
-            if path.exists():
-                os.chmod(path, 0o600)
     vault.temp_dir = str(temp_dir_for(instance_path))
     sweep_temp_dir(vault.temp_dir)
 
@@ -245,6 +237,10 @@ def store_file(
     vault: PhoneVault,
 ) -> StoredFile:
     """Keep an uploaded file, read back from ``spool``, in sealed chunks of 1 MiB."""
+    from sqlalchemy import insert
+
+    from survey_service.models import StoredFile, StoredFileChunk
+
     stored = StoredFile(sha256=sha256, size=size, file_name=filename[:255], encryption=ENCRYPTION)
     session.add(stored)
     session.flush()
@@ -269,6 +265,10 @@ def stored_file_chunks(session: Session, file_id: int, vault: PhoneVault) -> Ite
     :raise ValueError: if the file was purged or a chunk is missing.
     :raise cryptography.exceptions.InvalidTag: if a chunk was changed or moved.
     """
+    from sqlmodel import select
+
+    from survey_service.models import StoredFile, StoredFileChunk
+
     stored = session.get(StoredFile, file_id)
     if stored is None:
         raise ValueError(f"no stored file {file_id}")

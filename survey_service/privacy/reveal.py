@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from survey_service import audit
 from survey_service.errors import Forbidden
 from survey_service.models import Client, ClientList, ListRowIssue, Role, User
-from survey_service.privacy.vault import ISSUE_NAME, RAW_VALUE, PhoneVault, mask_phone, mask_raw
+from survey_service.privacy.vault import ISSUE_NAME, RAW_VALUE, PhoneVault, mask_raw
 
 REVEAL_ROLES = frozenset({Role.REVIEWER, Role.UNIT})
 
@@ -117,14 +117,3 @@ def rejected_rows(
             where=where,
         )
     return rows
-
-
-def mask_check_report(report: dict) -> dict:
-    """``clients check --json``'s report with every number masked (raw and E.164)."""
-    rows = [
-        {**row, "raw": mask_raw(row.get("raw")), "phone_e164": mask_phone(row.get("phone_e164"))}
-        if row.get("phone_e164")
-        else {**row, "raw": mask_raw(row.get("raw"))}
-        for row in report.get("rows", [])
-    ]
-    return {**report, "rows": rows}

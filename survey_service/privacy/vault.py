@@ -16,9 +16,8 @@ import hashlib
 import os
 from collections.abc import Sequence
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+# cryptography is imported by the first vault made, so that the masks below
+# cost a command (``clients check``) nothing.
 
 
 def new_data_key() -> str:
@@ -27,6 +26,9 @@ def new_data_key() -> str:
 
 
 def _derive(master: bytes, purpose: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
 
 
@@ -69,6 +71,8 @@ class PhoneVault:
             raise ValueError("SURVEY_DATA_KEY is not valid base64") from exc
         if len(master) != 32:
             raise ValueError("SURVEY_DATA_KEY must decode to 32 bytes")
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self._aead = AESGCM(_derive(master, b"phone-encryption-v1"))
         self.hasher = LookupHasher(_derive(master, b"phone-lookup-hash-v1"))
         self._text = AESGCM(_derive(master, b"text-encryption-v1"))

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from survey_service.lists.parsing.errors import ClientFileError, _fail
 
@@ -40,6 +41,16 @@ class SheetLimits:
     max_columns: int = 64
     max_xml_bytes: int = 200 << 20
     max_cell_chars: int = 32_767
+
+    @classmethod
+    def from_settings(cls, config: Mapping[str, Any]) -> SheetLimits:
+        """What a client-list spreadsheet may hold, from the app's settings."""
+        return cls(
+            max_rows=int(config["LIST_MAX_ROWS"]),
+            max_columns=int(config["LIST_MAX_COLUMNS"]),
+            max_xml_bytes=int(config["LIST_MAX_XML_MB"]) << 20,
+            max_cell_chars=int(config["LIST_MAX_CELL_CHARS"]),
+        )
 
 
 def too_complex(detail: str, where: str | None = None) -> ClientFileError:
