@@ -4,9 +4,9 @@ The due rule is :func:`survey_service.calls.queue.due`, the order
 :func:`survey_service.calls.ordering.offer_order`; this module only turns
 them into the claim (``queue.claim_next_case`` calls it):
 
-1. on PostgreSQL, lock the agent's row (``SELECT ... FOR UPDATE``), so that
-   one agent's two tabs claim one after the other;
-2. the open waves with their draws, in one query;
+1. and 2. the open waves with their draws, in one query, which on PostgreSQL
+   also locks the agent's row (``FOR UPDATE OF user_account``), so that one
+   agent's two tabs claim one after the other;
 3. the units' completes, for the order's gap to target and the units at
    their target (:func:`survey_service.calls.quotas.not_full_of`), in one
    query;
@@ -66,11 +66,8 @@ def claim_next_case(
     session: Session, agent: User, *, now: datetime, config: Mapping[str, Any] | None = None
 ) -> Case | None:
     """See :func:`survey_service.calls.queue.claim_next_case`."""
-    if session.get_bind().dialect.name == "postgresql":
-        # A statement of its own: read committed gives the next statements a snapshot
-        # taken after the lock, so a second tab sees the case the first one claimed.
-        session.exec(select(User.id).where(User.id == agent.id).with_for_update()).one()
-    waves, draws = _open_waves_and_draws(session)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    waves, draws = _open_waves_and_draws(session, lock=agent.id if postgres else None)
     gaps = ordering.deficits(session, draws)
     quota = quotas.not_full_of(gaps)
     condition = and_(
@@ -88,15 +85,32 @@ def claim_next_case(
     return queue.held_case(session, agent)
 
 
-def _open_waves_and_draws(session: Session) -> tuple[list[SurveyWave], list[SampleDraw]]:
+def _open_waves_and_draws(
+    session: Session, *, lock: int | None = None
+) -> tuple[list[SurveyWave], list[SampleDraw]]:
+    """The open waves and their draws; ``lock``: the agent whose row the query locks.
+
+    The lock (step 1 above) rides on this query: read committed gives the next
+    statements, the claim among them, a snapshot taken after it, so a second
+    tab sees the case the first one claimed. With no open wave nothing is
+    locked, and nothing can be claimed either.
+    """
+    query = select(SurveyWave, SampleDraw)
+    if lock is not None:
+        query = (
+            select(SurveyWave, SampleDraw, User.id)
+            .select_from(User)
+            .join(SurveyWave, SurveyWave.status == WaveStatus.OPEN)
+            .where(User.id == lock)
+            .with_for_update(of=User)
+        )
     rows = session.exec(
-        select(SurveyWave, SampleDraw)
-        .outerjoin(SampleDraw, SampleDraw.wave_id == SurveyWave.id)
+        query.outerjoin(SampleDraw, SampleDraw.wave_id == SurveyWave.id)
         .where(SurveyWave.status == WaveStatus.OPEN)
         .order_by(SurveyWave.id, SampleDraw.id)
     ).all()
-    waves = list({wave.id: wave for wave, _draw in rows}.values())
-    return waves, [draw for _wave, draw in rows if draw is not None]
+    waves = list({row[0].id: row[0] for row in rows}.values())
+    return waves, [row[1] for row in rows if row[1] is not None]
 
 
 def _claim(session: Session, agent: User, condition, order, now: datetime) -> Case | None:
