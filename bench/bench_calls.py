@@ -8,7 +8,15 @@ second, p50/p99 latency of each request kind, and double assignments (a case
 held by two agents at once, counted from the stored attempts). A missed
 target is reported, never raised.
 
+Before the agents start, the same client threads with the same logged-in
+sessions send the cheapest logged-in request of the app (``GET /``: the
+session cookie, the user's row, a redirect home) for ``--floor-seconds``
+against the same gunicorn: what this machine serves at all, in requests per
+second. A claim is two requests (take-next, record-outcome), so the claims
+per second are also printed as a share of half that floor.
+
     python bench/bench_calls.py [--agents 50] [--seconds 60] [--cases 10000]
+                                [--floor-seconds 15]
 """
 
 from __future__ import annotations
@@ -78,6 +86,29 @@ class Agent(threading.Thread):
             self.stats.add("record-outcome", time.monotonic() - started, answer.status_code)
 
 
+class Floor(threading.Thread):
+    """The cheapest logged-in request, in a loop: ``GET /`` (a redirect home, not followed)."""
+
+    def __init__(self, base: str, http, deadline: float, stats):
+        super().__init__(daemon=True)
+        self.base, self.http, self.deadline, self.stats = base, http, deadline, stats
+
+    def run(self) -> None:
+        http = self.http
+        while time.monotonic() < self.deadline:
+            started = time.monotonic()
+            answer = http.get(self.base + "/", allow_redirects=False, timeout=30)
+            status = answer.status_code if answer.status_code != 302 else 200
+            self.stats.add("floor", time.monotonic() - started, status)
+
+
+def run_threads(threads: list[threading.Thread], seconds: float) -> None:
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 120)
+
+
 class Reader(threading.Thread):
     """A statistician loading the results page over and over."""
 
@@ -132,6 +163,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--floor-seconds", type=float, default=15)
     args = parser.parse_args()
     if not loadlib.postgres_available():
         print("  skipped: PostgreSQL does not answer at", loadlib.PG_ADMIN_URL)
@@ -143,14 +175,17 @@ def main() -> int:
             names = [f"agent{i}" for i in range(args.agents)] + ["statistician"]
             with ThreadPoolExecutor(4) as pool:
                 sessions = list(pool.map(lambda n: loadlib.login(base, n, PASSWORD), names))
+            floor_started = time.monotonic()
+            deadline = floor_started + args.floor_seconds
+            run_threads(
+                [Floor(base, http, deadline, stats) for http in sessions[:-1]], args.floor_seconds
+            )
+            floor_elapsed = time.monotonic() - floor_started
             started = time.monotonic()
             deadline = started + args.seconds
             threads = [Agent(base, http, deadline, stats) for http in sessions[:-1]]
             threads.append(Reader(base, sessions[-1], deadline, stats))
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(args.seconds + 120)
+            run_threads(threads, args.seconds)
             elapsed = time.monotonic() - started
         claims = len(stats.latency["take-next"]) - stats.empty
         print(
@@ -161,7 +196,14 @@ def main() -> int:
         loadlib.report(
             "claims per second", round(claims / elapsed, 1), ">= 300", claims / elapsed >= 300
         )
-        for kind in ("take-next", "record-outcome", "results-page"):
+        floor = len(stats.latency["floor"]) / floor_elapsed if floor_elapsed else 0.0
+        print(
+            f"  floor (GET / logged in, {args.agents} threads, {floor_elapsed:.0f} s, no "
+            f"statistician): {floor:.0f} requests/s; claims/s are "
+            f"{claims / elapsed / (floor / 2) * 100 if floor else 0:.0f}% of half of it",
+            flush=True,
+        )
+        for kind in ("floor", "take-next", "record-outcome", "results-page"):
             values = stats.latency[kind]
             p50 = loadlib.percentile(values, 0.5) * 1000
             p99 = loadlib.percentile(values, 0.99) * 1000

@@ -7,7 +7,10 @@ their CPU time measured (``time.process_time``, this process only: the
 database server's work is not in it; the wall time has it). ``--sqlite`` runs it on a SQLite file
 instead; ``--show`` prints the statements of one request of each kind;
 ``--profile`` prints both requests' cProfile (top 40 by ``PROFILE_SORT``,
-cumulative by default).
+cumulative by default; ``PROFILE_OUT`` names a file to dump it to). The
+floor is the cheapest logged-in request (``GET /``: the session, the user,
+a redirect home), measured the same way in the same rounds, so that the two
+requests' CPU can be read against what any request costs here.
 
     python bench/profile_calls.py [--cases 10000] [--rounds 200] [--show]
 """
@@ -87,9 +90,10 @@ def main() -> int:
 
         client = app.test_client()
         client.post("/auth/login", data={"username": "agent0", "password": PASSWORD})
-        counts: dict[str, list[int]] = {"take-next": [], "record-outcome": []}
-        cpu: dict[str, list[float]] = {"take-next": [], "record-outcome": []}
-        wall: dict[str, list[float]] = {"take-next": [], "record-outcome": []}
+        kinds = ("floor", "take-next", "record-outcome")
+        counts: dict[str, list[int]] = {kind: [] for kind in kinds}
+        cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
+        wall: dict[str, list[float]] = {kind: [] for kind in kinds}
         shown: set[str] = set()
         profiler = None
         if args.profile:
@@ -97,16 +101,17 @@ def main() -> int:
 
             profiler = cProfile.Profile(time.process_time)  # CPU, not waits
 
-        def request(kind: str, path: str, data: dict[str, str]):
+        def request(kind: str, path: str, data: dict[str, str] | None):
             statements.clear()
             timings.clear()
-            if profiler is not None:
+            profiled = profiler is not None and data is not None
+            if profiled:
                 profiler.enable()
             started, clock = time.process_time(), time.perf_counter()
-            answer = client.post(path, data=data)
+            answer = client.get(path) if data is None else client.post(path, data=data)
             cpu[kind].append(time.process_time() - started)
             wall[kind].append(time.perf_counter() - clock)
-            if profiler is not None:
+            if profiled:
                 profiler.disable()
             counts[kind].append(len(statements))
             if args.show and kind not in shown:
@@ -117,6 +122,7 @@ def main() -> int:
             return answer
 
         for _ in range(args.rounds):
+            request("floor", "/", None)
             answer = request("take-next", "/calls/next", {})
             found = CASE_URL.search(answer.headers.get("Location", ""))
             if not found:
@@ -124,17 +130,25 @@ def main() -> int:
             request("record-outcome", f"/calls/case/{found.group(1)}/end", {"outcome": "3.13"})
         backend = "SQLite" if args.sqlite else "PostgreSQL"
         print(f"  {backend}, {args.cases} cases, {len(counts['take-next'])} rounds")
-        for kind in counts:
+        for kind in kinds:
             print(
                 f"  {kind}: {max(counts[kind])} statements (max; median "
                 f"{statistics.median(counts[kind]):g}), CPU median "
                 f"{statistics.median(cpu[kind]) * 1000:.1f} ms, wall median "
                 f"{statistics.median(wall[kind]) * 1000:.1f} ms"
             )
+        pairs = [a + b for a, b in zip(cpu["take-next"], cpu["record-outcome"], strict=False)]
+        pair, floor = statistics.median(pairs), statistics.median(cpu["floor"])
+        print(
+            f"  take-next + record-outcome: CPU median {pair * 1000:.1f} ms "
+            f"(target < 8 ms), {pair / floor:.1f}x the floor's {floor * 1000:.2f} ms"
+        )
         if profiler is not None:
             import pstats
 
             order = os.environ.get("PROFILE_SORT", "cumulative")
+            if os.environ.get("PROFILE_OUT"):
+                profiler.dump_stats(os.environ["PROFILE_OUT"])
             pstats.Stats(profiler).sort_stats(order).print_stats(40)
         app.extensions["engine"].dispose()
     return 0

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import Flask, abort
+from flask import Flask, abort, session
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -19,6 +19,12 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "请先登录。"
 login_manager.login_message_category = "warning"
 csrf = CSRFProtect()
+
+# Messages waiting in the session for the next page shown, at most: a client that posts
+# without loading the pages in between (a stale tab, a script) would otherwise grow the
+# signed cookie with every message, past the 4 KB a browser keeps, and every request
+# would decode and re-sign all of them.
+MAX_PENDING_FLASHES = 5
 
 
 @login_manager.user_loader
@@ -49,6 +55,13 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["ROLE_LABELS"] = ROLE_LABELS
     app.jinja_env.globals["Role"] = Role
+
+    @app.after_request
+    def _cap_pending_flashes(response):
+        pending = session.get("_flashes")
+        if pending is not None and len(pending) > MAX_PENDING_FLASHES:
+            session["_flashes"] = pending[-MAX_PENDING_FLASHES:]  # the latest ones
+        return response
 
 
 def requires_role(*roles: Role) -> Callable:

@@ -339,7 +339,7 @@ def end(case_id: int):
     outcome, refusal = agent_page.parse_outcome(posted)
     refusal = refusal or request.form.get("refusal") or None
     current = interviews.state(session, case)
-    attempt = joint.open_attempt(session, case, current_user)
+    attempt, earlier = joint.attempts_of(session, case, current_user)
     unit_no, _units = joint.position(session, case, attempt)
     started = bool(current.answers) or unit_no > 1  # on the line from the second unit on
     offered = {agent_page.parse_outcome(v)[0] for v in agent_page.allowed_values(started)}
@@ -368,6 +368,7 @@ def end(case_id: int):
         appointment_at=appointment_at if outcome == aapor.NEVER_AVAILABLE else None,
         current=current,
         attempt=attempt,
+        earlier=earlier if attempt is not None else None,
     )
     return redirect(url_for("calls.index"))
 

@@ -70,15 +70,27 @@ def start_attempt(
     return attempt
 
 
-def _history(session: Session, case: Case, current: rules.Attempt, attempt_id) -> list:
-    """The case's closed attempts and the current one, as the rules see them, oldest first."""
-    rows = session.exec(
-        select(CallAttempt).where(
-            CallAttempt.case_id == case.id,
-            CallAttempt.outcome.is_not(None),
-            CallAttempt.id != attempt_id,
-        )
-    ).all()
+def _history(
+    session: Session,
+    case: Case,
+    current: rules.Attempt,
+    attempt_id,
+    earlier: list[CallAttempt] | None = None,
+) -> list:
+    """The case's closed attempts and the current one, as the rules see them, oldest first.
+
+    ``earlier``: the case's attempts as the caller read them this request (any state).
+    """
+    if earlier is not None:
+        rows = [row for row in earlier if row.outcome is not None and row.id != attempt_id]
+    else:
+        rows = session.exec(
+            select(CallAttempt).where(
+                CallAttempt.case_id == case.id,
+                CallAttempt.outcome.is_not(None),
+                CallAttempt.id != attempt_id,
+            )
+        ).all()
     dated = [
         (
             (row.started_at, row.id),
@@ -109,12 +121,15 @@ def record_outcome(
     calling: CallingSettings | None = None,
     refusal: str | None = None,
     appointment_at: datetime | None = None,
+    earlier: list[CallAttempt] | None = None,
 ) -> Case:
     """Close ``attempt`` with ``outcome`` and move the case on by the calling rules.
 
     ``refusal`` is ``"soft"`` or ``"hard"`` for a 2.11 (unspecified: hard);
     ``appointment_at`` the booked time of a 2.21. ``calling`` are the wave's
     calling settings (loaded from the case's wave when not given).
+    ``earlier``: every attempt of the case, if the caller has just read them
+    (:func:`survey_service.calls.joint.attempts_of`), so they are not read again.
 
     :raise ServiceError: if ``outcome`` is not an AAPOR code this service knows,
         or the rules refuse the attempt (an appointment outside the day-parts).
@@ -134,7 +149,7 @@ def record_outcome(
     current = rules.Attempt(attempt.started_at, outcome, refusal, appointment_at)
     try:
         plan = rules.plan(
-            _history(session, case, current, attempt.id),
+            _history(session, case, current, attempt.id, earlier),
             calling.rules_for(client.kind),
             now=now,
         )

@@ -4,11 +4,12 @@ The due rule is :func:`survey_service.calls.queue.due`, the order
 :func:`survey_service.calls.ordering.offer_order`; this module only turns
 them into the claim (``queue.claim_next_case`` calls it):
 
-1. on PostgreSQL, lock the agent's row (``SELECT ... FOR UPDATE``), so that
-   one agent's two tabs claim one after the other;
-2. the open waves with their draws, in one query;
-3. the units at their target (:func:`survey_service.calls.quotas.not_full`)
-   and the units' completes (for the order's gap to target);
+1. and 2. the open waves with their draws, in one query, which on PostgreSQL
+   also locks the agent's row (``FOR UPDATE OF user_account``), so that one
+   agent's two tabs claim one after the other;
+3. the units' completes, for the order's gap to target and the units at
+   their target (:func:`survey_service.calls.quotas.not_full_of`), in one
+   query;
 4. ``UPDATE survey_case ... WHERE id = (SELECT ... LIMIT 1) AND the agent
    holds no case RETURNING``: the claim. On PostgreSQL the inner SELECT
    locks its row with ``FOR UPDATE SKIP LOCKED`` (concurrent agents pass
@@ -48,17 +49,27 @@ CANDIDATES = 64
 TRIES = 20
 SAVEPOINT = "claim_number"
 
+# Aliases made once: a new alias builds a proxy of each of the table's columns on first
+# use, which cost more than the rest of the claim's statement building together.
+_SIBLING = aliased(Case)
+_HELD = aliased(Case)
+_OTHER = aliased(Case)
+# A candidate whose number has a case held by anyone (an agent or an IVR call).
+_HELD_SIBLING = exists().where(
+    _SIBLING.number_group == Case.number_group,
+    _SIBLING.released,
+    _SIBLING.status == CaseStatus.IN_PROGRESS,
+)
+
 
 def claim_next_case(
     session: Session, agent: User, *, now: datetime, config: Mapping[str, Any] | None = None
 ) -> Case | None:
     """See :func:`survey_service.calls.queue.claim_next_case`."""
-    if session.get_bind().dialect.name == "postgresql":
-        # A statement of its own: read committed gives the next statements a snapshot
-        # taken after the lock, so a second tab sees the case the first one claimed.
-        session.exec(select(User.id).where(User.id == agent.id).with_for_update()).one()
-    waves, draws = _open_waves_and_draws(session)
-    quota = quotas.not_full(session, waves)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    waves, draws = _open_waves_and_draws(session, lock=agent.id if postgres else None)
+    gaps = ordering.deficits(session, draws)
+    quota = quotas.not_full_of(gaps)
     condition = and_(
         or_(
             queue.due(session, now, waves=waves, config=config, quota=quota),
@@ -67,22 +78,39 @@ def claim_next_case(
         quota,
         queue.for_agent(agent),
     )
-    order = ordering.offer_order(session, waves, draws=draws)
+    order = ordering.offer_order(session, waves, draws=draws, gaps=gaps)
     claimed = _claim(session, agent, condition, order, now)
     if claimed is not None:
         return claimed
     return queue.held_case(session, agent)
 
 
-def _open_waves_and_draws(session: Session) -> tuple[list[SurveyWave], list[SampleDraw]]:
+def _open_waves_and_draws(
+    session: Session, *, lock: int | None = None
+) -> tuple[list[SurveyWave], list[SampleDraw]]:
+    """The open waves and their draws; ``lock``: the agent whose row the query locks.
+
+    The lock (step 1 above) rides on this query: read committed gives the next
+    statements, the claim among them, a snapshot taken after it, so a second
+    tab sees the case the first one claimed. With no open wave nothing is
+    locked, and nothing can be claimed either.
+    """
+    query = select(SurveyWave, SampleDraw)
+    if lock is not None:
+        query = (
+            select(SurveyWave, SampleDraw, User.id)
+            .select_from(User)
+            .join(SurveyWave, SurveyWave.status == WaveStatus.OPEN)
+            .where(User.id == lock)
+            .with_for_update(of=User)
+        )
     rows = session.exec(
-        select(SurveyWave, SampleDraw)
-        .outerjoin(SampleDraw, SampleDraw.wave_id == SurveyWave.id)
+        query.outerjoin(SampleDraw, SampleDraw.wave_id == SurveyWave.id)
         .where(SurveyWave.status == WaveStatus.OPEN)
         .order_by(SurveyWave.id, SampleDraw.id)
     ).all()
-    waves = list({wave.id: wave for wave, _draw in rows}.values())
-    return waves, [draw for _wave, draw in rows if draw is not None]
+    waves = list({row[0].id: row[0] for row in rows}.values())
+    return waves, [row[1] for row in rows if row[1] is not None]
 
 
 def _claim(session: Session, agent: User, condition, order, now: datetime) -> Case | None:
@@ -101,13 +129,7 @@ def _claim(session: Session, agent: User, condition, order, now: datetime) -> Ca
     if postgres:
         # Never released: the request's commit ends it (one statement, not two a claim).
         session.execute(text(f"SAVEPOINT {SAVEPOINT}"))
-    sibling = aliased(Case)
-    held_sibling = exists().where(
-        sibling.number_group == Case.number_group,
-        sibling.released,
-        sibling.status == CaseStatus.IN_PROGRESS,
-    )
-    condition = and_(condition, ~held_sibling)
+    condition = and_(condition, ~_HELD_SIBLING)
     passed: list[int] = []  # numbers a concurrent claim took part of
     for _ in range(TRIES):
         offered = condition
@@ -143,8 +165,7 @@ def _claim_one(session: Session, agent: User, condition, order, now: datetime) -
         first = select(Case.id).where(condition).order_by(*order).limit(CANDIDATES)
         among_first = candidate.where(Case.id.in_(first.correlate(None).scalar_subquery()))
         tries = [query.with_for_update(skip_locked=True) for query in (among_first, candidate)]
-    held = aliased(Case)
-    holds_one = exists().where(held.claimed_by == agent.id, held.status == CaseStatus.IN_PROGRESS)
+    holds_one = exists().where(_HELD.claimed_by == agent.id, _HELD.status == CaseStatus.IN_PROGRESS)
     for query in tries:
         claimed = session.execute(
             update(Case)
@@ -196,8 +217,7 @@ def _claim_siblings(
     others: list[Case] = []
     if ids:
         # One statement, all or none: no row is claimed while any of them was taken meanwhile.
-        other = aliased(Case)
-        taken = exists().where(other.id.in_(ids), other.status != CaseStatus.PENDING)
+        taken = exists().where(_OTHER.id.in_(ids), _OTHER.status != CaseStatus.PENDING)
         others = list(
             session.execute(
                 update(Case)

@@ -342,12 +342,14 @@ def end_call(
     refusal: str | None = None,
     appointment_at=None,
     current: InterviewState | None = None,
+    earlier: list[CallAttempt] | None = None,
 ) -> Case:
     """End a call that did not finish the script, with the agent's outcome.
 
     ``refusal`` (soft/hard) goes with a 2.11, ``appointment_at`` with a 2.21
     (see :func:`survey_service.calls.attempts.record_outcome`); ``current``
-    the interview's :func:`state` if the caller has just read it.
+    the interview's :func:`state` if the caller has just read it, ``earlier``
+    the case's attempts likewise.
 
     Without an outcome, a started interview ends as a partial (1.2) when the
     engine says enough was answered, else as a break-off (2.12).
@@ -370,4 +372,5 @@ def end_call(
         calling=calling,
         refusal=refusal,
         appointment_at=appointment_at,
+        earlier=earlier,
     )

@@ -101,6 +101,19 @@ def open_attempt(session: Session, case: Case, agent: User) -> CallAttempt | Non
     ).first()
 
 
+def attempts_of(
+    session: Session, case: Case, agent: User
+) -> tuple[CallAttempt | None, list[CallAttempt]]:
+    """The agent's open attempt of ``case`` (as :func:`open_attempt`) and every attempt of
+    the case, in one query: recording an outcome reads both (the calling rules go by the
+    case's earlier attempts)."""
+    rows = session.exec(
+        select(CallAttempt).where(CallAttempt.case_id == case.id).order_by(CallAttempt.id)
+    ).all()
+    mine = (row for row in rows if row.agent_id == agent.id and row.ended_at is None)
+    return next(mine, None), list(rows)
+
+
 def position(session: Session, case: Case, attempt: CallAttempt | None) -> tuple[int, int]:
     """``(k, n)``: the case is the k-th of the n units this call covers (1, 1 alone)."""
     if attempt is None:

@@ -64,8 +64,12 @@ def _multiplier(seed: int) -> int:
     return 1 + int.from_bytes(digest[:8], "big") % (_MODULUS - 1)
 
 
-def _deficits(session: Session, draws: list[SampleDraw]) -> list[tuple[int, int, int]]:
-    """(draw id, unit id, target minus completes) for every unit with a target."""
+def deficits(session: Session, draws: list[SampleDraw]) -> list[tuple[int, int, int]]:
+    """(draw id, unit id, target minus completes) for every unit with a target.
+
+    One statement (the units' ids are kept per engine); the claim reads the units at
+    their target from it too (:func:`survey_service.calls.quotas.not_full_of`).
+    """
     codes = {code for draw in draws for code in (draw.design or {}).get("units", {})}
     if not codes:
         return []
@@ -128,18 +132,22 @@ def _gap_of_case(session: Session, deficits: list[tuple[int, int, int]]) -> Colu
 
 
 def offer_order(
-    session: Session, waves: list[SurveyWave], *, draws: list[SampleDraw] | None = None
+    session: Session,
+    waves: list[SurveyWave],
+    *,
+    draws: list[SampleDraw] | None = None,
+    gaps: list[tuple[int, int, int]] | None = None,
 ) -> tuple[ColumnElement, ...]:
     """ORDER BY terms for the due cases of ``waves`` (see the module docstring).
 
-    ``draws``: the waves' draws, when the caller has loaded them already.
+    ``draws``: the waves' draws, and ``gaps`` their :func:`deficits`, when the
+    caller has them already.
     """
     if draws is None:
         draws = session.exec(
             select(SampleDraw).where(SampleDraw.wave_id.in_([w.id for w in waves]))
         ).all()
-    deficits = _deficits(session, draws)
-    furthest = _gap_of_case(session, deficits)
+    furthest = _gap_of_case(session, deficits(session, draws) if gaps is None else gaps)
     seeds = {wave.id: queue_seed(session, wave) for wave in waves}
     # The tie-break is id * m mod P with m drawn from the wave's seed: a permutation of the
     # ids per seed (P is prime), computable in SQL on every backend.

@@ -60,6 +60,9 @@ ON_DO_NOT_CALL = exists().where(
     Client.id == Case.client_id, Client.phone_hash == DoNotCall.phone_hash
 )
 
+# Made once: a new alias builds a proxy of every column of the table on first use.
+_OTHER = aliased(Case)
+
 # The order the IVR dials due cases in: booked times first, fewer attempts, the sample's
 # order (the agents' queue has its own, :mod:`survey_service.calls.ordering`).
 DUE_ORDER = (
@@ -285,8 +288,7 @@ def claim_number(
     if case_id not in ids or any(status != CaseStatus.PENDING for _case, status in rows):
         return []
     # One statement, all or none: no row is claimed while any of them was taken meanwhile.
-    other = aliased(Case)
-    taken = exists().where(other.id.in_(ids), other.status != CaseStatus.PENDING)
+    taken = exists().where(_OTHER.id.in_(ids), _OTHER.status != CaseStatus.PENDING)
     result = session.execute(
         update(Case)
         .where(Case.id.in_(ids), ~taken)

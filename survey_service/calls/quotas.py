@@ -60,7 +60,21 @@ def full_units(session: Session, waves: list[SurveyWave]) -> dict[int, list[int]
 
 def not_full(session: Session, waves: list[SurveyWave]) -> ColumnElement[bool]:
     """Cases whose unit (in their draw of one of ``waves``) is short of its target."""
-    full = full_units(session, waves)
+    return _excluding(full_units(session, waves))
+
+
+def not_full_of(gaps: list[tuple[int, int, int]]) -> ColumnElement[bool]:
+    """As :func:`not_full`, from the (draw id, unit id, target minus completes) of every
+    unit with a target in the waves' draws (:func:`survey_service.calls.ordering.deficits`:
+    the claim reads them for its order anyway)."""
+    full: dict[int, list[int]] = {}
+    for draw_id, unit_id, gap in gaps:
+        if gap <= 0:
+            full.setdefault(draw_id, []).append(unit_id)
+    return _excluding(full)
+
+
+def _excluding(full: dict[int, list[int]]) -> ColumnElement[bool]:
     if not full:
         return true()
     return and_(

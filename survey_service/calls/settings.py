@@ -49,6 +49,9 @@ class CallingSettings:
     timezone: str = DEFAULT_TIMEZONE
     max_ivr_calls: int = DEFAULTS["max_ivr_calls"]
     rule_settings: Mapping[str, Any] = field(default_factory=dict)
+    # The rules per client kind, worked out once per settings object (a claim asks for
+    # each kind's twice: the check below and the day-parts open now).
+    _rules: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def for_wave(cls, wave, config: Mapping[str, Any] | None = None) -> CallingSettings:
@@ -72,10 +75,14 @@ class CallingSettings:
 
         :raise ServiceError: if the wave's values cannot be used.
         """
-        try:
-            return Rules.from_settings(self.rule_settings, kind, timezone=self.timezone)
-        except RuleError as exc:
-            raise _invalid(str(exc)) from exc
+        rules = self._rules.get(kind)
+        if rules is None:
+            try:
+                rules = Rules.from_settings(self.rule_settings, kind, timezone=self.timezone)
+            except RuleError as exc:
+                raise _invalid(str(exc)) from exc
+            self._rules[kind] = rules
+        return rules
 
     @property
     def max_attempts(self) -> int:

@@ -148,3 +148,24 @@ def test_a_session_id_of_the_old_format_is_refused(app):
             cookie_session["_user_id"] = forged
             cookie_session["_fresh"] = True
         assert browser.get("/").headers["Location"] == "/auth/login?next=%2F", forged
+
+
+def test_messages_left_unread_stop_growing_the_cookie(client, auth, session):
+    """Does a client that posts without loading pages keep only the latest 5 messages?"""
+    from survey_service.security import MAX_PENDING_FLASHES
+
+    with transaction(session):
+        make_user(session, username="li", role="agent")
+    auth.login("li")
+    sizes = []
+    for _ in range(12):  # no wave: each take-next says there is nothing to call
+        answer = client.post("/calls/next")
+        assert answer.status_code == 302
+        with client.session_transaction() as cookie_session:
+            sizes.append(len(cookie_session.get("_flashes", [])))
+    assert MAX_PENDING_FLASHES == 5
+    assert sizes == [1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 5, 5]
+    page = client.get("/calls/").get_data(as_text=True)
+    assert page.count("当前没有待拨打的样本。") == 5
+    with client.session_transaction() as cookie_session:
+        assert "_flashes" not in cookie_session
