@@ -14,6 +14,7 @@ BENCHES = (
     "bench_calls.py",
     "bench_ivr.py",
     "bench_pages.py",
+    "bench_results_cpu.py",
 )
 
 

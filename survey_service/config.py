@@ -90,10 +90,17 @@ SETTINGS: tuple[Setting, ...] = (
         "A background export's file not downloaded is deleted after this many hours.",
     ),
     Setting(
+        "RESULTS_COMPUTE",
+        None,
+        "Where the results are recomputed after new data: process (one child process per web "
+        "process, at low priority: the default), thread (a thread of the web process) or "
+        "inline (in the request; the default when testing).",
+    ),
+    Setting(
         "RESULTS_WAIT_SECONDS",
-        "0.25",
-        "How long a results page waits for figures recomputed after new data before it shows "
-        "the last ones marked as being updated (0: always wait).",
+        "0",
+        "How long a results page that has figures waits for ones recomputed after new data "
+        "before it shows the last ones marked as being updated (0: it does not wait).",
     ),
     Setting(
         "TELEPHONY_PROVIDER",

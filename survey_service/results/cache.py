@@ -19,16 +19,22 @@ them, keyed by the data version and the wave's lists and staff numbers
 (:func:`lists_version`); once the wave is closed they come from its frozen
 signals (:func:`results.signal_views.wave_signals`).
 
-How long a request waits for a new version. Without ``wait`` (the default,
-and the tests) the request that finds a new version computes it. With
-``wait`` seconds and a way to open a session of its own, the cache computes
-a new version in a background thread and the request waits at most ``wait``
-seconds for it; if it is not ready, the request gets the last computed
-figures marked stale (:attr:`Lookup.stale`, with the time they were computed)
-and the page says they are being updated. A second new version while one is
-being computed waits for that one to finish (one computation per wave at a
-time). The first figures of a wave are always waited for. Exports never take
-stale figures (:meth:`ResultsCache.data` with ``fresh=True``).
+Where and how long. Without a runner (``RESULTS_COMPUTE=inline``, the tests)
+the request that finds a new version computes it. With a runner
+(:mod:`results.computing`: by default a child process at low priority, so
+the web process's requests neither wait for its CPU nor for its GIL; or a
+thread) the new version is computed apart, and a request that has last
+figures waits ``wait`` seconds at most (``RESULTS_WAIT_SECONDS``, by default
+0: not at all) before it gets them marked stale (:attr:`Lookup.stale`, with
+the time they were computed) and the page says they are being updated. The
+signals go the same way, in the same computation when a page needs both. A
+second new version while one is being computed waits for that one to finish
+(one computation per wave at a time). The first figures of a wave are
+always waited for, and so are exports (:meth:`ResultsCache.data` with
+``fresh=True``): they never take stale figures, and they wait without
+computing in the web process. A computation that fails (a child process
+that died is restarted by the next one) leaves the last figures in place;
+a request waiting for one computes in the request after two failures.
 
 The cache belongs to its caller (the web app keeps one per process, see
 README: several web nodes each keep their own): a stage module holds no
@@ -37,12 +43,13 @@ global state.
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import os
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -60,9 +67,10 @@ from survey_service.models import (
     WaveStatus,
     utcnow,
 )
-from survey_service.results import publication, signal_views, signals
+from survey_service.results import signal_views, signals
+from survey_service.results.computing import Computed, Runner, compute
 from survey_service.results.estimates import UnitResult
-from survey_service.results.respondents import RESPONDENT_DISPOSITIONS, WaveData, load_wave
+from survey_service.results.respondents import RESPONDENT_DISPOSITIONS, WaveData
 from survey_service.results.signals import UnitSignals
 from survey_service.sample.draws import latest_draw
 
@@ -128,37 +136,15 @@ def lists_version(session: Session, wave: SurveyWave) -> tuple:
     return (tuple(lists), tuple(staff))
 
 
-def _detached(row):
-    """A copy of a table row that belongs to no session (a cached copy outlives its session:
-    a rollback there must not expire it)."""
-    return None if row is None else type(row).model_validate(row.model_dump())
-
-
-def compute(session: Session, wave: SurveyWave) -> WaveData:
-    """The wave's data with its figures computed (live, or the frozen snapshot once closed).
-
-    The wave, draw and units in it are copies bound to no session, so the data can
-    be kept across requests and threads.
-    """
-    loaded = load_wave(session, wave)
-    data = replace(
-        loaded,
-        wave=_detached(loaded.wave),
-        draw=_detached(loaded.draw),
-        units=[_detached(u) for u in loaded.units],
-        derived={},
-    )
-    publication.wave_results(session, data.wave, data=data)
-    return data
-
-
 @dataclass(frozen=True)
 class Lookup:
-    """What a request gets: the data, whether newer data are being computed, and when."""
+    """What a request gets: the data, whether newer data are being computed, when and where
+    (the process id) these were computed."""
 
     data: WaveData
     stale: bool
     computed_at: datetime
+    pid: int | None = None
 
     @property
     def results(self) -> list[UnitResult]:
@@ -167,34 +153,43 @@ class Lookup:
 
 @dataclass
 class _Entry:
-    version: tuple
-    data: WaveData
+    key: tuple  # figures: the data version; signals: (data version, lists version)
+    value: Any  # WaveData, or the list of UnitSignals
     computed_at: datetime
+    pid: int
+
+
+@dataclass(frozen=True)
+class _Need:
+    version: tuple
+    figures: bool
+    signals_key: tuple | None  # the signals are needed under this key
+
+
+@dataclass
+class _Job:
+    need: _Need
+    done: threading.Event = field(default_factory=threading.Event)
+    figures: _Entry | None = None
+    signals: _Entry | None = None
+    failed: bool = False
 
 
 class ResultsCache:
-    """The latest computed data and figures of each wave, keyed by its :func:`data_version`.
+    """The latest computed data, figures and signals of each wave, keyed by its versions.
 
-    ``open_session`` (a context manager factory) and ``wait`` (seconds) turn on
-    background computation, see the module's docstring; ``prepare(data)`` runs
-    there on the new data before it is handed out (the web app renders the
-    default chart panels into ``data.memo``).
+    ``runner`` (:mod:`results.computing`: a child process or a thread) computes new
+    versions apart, and ``wait`` is how long a request that has last figures waits
+    for new ones (see the module's docstring); without a runner the request computes.
     """
 
-    def __init__(
-        self,
-        *,
-        open_session: Callable[[], contextlib.AbstractContextManager[Session]] | None = None,
-        wait: float | None = None,
-        prepare: Callable[[WaveData], None] | None = None,
-    ) -> None:
+    def __init__(self, *, runner: Runner | None = None, wait: float = 0.0) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[int, _Entry] = {}
-        self._running: dict[int, threading.Event] = {}
-        self._signals: dict[int, tuple[tuple, list[UnitSignals]]] = {}
-        self._open_session = open_session
+        self._figures: dict[int, _Entry] = {}
+        self._signals: dict[int, _Entry] = {}
+        self._running: dict[int, _Job] = {}
+        self._runner = runner
         self._wait = wait
-        self._prepare = prepare  # run on new data computed in the background (e.g. charts)
 
     def lookup(
         self,
@@ -202,24 +197,11 @@ class ResultsCache:
         wave: SurveyWave,
         *,
         fresh: bool = False,
-        version: tuple | None = None,
     ) -> Lookup:
-        """The wave's data and figures; stale ones only with background computation on.
-
-        ``version`` is the wave's :func:`data_version` when the caller has it already.
-        """
-        version = data_version(session, wave) if version is None else version
-        with self._lock:
-            entry = self._entries.get(wave.id)
-        if entry is not None and entry.version == version:
-            return Lookup(entry.data, False, entry.computed_at)
-        if fresh or entry is None or self._wait is None or self._open_session is None:
-            return self._compute_here(session, wave, version)
-        done = self._start(wave.id, version)
-        done.wait(self._wait)
-        with self._lock:
-            entry = self._entries[wave.id]
-        return Lookup(entry.data, entry.version != version, entry.computed_at)
+        """The wave's data and figures; maybe stale ones unless ``fresh`` (with a runner)."""
+        found, _rows = self._get(session, wave, figures=True, with_signals=False, fresh=fresh)
+        assert found is not None
+        return found
 
     def data(self, session: Session, wave: SurveyWave, *, fresh: bool = False) -> WaveData:
         return self.lookup(session, wave, fresh=fresh).data
@@ -228,76 +210,188 @@ class ResultsCache:
         """As :func:`publication.wave_results`, computed at most once per data version."""
         return self.lookup(session, wave).results
 
-    def wave_signals(
-        self, session: Session, wave: SurveyWave, *, version: tuple | None = None
-    ) -> list[UnitSignals]:
-        """As :func:`signal_views.wave_signals`, computed once per data and lists version."""
+    def wave_signals(self, session: Session, wave: SurveyWave) -> list[UnitSignals]:
+        """As :func:`signal_views.wave_signals`, computed once per data and lists version
+        (the last ones while newer are computed apart, as the figures)."""
         if wave.status != WaveStatus.OPEN:
             return signal_views.wave_signals(session, wave)
-        version = data_version(session, wave) if version is None else version
-        key = (version, lists_version(session, wave))
-        with self._lock:
-            entry = self._signals.get(wave.id)
-        if entry is not None and entry[0] == key:
-            return entry[1]
-        rows = signals.unit_signals(session, wave)
-        with self._lock:
-            self._signals[wave.id] = (key, rows)
+        _found, rows = self._get(session, wave, figures=False, with_signals=True)
+        assert rows is not None
         return rows
 
     def results_and_signals(
         self, session: Session, wave: SurveyWave
     ) -> tuple[Lookup, list[UnitSignals]]:
-        """Both (the figures as a :class:`Lookup`), the data version read once."""
-        version = data_version(session, wave)
-        return (
-            self.lookup(session, wave, version=version),
-            self.wave_signals(session, wave, version=version),
-        )
+        """Both (the figures as a :class:`Lookup`, stale if either is), in one computation."""
+        if wave.status != WaveStatus.OPEN:
+            return self.lookup(session, wave), signal_views.wave_signals(session, wave)
+        found, rows = self._get(session, wave, figures=True, with_signals=True)
+        assert found is not None and rows is not None
+        return found, rows
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
+            self._figures.clear()
             self._signals.clear()
 
-    def _store(self, wave_id: int, version: tuple, data: WaveData) -> _Entry:
-        entry = _Entry(version, data, utcnow())
+    def _get(
+        self,
+        session: Session,
+        wave: SurveyWave,
+        *,
+        figures: bool,
+        with_signals: bool,
+        fresh: bool = False,
+    ) -> tuple[Lookup | None, list[UnitSignals] | None]:
+        version = data_version(session, wave)
+        with_signals = with_signals and wave.status == WaveStatus.OPEN
+        signals_key = (version, lists_version(session, wave)) if with_signals else None
+        fig, sig = self._current(wave.id, version if figures else None, signals_key)
+        stale = False
+        if (figures and fig is None) or (with_signals and sig is None):
+            need = _Need(version, figures and fig is None, signals_key if sig is None else None)
+            with self._lock:
+                last_fig, last_sig = self._figures.get(wave.id), self._signals.get(wave.id)
+            has_last = (last_fig is not None or not need.figures) and (
+                last_sig is not None or need.signals_key is None
+            )
+            if self._runner is None:
+                got = self._compute_here(session, wave, need)
+            elif fresh or not has_last:
+                got = self._await(session, wave, need)
+            else:
+                need = self._also_outdated(session, wave, need, last_fig, last_sig)
+                job, _mine = self._start(wave.id, need)
+                if self._wait > 0:
+                    job.done.wait(self._wait)
+                with self._lock:
+                    got = self._figures.get(wave.id), self._signals.get(wave.id)
+                stale = (figures and got[0].key != version) or (
+                    with_signals and got[1].key != signals_key
+                )
+            fig, sig = fig or got[0], sig or got[1]
+        found = None
+        if figures:
+            found = Lookup(fig.value, stale or fig.key != version, fig.computed_at, fig.pid)
+        return found, (sig.value if sig is not None else None)
+
+    def _also_outdated(
+        self,
+        session: Session,
+        wave: SurveyWave,
+        need: _Need,
+        last_fig: _Entry | None,
+        last_sig: _Entry | None,
+    ) -> _Need:
+        """``need`` with the figures and the signals added when their last ones are of an
+        older data version: one computation brings both (a page asks for one, then the
+        other)."""
+        figures = need.figures or (last_fig is not None and last_fig.key != need.version)
+        signals_key = need.signals_key
+        if (
+            signals_key is None
+            and wave.status == WaveStatus.OPEN
+            and last_sig is not None
+            and last_sig.key[0] != need.version
+        ):
+            signals_key = (need.version, lists_version(session, wave))
+        return _Need(need.version, figures, signals_key)
+
+    def _current(
+        self, wave_id: int, version: tuple | None, signals_key: tuple | None
+    ) -> tuple[_Entry | None, _Entry | None]:
+        """The entries of the wave computed for these keys (None: none, or not asked)."""
         with self._lock:
-            self._entries[wave_id] = entry
+            fig, sig = self._figures.get(wave_id), self._signals.get(wave_id)
+        return (
+            fig if version is not None and fig is not None and fig.key == version else None,
+            sig if signals_key is not None and sig is not None and sig.key == signals_key else None,
+        )
+
+    def _compute_here(
+        self, session: Session, wave: SurveyWave, need: _Need
+    ) -> tuple[_Entry | None, _Entry | None]:
+        fig = sig = None
+        pid = os.getpid()
+        if need.figures:
+            fig = self._store(self._figures, wave.id, need.version, compute(session, wave), pid)
+        if need.signals_key is not None:
+            rows = signals.unit_signals(session, wave)
+            sig = self._store(self._signals, wave.id, need.signals_key, rows, pid)
+        return fig, sig
+
+    def _store(self, entries: dict, wave_id: int, key: tuple, value, pid: int) -> _Entry:
+        entry = _Entry(key, value, utcnow(), pid)
+        with self._lock:
+            entries[wave_id] = entry
         return entry
 
-    def _compute_here(self, session: Session, wave: SurveyWave, version: tuple) -> Lookup:
-        entry = self._store(wave.id, version, compute(session, wave))
-        return Lookup(entry.data, False, entry.computed_at)
+    def _await(
+        self, session: Session, wave: SurveyWave, need: _Need
+    ) -> tuple[_Entry | None, _Entry | None]:
+        """What ``need`` asks for, computed apart and waited for (after a computation of the
+        wave already running); computed here if the runner failed twice."""
+        failures = 0
+        while failures < 2:
+            job, mine = self._start(wave.id, need)
+            job.done.wait()
+            if mine and not job.failed:
+                return job.figures, job.signals
+            failures += mine
+            fig, sig = self._current(
+                wave.id, need.version if need.figures else None, need.signals_key
+            )
+            if (fig is not None or not need.figures) and (
+                sig is not None or need.signals_key is None
+            ):
+                return fig, sig  # the computation that was running covered it
+        log.warning("computing the results of wave %s in the request (the runner failed)", wave.id)
+        return self._compute_here(session, wave, need)
 
-    def _start(self, wave_id: int, version: tuple) -> threading.Event:
-        """Start computing ``version`` unless a computation of the wave is running; its event."""
+    def _start(self, wave_id: int, need: _Need) -> tuple[_Job, bool]:
+        """Start computing ``need`` apart unless a computation of the wave is running;
+        that job, and whether it is the one started here."""
+        assert self._runner is not None
         with self._lock:
             running = self._running.get(wave_id)
             if running is not None:
-                return running
-            done = self._running[wave_id] = threading.Event()
-        threading.Thread(
-            target=self._compute_apart,
-            args=(wave_id, version, done),
-            name=f"results-wave-{wave_id}",
-            daemon=True,
-        ).start()
-        return done
-
-    def _compute_apart(self, wave_id: int, version: tuple, done: threading.Event) -> None:
-        assert self._open_session is not None
+                return running, False
+            job = self._running[wave_id] = _Job(need)
         try:
-            with self._open_session() as session:
-                wave = session.get(SurveyWave, wave_id)
-                if wave is not None:
-                    data = compute(session, wave)
-                    if self._prepare is not None:
-                        self._prepare(data)
-                    self._store(wave_id, version, data)
+            future = self._runner.submit(
+                wave_id, figures=need.figures, with_signals=need.signals_key is not None
+            )
+        except Exception:
+            log.exception("the results of wave %s could not be computed apart", wave_id)
+            self._finish(wave_id, job, None)
+        else:
+            future.add_done_callback(lambda done: self._finish(wave_id, job, done))
+        return job, True
+
+    def _finish(self, wave_id: int, job: _Job, future: Future[Computed] | None) -> None:
+        try:
+            if future is None:
+                raise RuntimeError("not started")
+            computed = future.result()
+            if computed.data is not None:
+                job.figures = self._store(
+                    self._figures, wave_id, job.need.version, computed.data, computed.pid
+                )
+            if computed.signals is not None and job.need.signals_key is not None:
+                job.signals = self._store(
+                    self._signals, wave_id, job.need.signals_key, computed.signals, computed.pid
+                )
+            log.info(
+                "results of wave %s computed in process %s: %.2f CPU-s",
+                wave_id,
+                computed.pid,
+                computed.cpu_seconds,
+            )
         except Exception:  # the pages keep the last figures; the next request tries again
+            job.failed = True
             log.exception("computing the results of wave %s failed", wave_id)
         finally:
             with self._lock:
-                self._running.pop(wave_id, None)
-            done.set()
+                if self._running.get(wave_id) is job:
+                    del self._running[wave_id]
+            job.done.set()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from sqlalchemy import func
@@ -151,7 +152,7 @@ def case_dispositions(session: Session, draw: SampleDraw) -> dict[int, tuple[str
 
 def disposition_counts(session: Session, draw: SampleDraw) -> dict[str, dict[str, int]]:
     """AAPOR code counts per unit over released cases, as they stand now (see above)."""
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    counts: dict[str, dict[str, int]] = defaultdict(partial(defaultdict, int))
     for code, _stratum, key in case_dispositions(session, draw).values():
         counts[code][key] += 1
     return counts
@@ -168,7 +169,7 @@ def data_disposition_counts(session: Session, data: WaveData) -> dict[str, dict[
     """:func:`disposition_counts` of the data's draw, once per load (``data.memo``)."""
 
     def count() -> dict[str, dict[str, int]]:
-        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        counts: dict[str, dict[str, int]] = defaultdict(partial(defaultdict, int))
         for code, _stratum, key in data_dispositions(session, data).values():
             counts[code][key] += 1
         return counts

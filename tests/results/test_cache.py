@@ -28,8 +28,8 @@ def _counting(monkeypatch) -> list[int]:
     return calls
 
 
-def _one_more_interview(session):
-    agent = make_user(session, username="late_agent", role="agent")
+def _one_more_interview(session, username="late_agent"):
+    agent = make_user(session, username=username, role="agent")
     unit = session.exec(select(Unit).where(Unit.code == "C")).one()
     case = session.exec(  # a refusal called back
         select(Case).where(Case.unit_id == unit.id, Case.disposition == REFUSAL)
