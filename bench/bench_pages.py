@@ -14,22 +14,28 @@ so is the time until the results page shows figures that include a new
 interview (they are recomputed in the background meanwhile). A missed target
 is reported, never raised; the bench exits 0.
 
-    python bench/bench_pages.py [--sizes 330,7000] [--runs 3]
+    python bench/bench_pages.py [--sizes 330,7000] [--runs 3] [--keep-db NAME]
+
+``--keep-db NAME`` seeds into database ``NAME_<size>`` and keeps it, or reuses
+it when it is already seeded (a city takes minutes to seed); drop it by hand
+afterwards. Each run answers a few more pending cases in it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadlib
-from seed_results import seed_results
+from seed_results import seed_results, seeded_ids
 from sqlalchemy import create_engine, text
 
 PASSWORD = "bench-password-123"
@@ -178,10 +184,30 @@ def measure(url: str, ids: dict, *, size: int, runs: int) -> None:
         )
 
 
+@contextlib.contextmanager
+def kept_database(name: str) -> Iterator[str]:
+    """Database ``name``, created and migrated if absent, and kept afterwards."""
+    admin = create_engine(loadlib.PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if exists.first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = loadlib.PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    from survey_service import migrations
+    from survey_service.db import make_engine
+
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    yield url
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="330,7000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep-db", metavar="NAME", help="seed into NAME_<size>, keep, reuse")
     args = parser.parse_args()
     if not loadlib.postgres_available():
         print("  PostgreSQL does not answer: page bench skipped")
@@ -189,12 +215,21 @@ def main() -> int:
     from survey_service import create_app
 
     for size in [int(s) for s in args.sizes.split(",")]:
-        with loadlib.throwaway_database("bench_pages") as url:
-            started = time.perf_counter()
-            app = create_app(loadlib.app_config(url))
-            ids = seed_results(app, units=size, password=PASSWORD)
-            app.extensions["engine"].dispose()
-            print(f"  seeded {size} units in {time.perf_counter() - started:.0f} s", flush=True)
+        database = (
+            kept_database(f"{args.keep_db}_{size}")
+            if args.keep_db
+            else loadlib.throwaway_database("bench_pages")
+        )
+        with database as url:
+            ids = seeded_ids(url) if args.keep_db else None
+            if ids is None:
+                started = time.perf_counter()
+                app = create_app(loadlib.app_config(url))
+                ids = seed_results(app, units=size, password=PASSWORD)
+                app.extensions["engine"].dispose()
+                print(f"  seeded {size} units in {time.perf_counter() - started:.0f} s", flush=True)
+            else:
+                print(f"  reusing the seeded database for {size} units", flush=True)
             measure(url, ids, size=size, runs=args.runs)
     return 0
 

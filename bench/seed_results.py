@@ -324,3 +324,38 @@ def seed_results(app, *, units: int, password: str, seed: int = 17) -> dict:
         "agent_id": agent_id,
         "unit": codes[0],
     }
+
+
+def seeded_ids(url: str) -> dict | None:
+    """The ids :func:`seed_results` returned, read back from a database it seeded; None if unseeded.
+
+    For ``bench_pages.py --keep-db``: a city takes minutes to seed, so a kept
+    database is reused. Cases the bench answered since are no longer pending.
+    """
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            draw_id = conn.execute(text("SELECT max(id) FROM sample_draw")).scalar()
+            if draw_id is None:
+                return None
+            pending = conn.execute(
+                text(
+                    "SELECT id FROM survey_case WHERE draw_id = :d AND status = 'pending'"
+                    " ORDER BY id"
+                ),
+                {"d": draw_id},
+            ).scalars()
+            return {
+                "draw_id": draw_id,
+                "cases": conn.execute(text("SELECT count(*) FROM survey_case")).scalar_one(),
+                "answers": conn.execute(text("SELECT count(*) FROM answer")).scalar_one(),
+                "pending": list(pending),
+                "agent_id": conn.execute(
+                    text("SELECT id FROM user_account WHERE username = 'agent0'")
+                ).scalar_one(),
+                "unit": conn.execute(text("SELECT min(code) FROM unit")).scalar_one(),
+            }
+    finally:
+        engine.dispose()

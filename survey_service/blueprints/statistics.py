@@ -19,7 +19,6 @@ from flask_login import current_user
 from sqlmodel import select
 
 from survey_service import audit
-from survey_service.dispositions import COMPLETE
 from survey_service.lazy import lazy_module
 from survey_service.results.render import csvfile as reports
 from survey_service.setup.waves import current_wave
@@ -27,7 +26,7 @@ from survey_service.setup.waves import current_wave
 from ..db import get_session, transaction
 from ..errors import NotFound, ServiceError
 from ..forms import DesignForm, ReleaseForm, SeedForm
-from ..models import Case, Role, SampleDraw
+from ..models import Role, SampleDraw
 from ..security import requires_role
 from .results_cache import results_cache
 from .results_charts import CHART_ROWS, chart_svg, filtered, page_number
@@ -38,6 +37,8 @@ publication = lazy_module("survey_service.results.publication")
 unit_report = lazy_module("survey_service.results.unit_report")
 office = lazy_module("survey_service.results.exports.office")
 draws = lazy_module("survey_service.sample.draws")
+draw_verification = lazy_module("survey_service.sample.verification")
+draw_view = lazy_module("survey_service.sample.draw_view")
 frames = lazy_module("survey_service.sample.frames")
 cuts = lazy_module("survey_service.results.cuts")
 signals = lazy_module("survey_service.results.signals")
@@ -147,19 +148,38 @@ def draw(draw_id: int):
 @bp.route("/draws/<int:draw_id>")
 @requires_role(Role.STATISTICIAN, Role.ADMIN)
 def draw_detail(draw_id: int):
-    """Show a draw's design, seed, frame hash, per-unit release and its verification."""
+    """Show a draw's design, seed, frame hash, its kept verification and a page of its units."""
     session = get_session()
     record = draws.get_draw(session, draw_id)
-    released = results.cases_by_unit(session, record, Case.released)
-    completes = results.cases_by_unit(session, record, Case.disposition == COMPLETE)
+    with transaction(session):  # a verification run now is kept for the next view
+        verification, checked_at = draw_verification.kept_verification(session, record)
+    query = request.args.get("q", "").strip()
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 1
     return render_template(
         "statistics/draw.html",
         draw=record,
-        verification=draws.verify_draw(session, record),
-        released=released,
-        completes=completes,
+        verification=verification,
+        checked_at=checked_at,
+        units=draw_view.unit_page(session, record, query=query, page=page),
+        query=query,
         release_form=ReleaseForm(),
     )
+
+
+@bp.route("/draws/<int:draw_id>/verify", methods=["POST"])
+@requires_role(Role.STATISTICIAN)
+def verify(draw_id: int):
+    """Re-run the draw's verification now (the page shows the kept one)."""
+    session = get_session()
+    with transaction(session):
+        result = draw_verification.recheck(
+            session, draws.get_draw(session, draw_id), actor=current_user
+        )
+    flash(f"已重新复核：{'一致' if result.ok else '不一致'}。", "success" if result.ok else "error")
+    return redirect(url_for("statistics.draw_detail", draw_id=draw_id))
 
 
 @bp.route("/draws/<int:draw_id>/release", methods=["POST"])

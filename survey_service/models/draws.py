@@ -28,3 +28,5 @@ class SampleDraw(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     drawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # the last re-run of the draw (sample.verification): its key, result and time
+    verification: dict[str, Any] | None = Field(default=None, sa_type=JSON)

@@ -54,6 +54,7 @@ EXPECTED = {
     "statistics.draw": {"statistician"},
     "statistics.release": {"statistician"},
     "statistics.draw_detail": {"statistician", "admin"},
+    "statistics.verify": {"statistician"},
     "statistics.results": {"statistician", "reviewer", "admin"},
     "statistics.results_csv": {"statistician", "reviewer", "admin"},
     "statistics.chart": {"statistician", "reviewer", "admin"},
