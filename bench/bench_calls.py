@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadlib
+import requests
 
 PASSWORD = "bench-password-123"
 CASE_URL = re.compile(r"/calls/case/(\d+)")
@@ -97,8 +98,11 @@ class Floor(threading.Thread):
         http = self.http
         while time.monotonic() < self.deadline:
             started = time.monotonic()
-            answer = http.get(self.base + "/", allow_redirects=False, timeout=30)
-            status = answer.status_code if answer.status_code != 302 else 200
+            try:
+                answer = http.get(self.base + "/", allow_redirects=False, timeout=30)
+                status = answer.status_code if answer.status_code != 302 else 200
+            except requests.ConnectionError:  # a kept-alive connection closed by gunicorn
+                status = 599
             self.stats.add("floor", time.monotonic() - started, status)
 
 
