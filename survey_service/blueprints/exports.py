@@ -108,11 +108,24 @@ def report_xlsx():
 
 
 def table_csv(table: str):
-    """One aggregate table as CSV (UTF-8 with BOM)."""
+    """One aggregate table as CSV (UTF-8 with BOM), from the current figures.
+
+    While new figures are being computed in the background (a city's take a
+    minute or more), the link does not compute them again in the request: it
+    offers the same table as a background job, which waits for them.
+    """
     session = get_session()
     wave = current_wave(session)
-    data = results_cache().data(session, wave, fresh=True)
-    return _send(session, wave, exports.csv_export(session, wave, table, data=data))
+    found = results_cache().lookup(session, wave)
+    if found.stale:
+        return render_template(
+            "exports/stale.html",
+            wave=wave,
+            label=TABLE_LABELS.get(table, table),
+            kind=f"{table}_csv",
+            computed_at=found.computed_at,
+        )
+    return _send(session, wave, exports.csv_export(session, wave, table, data=found.data))
 
 
 # One rule per table (not ``/<table>.csv``) so that every URL is a fixed path and

@@ -47,11 +47,7 @@ bp = Blueprint("statistics", __name__)
 
 PAGE_SIZE = 100  # units a page of the results table shows
 BELOW_MINIMUM_SHOWN = 100  # rows of the below-minimum table on the page (all in the export)
-
-
-def wave_signals(session, wave):
-    """The wave's signs of gaming through the app's cache (live while open, frozen after)."""
-    return results_cache().wave_signals(session, wave)
+RANK_PAGE_SIZE = 100  # rows of the rank view a page lists (all in the ranks export)
 
 
 def results_and_signals(session, wave):
@@ -256,7 +252,14 @@ def results_page():
     pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
     page = page_number(request.args, "page", pages)
     chart_pages = max(1, math.ceil(sum(1 for r in rows if r.mean == r.mean) / CHART_ROWS))
-    short = office.below_minimum_rows(everyone)
+    data = found.data  # what depends on the whole wave only: once per data version
+    short = data.memo("below_minimum_rows", lambda: office.below_minimum_rows(everyone))
+    view = data.memo("rank_view", lambda: cuts.rank_view(everyone))
+    # the rank view ranks every unit; the page lists those of the category and search
+    shown = {r.code for r in rows} if len(rows) != len(everyone) else None
+    ranked = [v for v in view.rows if shown is None or v.code in shown] if view else []
+    rank_pages = max(1, math.ceil(len(ranked) / RANK_PAGE_SIZE))
+    rank_page = page_number(request.args, "rank_page", rank_pages)
     return render_template(
         "statistics/results.html",
         wave=wave,
@@ -272,7 +275,11 @@ def results_page():
         computed_at=found.computed_at,
         signals={s.code: s for s in unit_signals},
         signals_note=signals.SIGNALS_NOTE,
-        view=cuts.rank_view(everyone),
+        view=view,
+        rank_rows=ranked[(rank_page - 1) * RANK_PAGE_SIZE : rank_page * RANK_PAGE_SIZE],
+        rank_matching=len(ranked),
+        rank_page=rank_page,
+        rank_pages=rank_pages,
         cut_assumption=cuts.CUT_ASSUMPTION,
         shrinkage_note=cuts.SHRINKAGE_NOTE,
         min_valid=results.MIN_VALID,
@@ -351,14 +358,13 @@ def unit_page(code: str):
     """One unit's figures, answers by item, dispositions and comments."""
     session = get_session()
     wave = current_wave(session)
-    page = unit_report.unit_report(
-        session, wave, code, for_unit=False, data=results_cache().data(session, wave)
-    )
+    found, unit_signals = results_and_signals(session, wave)  # the data version read once
+    page = unit_report.unit_report(session, wave, code, for_unit=False, data=found.data)
     return render_template(
         "statistics/unit.html",
         wave=wave,
         page=page,
-        unit_signals=next((s for s in wave_signals(session, wave) if s.code == code), None),
+        unit_signals=next((s for s in unit_signals if s.code == code), None),
         signals_note=signals.SIGNALS_NOTE,
     )
 

@@ -52,7 +52,15 @@ def unit_report(
         raise NotFound(f"单位 {code} 不存在")
     data = data if data is not None else load_wave(session, wave)
     results = wave_results(session, wave, data=data)
-    figures = next((r for r in results if r.code == code), None)
+    # indexes over the wave's figures, built once per data version (data.memo): a city
+    # has 7,000 units and a unit's page needs only its own row and its category's
+    by_code = data.memo("wave_results_by_code", lambda: {r.code: r for r in results})
+    figures = by_code.get(code)
+    category = figures.category if figures is not None else unit.category
+    peers = data.memo(
+        f"wave_results_of_category:{category}",
+        lambda: [r for r in results if r.category == category],
+    )
     draw = data.draw
     page: dict[str, Any] = {
         "unit": unit,
@@ -63,7 +71,7 @@ def unit_report(
         "held_comments": 0,  # may still name someone: a reviewer reads them first
         "suppressed": False,
         "for_unit": for_unit,
-        "peers": category_distribution(results, code),  # the category's scores, none named
+        "peers": category_distribution(peers, code),  # the category's scores, none named
     }
     if draw is None:
         return page

@@ -88,7 +88,9 @@ def test_the_ranking_page_shows_the_cut_tests_and_the_shrinkage_view(
     with transaction(session):
         make_wave(session)
         make_user(session, role="reviewer")
-    found = SimpleNamespace(results=rows(), stale=False, computed_at=None)  # a cache lookup
+    memo = {}
+    data = SimpleNamespace(memo=lambda name, compute: memo.setdefault(name, compute()))
+    found = SimpleNamespace(results=rows(), stale=False, computed_at=None, data=data)  # a lookup
     monkeypatch.setattr(view, "results_and_signals", lambda session, wave: (found, []))
     auth.login("reviewer")
     page = client.get("/statistics/results").get_data(as_text=True)
@@ -106,6 +108,12 @@ def test_the_ranking_page_shows_the_cut_tests_and_the_shrinkage_view(
     assert re.findall(r'<tr data-code="(\w+)">', ranked) == [f"U{i:02d}" for i in range(1, 13)]
     assert "∞（正态）" in _row(page, "rank-view", "U12")
     assert cuts.CUT_ASSUMPTION in page
+    # A city's rank view is listed a page at a time; the cut tests still cover every unit.
+    monkeypatch.setattr(view, "RANK_PAGE_SIZE", 5)
+    page = client.get("/statistics/results?rank_page=3").get_data(as_text=True)
+    ranked = page.split('id="rank-view"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r'<tr data-code="(\w+)">', ranked) == ["U11", "U12"]
+    assert "第 3/3 页" in page and "<td>U10</td>" in page.split('id="cuts"', 1)[1]
 
 
 def test_the_offices_unit_page_lists_every_signal_with_its_counts(client, session, auth):
