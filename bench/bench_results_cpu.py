@@ -55,7 +55,7 @@ def _worker_and_child() -> tuple[int, int | None]:
     """The gunicorn worker (grandchild of this process) and its results child, if any."""
     (master,) = [p for p in _children(os.getpid()) if "gunicorn" in _cmdline(p)]
     (worker,) = _children(master)
-    spawned = [p for p in _children(worker) if "multiprocessing" in _cmdline(p)]
+    spawned = [p for p in _children(worker) if "spawn_main" in _cmdline(p)]
     return worker, (spawned[0] if spawned else None)
 
 
