@@ -8,6 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = (
+    "bench_startup.py",
     "bench_import.py",
     "bench_sampling.py",
     "profile_calls.py",

@@ -36,7 +36,25 @@ HEAVY = {
 }
 
 
-def _loaded_after(code: str, tmp_path) -> list[str]:
+# What a command that needs no database must start without: the database layer and the
+# models, log-in, the pages, the key vault's cryptography.
+WEB_APP = {
+    "sqlalchemy": "the engine",
+    "sqlmodel": "the models",
+    "pydantic": "SQLModel",
+    "survey_service.models": "the tables",
+    "flask_login": "log-in",
+    "flask_wtf": "CSRF and forms",
+    "wtforms": "forms",
+    "survey_service.security": "log-in and roles",
+    "survey_service.blueprints": "the pages",
+    "cryptography": "the key vault",
+    "psycopg": "PostgreSQL",
+    "alembic": "migrations",
+}
+
+
+def _env(tmp_path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         SURVEY_INSTANCE_PATH=str(tmp_path / "instance"),
@@ -44,16 +62,46 @@ def _loaded_after(code: str, tmp_path) -> list[str]:
         SECRET_KEY="s" * 40,
         DATABASE_URL=f"sqlite:///{tmp_path / 'survey.sqlite'}",
     )
+    return env
+
+
+def _loaded_after(code: str, tmp_path) -> list[str]:
     script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
-        env=env,
+        env=_env(tmp_path),
         capture_output=True,
         text=True,
         check=True,
     )
     return json.loads(result.stdout.splitlines()[-1])
+
+
+def _command(tmp_path, *args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """Run ``flask --app wsgi ARGS`` as the shell does; its output and the modules it loaded."""
+    modules = tmp_path / "modules.json"
+    script = (
+        "import atexit, json, sys\n"
+        f"out = {str(modules)!r}\n"
+        "atexit.register(lambda: open(out, 'w').write(json.dumps(sorted(sys.modules))))\n"
+        "from flask.cli import main\n"
+        f"sys.argv = ['flask', '--app', 'wsgi', *{list(args)!r}]\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True
+    )
+    return result, set(json.loads(modules.read_text()))
+
+
+def _top(loaded: set[str], names) -> dict[str, str]:
+    """Which of ``names`` (a package counts with its submodules) are loaded."""
+    return {
+        name: why
+        for name, why in names.items()
+        if name in loaded or any(module.startswith(name + ".") for module in loaded)
+    }
 
 
 def test_importing_the_app_loads_no_heavy_library(tmp_path):
@@ -86,3 +134,72 @@ def test_the_export_routes_name_every_csv_table():
     from survey_service.results import exports
 
     assert tuple(exports.CSV_TABLES) == exports_blueprint.CSV_TABLE_NAMES
+
+
+def test_clients_check_starts_without_the_database_and_the_pages(tmp_path):
+    """Does ``flask --app wsgi clients check FILE`` check the file with none of SQLAlchemy,
+    SQLModel, pydantic, the models, log-in, the blueprints or cryptography loaded?"""
+    path = tmp_path / "list.csv"
+    path.write_text("姓名,电话\n张三,13800138000\n李四,13912345678\n王五,1234\n", encoding="utf-8")
+    result, loaded = _command(tmp_path, "clients", "check", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["accepted"], report["rejected"]) == (2, 1)
+    assert [row["phone_e164"] for row in report["rows"] if row["status"] == "accepted"] == [
+        "138****8000",
+        "139****5678",
+    ]
+    assert "survey_service.lists.parsing" in loaded  # the check really ran here
+    assert _top(loaded, {**WEB_APP, **HEAVY}) == {}
+
+
+def test_calls_plan_and_help_start_without_the_database_and_the_pages(tmp_path):
+    """Do ``calls plan FILE --json`` and ``--help`` run with the web app's libraries unloaded?"""
+    case = tmp_path / "case.json"
+    case.write_text(
+        json.dumps({"client_kind": "群众", "now": "2017-06-05T19:00:00+08:00", "attempts": []})
+    )
+    result, loaded = _command(tmp_path, "calls", "plan", str(case), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["next_at"] == "2017-06-05T19:00:00+08:00"
+    assert "survey_service.calls.rules" in loaded
+    assert _top(loaded, {**WEB_APP, **HEAVY}) == {}
+
+    result, loaded = _command(tmp_path, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "clients  Client lists" in result.stdout and "sample " in result.stdout
+    assert _top(loaded, {**WEB_APP, **HEAVY}) == {}
+
+
+def test_a_database_command_still_gets_the_whole_app(tmp_path):
+    """Does a command that uses the database (``db upgrade``) run on the whole app, and does
+    ``clients check --full`` open the database it needs for its audit entry by itself?"""
+    result, loaded = _command(tmp_path, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("database at revision 00")
+    assert {"sqlalchemy", "survey_service.security", "survey_service.blueprints.statistics"} <= (
+        loaded
+    )
+
+    path = tmp_path / "list.csv"
+    path.write_text("姓名,电话\n张三,13800138000\n", encoding="utf-8")
+    result, loaded = _command(tmp_path, "clients", "check", str(path), "--full", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["rows"][0]["phone_e164"] == "+8613800138000"
+    assert "survey_service.blueprints" not in loaded
+    code = (
+        "import sqlite3, sys\n"
+        f"db = sqlite3.connect({str(tmp_path / 'survey.sqlite')!r})\n"
+        'print(db.execute("select action, object_id from audit_event").fetchall())\n'
+    )
+    audit = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert audit.stdout.strip() == "[('clients.check.reveal', 'list.csv')]"
+
+
+def test_flask_routes_lists_the_pages(tmp_path):
+    """Does ``flask routes`` (Flask's own command, which creates the app itself) see every
+    blueprint's routes?"""
+    result, loaded = _command(tmp_path, "routes")
+    assert result.returncode == 0, result.stderr
+    assert "statistics." in result.stdout and "/auth/login" in result.stdout
+    assert "survey_service.blueprints.statistics" in loaded
