@@ -2,7 +2,7 @@
 
 A throw-away PostgreSQL database with one open wave (script ``short_demo``),
 the app under gunicorn on loopback, the IVR dialling ``--calls`` cases in one
-round (at a fixed Wednesday evening), then one thread per call playing it
+round (now, or at ``--at``), then one thread per call playing it
 with the simulated phone network: signed Twilio-style webhooks, numbered
 status callbacks (some out of order, some twice), some key presses resent,
 ``--pause`` seconds between key presses, the calls starting over ``--ramp``
@@ -35,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadlib
 from bench_calls import PASSWORD, Agent
 
-# Wednesday 1 November 2017, 19:00 in Wuhan: inside the calling window.
 KINDS = ("voice", "gather", "status")
 
 
@@ -51,7 +50,7 @@ def seed(url: str, *, cases: int, agents: int) -> None:
     )
 
 
-def dial(url: str, base: str, *, calls: int):
+def dial(url: str, base: str, *, calls: int, at: datetime | None = None):
     """One IVR dialling round of ``calls`` cases; the placed calls."""
     from survey_service import create_app
     from survey_service.calls import dialling
@@ -70,7 +69,7 @@ def dial(url: str, base: str, *, calls: int):
                 limit=calls,
                 # Now (the wave calls round the clock): a claim dated in the past would be
                 # an idle claim at once, given back by the agents' next take-next mid-call.
-                now=datetime.now(UTC),
+                now=at or datetime.now(UTC),
                 webhook_base=base,
                 token_key=app.config["SECRET_KEY"],
             )
@@ -160,6 +159,11 @@ def main() -> int:
     parser.add_argument("--pause", type=float, nargs=2, default=(5.0, 15.0))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which calls start")
+    parser.add_argument(
+        "--at",
+        default=None,
+        help="dial at this time (ISO with offset) instead of now, e.g. 2017-11-01T11:00:00+00:00",
+    )
     args = parser.parse_args()
     if not loadlib.postgres_available():
         print("  skipped: PostgreSQL does not answer at", loadlib.PG_ADMIN_URL)
@@ -183,7 +187,8 @@ def main() -> int:
     with loadlib.throwaway_database("bench_ivr") as url:
         seed(url, cases=args.calls + 20 * args.agents, agents=args.agents)
         with loadlib.gunicorn(url, workers=args.workers) as base:
-            provider, calls = dial(url, base, calls=args.calls)
+            at = datetime.fromisoformat(args.at) if args.at else None
+            provider, calls = dial(url, base, calls=args.calls, at=at)
             stats = Stats()
             # Agents log in before the clock starts (a log-in hashes a password).
             agent_sessions = [
@@ -209,16 +214,28 @@ def main() -> int:
             ]
             threads += [Agent(base, http, deadline, stats) for http in agent_sessions]
             started = time.monotonic()
+            cpu_before = loadlib.server_cpu(base), loadlib.database_cpu(url), time.process_time()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join(max(1.0, deadline - time.monotonic() + 60))
             elapsed = time.monotonic() - started
+            server = loadlib.server_cpu(base) - cpu_before[0]
+            database = loadlib.cpu_between(cpu_before[1], loadlib.database_cpu(url))
+            client = time.process_time() - cpu_before[2]
         rows, stored = stored_answers(url)
     print(
         f"  {len(calls)} simultaneous IVR calls, {args.agents} agents, {elapsed:.1f} s, "
         f"started over {args.ramp:g} s, pause {args.pause[0]:g}-{args.pause[1]:g} s, "
         f"gunicorn -w {args.workers}, calls cut off by the time limit {stats.unfinished}",
+        flush=True,
+    )
+    requests = sum(len(values) for values in stats.latency.values())
+    print(
+        f"  CPU during the run: gunicorn {server:.1f} s, PostgreSQL backends {database:.1f} s,"
+        f" this client {client:.1f} s; per request ({requests}): gunicorn"
+        f" {server / max(1, requests) * 1000:.1f} ms, PostgreSQL"
+        f" {database / max(1, requests) * 1000:.1f} ms",
         flush=True,
     )
     worst = 0.0

@@ -119,6 +119,7 @@ def gunicorn(
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
+    SERVERS[base] = process.pid
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -139,6 +140,59 @@ def gunicorn(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+# Base URL -> the gunicorn master's process id (for :func:`server_cpu`).
+SERVERS: dict[str, int] = {}
+
+
+def _cpu_seconds(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user + system CPU seconds) of a process on this machine, None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(base: str) -> float:
+    """CPU seconds used so far by the gunicorn serving ``base``: its master and workers."""
+    master = SERVERS[base]
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        found = _cpu_seconds(int(entry))
+        if found is not None and (int(entry) == master or found[0] == master):
+            total += found[1]
+    return total
+
+
+def database_cpu(url: str) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend connected to ``url``'s database.
+
+    Empty when the server is not on this machine. Compare two readings with
+    :func:`cpu_between`.
+    """
+    name = url.rsplit("/", 1)[1]
+    engine = create_engine(PG_ADMIN_URL)
+    with engine.connect() as conn:
+        pids = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": name}
+        ).scalars()
+        found = {pid: _cpu_seconds(pid) for pid in pids}
+    engine.dispose()
+    return {pid: cpu[1] for pid, cpu in found.items() if cpu is not None}
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the backends used between two :func:`database_cpu` readings.
+
+    A backend that closed meanwhile is missed (the pool keeps its connections
+    open, so only overflow connections are lost).
+    """
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def login(base: str, username: str, password: str) -> requests.Session:

@@ -163,17 +163,23 @@ def _after_the_call(state: interviews.InterviewState) -> Response:
 @bp.route("/call/<int:attempt_id>/<token>/voice", methods=["POST"])
 @signed_webhook
 def voice(attempt_id: int, token: str):
-    """Start the interview when the call is answered: read the next item."""
+    """Start the interview when the call is answered: read the next item.
+
+    It only reads, yet ends its transaction with a commit: a rollback makes
+    psycopg drop the connection's prepared statements (``DEALLOCATE ALL``), so
+    the next requests on it would plan their statements afresh.
+    """
     session = get_session()
-    call = _open(attempt_id, token)
-    attempt, case = call.attempt, call.case
-    if _frozen(call, "voice"):
-        return _goodbye(session, case)
-    at = joint.current(session, attempt)  # a call covering several units: the one it is at
-    if at is None:
-        return _after_the_call(interviews.state(session, case, IVR))
-    state = interviews.state(session, at[0], IVR)
-    notice = joint.unit_notice(session, *at) if not state.answers else None
+    with transaction(session):
+        call = _open(attempt_id, token)
+        attempt, case = call.attempt, call.case
+        if _frozen(call, "voice"):
+            return _goodbye(session, case)
+        at = joint.current(session, attempt)  # a call covering several units: the one it is at
+        if at is None:
+            return _after_the_call(interviews.state(session, case, IVR))
+        state = interviews.state(session, at[0], IVR)
+        notice = joint.unit_notice(session, *at) if not state.answers else None
     return _say_state(state, attempt, token, notice=notice)
 
 
@@ -208,12 +214,31 @@ def gather(attempt_id: int, token: str, item_id: str, try_no: int):
 @bp.route("/call/<int:attempt_id>/<token>/status", methods=["POST"])
 @signed_webhook
 def status(attempt_id: int, token: str):
-    """Record how the call ended as the attempt's outcome (once, in the provider's order)."""
+    """Record how the call ended as the attempt's outcome (once, in the provider's order).
+
+    Most callbacks only move the call's number on (initiated, ringing, answered, an
+    end after the interview closed the attempt): one UPDATE
+    (:func:`ivr_calls.take_status_sequence`). The others, and any it does not take,
+    go the general way: the call locked and read, the end recorded.
+    """
     session = get_session()
     telephony = provider()
     end = telephony.call_end(request.form)
     sequence = telephony.sequence_number(request.form)
     with transaction(session):
+        if sequence is not None:
+            try:
+                ivr_calls.check_token(current_app.config["SECRET_KEY"], attempt_id, token)
+            except NotFound:
+                abort(404)
+            if ivr_calls.take_status_sequence(
+                session,
+                attempt_id=attempt_id,
+                call_id=telephony.call_id(request.form),
+                sequence=sequence,
+                ended=end is not None,
+            ):
+                return Response(status=204)
         call = _open(attempt_id, token, lock=True)
         attempt, case = call.attempt, call.case
         if _frozen(call, "status"):
@@ -239,7 +264,8 @@ def recording(attempt_id: int, token: str):
     session = get_session()
     found = provider().recording(request.form)
     if found is None:
-        _open(attempt_id, token)  # 404 or 403 as for any webhook, then nothing to keep
+        with transaction(session):  # a commit, not a rollback (see voice)
+            _open(attempt_id, token)  # 404 or 403 as for any webhook, then nothing to keep
         return Response(status=204)  # not a finished recording
     with transaction(session):
         call = _open(attempt_id, token, lock=True)

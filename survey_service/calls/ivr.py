@@ -40,7 +40,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, exists, or_, update
 from sqlmodel import Session, select
 
 import call_scripts
@@ -156,6 +156,66 @@ _TOUCH = (
 )
 
 
+# A status callback in order, for an IVR attempt of an open wave, is only its number: one
+# UPDATE (see :func:`take_status_sequence`). ``ended``: the callback reports the end.
+_OF_OPEN_WAVE = exists().where(
+    Case.id == _ATTEMPTS.c.case_id,
+    SampleDraw.id == Case.draw_id,
+    SurveyWave.id == SampleDraw.wave_id,
+    SurveyWave.status == WaveStatus.OPEN,
+)
+_TAKE_SEQUENCE = (
+    update(_ATTEMPTS)
+    .where(
+        _ATTEMPTS.c.id == bindparam("attempt_id"),
+        _ATTEMPTS.c.channel == IVR,
+        _ATTEMPTS.c.provider_call_id == bindparam("call_id"),
+        or_(
+            _ATTEMPTS.c.status_sequence.is_(None),
+            _ATTEMPTS.c.status_sequence < bindparam("sequence"),
+        ),
+        _OF_OPEN_WAVE,
+    )
+    .values(status_sequence=bindparam("sequence"))
+    .returning(_ATTEMPTS.c.id)
+)
+# An end changes more than the number unless the attempt (not a joint call's) was closed
+# already, by the interview or an earlier end.
+_TAKE_END_SEQUENCE = _TAKE_SEQUENCE.where(
+    _ATTEMPTS.c.ended_at.is_not(None), _ATTEMPTS.c.call_group.is_(None)
+)
+
+
+def check_token(key: str | bytes, attempt_id: int, token: str) -> None:
+    """:raise NotFound: unless ``token`` is the attempt's :func:`attempt_token`."""
+    if not hmac.compare_digest(attempt_token(key, attempt_id), token):
+        raise NotFound("未知的通话")
+
+
+def take_status_sequence(
+    session: Session, *, attempt_id: int, call_id: str, sequence: int, ended: bool
+) -> bool:
+    """Record a status callback that only moves the call's number on, in one statement.
+
+    True when the callback was for this IVR call (``call_id`` its provider's id),
+    of an open wave, newer than every one seen, and changes nothing else: an
+    early event (initiated, ringing, answered; ``ended`` False), or an end after
+    the attempt was closed (not of a joint call). The UPDATE locks the row, so
+    concurrent callbacks of one call run one after the other and each checks
+    the number the one before stored. False: nothing was changed and the
+    caller takes the general path (:func:`open_call`), which finds why (an
+    unknown or another call, a frozen wave, an old number, an end to record).
+    The caller has checked the token (:func:`check_token`).
+    """
+    if not call_id:
+        return False
+    row = session.execute(
+        _TAKE_END_SEQUENCE if ended else _TAKE_SEQUENCE,
+        {"attempt_id": attempt_id, "call_id": call_id, "sequence": sequence},
+    ).first()
+    return row is not None
+
+
 def open_call(
     session: Session, *, attempt_id: int, token: str | None, key: str | bytes, lock: bool
 ) -> Call:
@@ -174,14 +234,16 @@ def open_call(
 
     :raise NotFound: if the token is wrong or the attempt is not an IVR call.
     """
-    if token is not None and not hmac.compare_digest(attempt_token(key, attempt_id), token):
-        raise NotFound("未知的通话")
+    if token is not None:
+        check_token(key, attempt_id, token)
     query = _CALL
     if lock:
-        session.rollback()  # end any read snapshot of the request so far
         if session.get_bind().dialect.name == "postgresql":
+            # Read committed: the locking SELECT reads afresh whatever ran before it (no
+            # rollback: psycopg would drop the connection's prepared statements).
             query = _CALL_FOR_UPDATE
         else:
+            session.rollback()  # end any read snapshot of the request so far
             session.execute(_TOUCH, {"attempt_id": attempt_id})
     row = session.exec(query, params={"attempt_id": attempt_id}).first()
     if row is None or row[0].channel != IVR:

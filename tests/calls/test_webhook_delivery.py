@@ -226,3 +226,33 @@ def test_a_signed_request_without_the_call_id_is_refused(client, session, sample
     ):
         assert _post(client, telephony, url, params).status_code == 403
     assert _stored(session) == before
+
+
+def test_a_numbered_early_status_is_refused_or_ignored_as_any_webhook(
+    client, session, sample, dial, telephony
+):
+    """Does the one-UPDATE path of an early status leave 403, 404 and frozen waves alone?"""
+    dial(limit=2)
+    first, second = telephony.take_calls()
+    ringing = _params(first, CallStatus="ringing", SequenceNumber="1")
+    before = _stored(session)
+    # Signed, but the other call's id: 403; a wrong token in the URL: 404.
+    other = {**ringing, "CallSid": second.call_id}
+    assert _post(client, telephony, _status(first), other).status_code == 403
+    wrong = _status(first).replace("/status", "x/status")
+    assert _post(client, telephony, wrong, ringing).status_code == 404
+    assert _stored(session) == before
+    assert _post(client, telephony, _status(first), ringing).status_code == 204
+    session.commit()
+    numbers = dict(
+        session.exec(select(CallAttempt.provider_call_id, CallAttempt.status_sequence)).all()
+    )
+    assert numbers == {first.call_id: 1, second.call_id: None}
+    office = make_user(session, username="office", role="reviewer")
+    wave = session.exec(select(SurveyWave)).one()
+    with transaction(session):
+        publication.close_results(session=session, wave=wave, actor=office)
+    before = _stored(session)
+    answered = _params(first, CallStatus="in-progress", SequenceNumber="2")
+    assert _post(client, telephony, _status(first), answered).status_code == 204
+    assert _stored(session) == before

@@ -26,18 +26,26 @@ STATEMENTS = {
     "voice": 2,  # the call in one joined SELECT, the answers
     "gather": 4,  # lock, call, answers, INSERT answer
     "gather closing": 8,  # ... + earlier attempts, UPDATE attempt, UPDATE case, INSERT audit
-    "status early": 3,  # lock, call, UPDATE status_sequence
-    "status after closing": 3,  # lock, call, UPDATE status_sequence; the attempt is closed
-    "status hang-up": 8,  # lock, call, UPDATE sequence, answers, earlier attempts, 3 writes
+    # one UPDATE of status_sequence, its conditions checked in it (the call, its number,
+    # the open wave); before: lock, call, UPDATE (3 / 2)
+    "status early": 1,
+    "status after closing": 1,  # the same: the interview closed the attempt
+    # the UPDATE (not taken: an end to record), lock, call, UPDATE sequence, answers,
+    # earlier attempts, 3 writes
+    "status hang-up": 9,
 }
-LOCKED = frozenset(STATEMENTS) - {"voice"}  # all but voice lock the attempt
+# These lock the attempt with a statement of its own: one more on SQLite (see above).
+LOCKED = frozenset({"gather", "gather closing", "status hang-up"})
 # A call covering two units (one number drawn for both, :mod:`survey_service.calls.joint`),
 # counted as they are, not yet reduced: every step that asks where the call is reads the
 # call's attempts again (GROUP: joint.current, resent_to_previous_unit, later, position),
 # and the second unit's case, unit and client are not part of the call's joined SELECT.
 JOINT = {
     "voice": 4,  # call, GROUP, answers, GROUP (the unit's notice)
-    "first gather": 7,  # lock, call, GROUP, the second unit's case, GROUP, answers, INSERT
+    # lock, call, GROUP, GROUP, answers, INSERT: the second unit's case is still in the
+    # session the test's requests share (read by voice; before, the gather's rollback
+    # expired it and it was read again)
+    "first gather": 6,
     "gather": 6,  # the same, the second unit's case now in the session
     # lock, call, GROUP x2, answers, INSERT, earlier attempts, audit, attempt, case (the first
     # unit's 1.1), GROUP, the second unit's attempt and case (started now), its answers,
@@ -46,9 +54,12 @@ JOINT = {
     # lock, call, GROUP x2, answers, unit, client (the resend check's state), answers, unit,
     # client (the key press's state: the unit and client were not held), INSERT
     "gather next unit": 11,
-    # lock, call, UPDATE sequence, GROUP, answers, unit, client x2, earlier attempts, audit,
-    # attempt, case (the second unit's 1.2 partial; the first unit's attempt is closed already)
-    "status hang-up": 12,
+    # the UPDATE of the sequence alone (not taken: an end of a joint call), lock, call,
+    # UPDATE sequence, GROUP, answers, unit, client x2, earlier attempts, audit, attempt,
+    # case (the second unit's 1.2 partial; the first unit's attempt is closed already)
+    # (SQLite, PostgreSQL): on SQLite the rollback before the lock expires the test
+    # session's objects, and one of them is read again
+    "status hang-up": (14, 12),
 }
 
 
@@ -146,7 +157,10 @@ def test_statements_per_webhook_of_a_call_covering_two_units(
     send("status hang-up", call.status_callback_url, CallStatus="completed", SequenceNumber="1")
     locked = frozenset(JOINT) - {"voice"}
     expected = {
-        name: count - (backend == "postgres" and name in locked) for name, count in JOINT.items()
+        name: count[backend == "postgres"]
+        if isinstance(count, tuple)
+        else count - (backend == "postgres" and name in locked)
+        for name, count in JOINT.items()
     }
     assert counts == {name: [expected[name]] * len(runs) for name, runs in counts.items()}, (
         f"statements per webhook of a joint call changed: {counts}"
