@@ -7,9 +7,10 @@ from sqlmodel import select
 
 from survey_service.db import transaction
 from survey_service.dispositions import REFUSAL
-from survey_service.models import CallAttempt, Case, CaseStatus, Unit
+from survey_service.models import CallAttempt, Case, CaseStatus, SampleDraw, Unit
 from survey_service.results import estimates, publication
 from survey_service.results.cache import ResultsCache, data_version
+from survey_service.sample import draws
 from tests.factories import PASSWORD, make_user
 from tests.results.conftest import LEVELS, _interview
 
@@ -95,5 +96,24 @@ def test_data_version_moves_when_review_strikes_an_interview(session, wave_with_
     with transaction(session):
         case = session.exec(select(Case).where(Case.disposition == "1.1")).first()
         case.disposition = "2.12"
+        session.add(case)
+    assert data_version(session, wave) != first
+
+
+def test_data_version_follows_released_cases_without_loading_the_draw(session, wave_with_answers):
+    """The version reads the draw's id only (its design is megabytes at city scale).
+
+    A release flips cases to released (a release of none is refused), so the
+    released count stands for the draw's list of releases.
+    """
+    wave, _plan = wave_with_answers
+    session.expunge_all()
+    first = data_version(session, wave)
+    assert not [o for o in session.identity_map.values() if isinstance(o, SampleDraw)]
+    record = draws.latest_draw(session, wave)
+    assert data_version(session, wave)[2] == record.id
+    with transaction(session):
+        case = session.exec(select(Case).where(Case.draw_id == record.id)).first()
+        case.released = False
         session.add(case)
     assert data_version(session, wave) != first
