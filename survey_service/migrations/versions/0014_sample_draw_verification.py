@@ -16,11 +16,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE (SQLite 3.35+ drops a column in place): a batch copy of
+# sample_draw would drop the table that survey_case refers to, which SQLite's
+# foreign keys refuse once a draw has cases.
 def upgrade() -> None:
-    with op.batch_alter_table("sample_draw") as batch:
-        batch.add_column(sa.Column("verification", sa.JSON(), nullable=True))
+    op.add_column("sample_draw", sa.Column("verification", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sample_draw") as batch:
-        batch.drop_column("verification")
+    op.drop_column("sample_draw", "verification")
