@@ -12,6 +12,7 @@ without them. The web app makes its engine with the app; a command's app
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 _ENGINE_LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str) -> Engine:
@@ -60,7 +62,7 @@ def make_engine(url: str) -> Engine:
     # jit=off: PostgreSQL's JIT compiles a query whose estimated cost is high (the
     # queue's claim, estimated from its subplans) in 40-60 ms, for a query that
     # then runs in a few; the service's queries are short OLTP ones.
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=10,
@@ -68,6 +70,39 @@ def make_engine(url: str) -> Engine:
         hide_parameters=True,
         connect_args={"options": "-c jit=off"},
     )
+    event.listen(engine, "begin", _reads_only)
+    event.listen(engine, "before_cursor_execute", _note_writes)
+    return engine
+
+
+# psycopg 3 forgets every prepared statement of a connection when a transaction is
+# rolled back (``DEALLOCATE ALL``): it cannot tell what the transaction dropped. A
+# request that only read used to end that way (the session's close rolls back), so
+# the next requests on that pooled connection planned their queries afresh (the IVR
+# call's six-table join: 2-3 ms of PostgreSQL CPU each time). A transaction that ran
+# nothing but SELECTs is committed instead, which keeps them; one that wrote anything
+# outside ``transaction()`` is still rolled back, as before.
+READS_ONLY = "survey_service.reads_only"
+
+
+def _reads_only(connection) -> None:
+    connection.info[READS_ONLY] = True
+
+
+def _note_writes(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if connection.info.get(READS_ONLY) and statement.lstrip()[:6].upper() != "SELECT":
+        connection.info[READS_ONLY] = False
+
+
+def _only_read(session: Session) -> bool:
+    """Did the session's open transaction (PostgreSQL) run nothing but SELECTs?"""
+    current = session.get_transaction()
+    if current is None or not current.is_active:
+        return False
+    if session.new or session.dirty or session.deleted:
+        return False
+    connection = session.connection()
+    return connection.dialect.name == "postgresql" and connection.info.get(READS_ONLY) is True
 
 
 def sqlite_database(url: str) -> str | None:
@@ -140,10 +175,16 @@ def get_session() -> Session:
     return g.db_session
 
 
-def close_session(_exc: BaseException | None = None) -> None:
+def close_session(exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
-        session.close()
+        try:
+            if exc is None and _only_read(session):
+                session.commit()  # keeps the connection's prepared statements (see above)
+        except Exception:  # a failed transaction: the close rolls it back, as it always did
+            log.warning("a read-only session could not commit; rolled back", exc_info=True)
+        finally:
+            session.close()
 
 
 @contextmanager
