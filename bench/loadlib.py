@@ -215,6 +215,25 @@ def csrf_of(http: requests.Session, base: str, path: str) -> str | None:
     return found.group(1) if found else None
 
 
+def record_statements(engine) -> tuple[list[str], list[float]]:
+    """Every statement ``engine`` runs from now on, with its time in seconds (two lists)."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    timings: list[float] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(_conn, _cursor, sql, *_args):
+        statements.append(sql)
+        timings.append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _timed(*_args):
+        timings[-1] = time.perf_counter() - timings[-1]
+
+    return statements, timings
+
+
 def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile of ``values`` (seconds), 0 for none."""
     if not values:

@@ -70,23 +70,11 @@ def main() -> int:
             password=PASSWORD,
             script_id="standard_satisfaction",
         )
-        from sqlalchemy import event
 
         from survey_service import create_app
 
         app = create_app({**loadlib.app_config(url), "WTF_CSRF_ENABLED": False})
-        statements: list[str] = []
-
-        timings: list[float] = []
-
-        @event.listens_for(app.extensions["engine"], "before_cursor_execute")
-        def _count(_conn, _cursor, sql, *_args):
-            statements.append(sql)
-            timings.append(time.perf_counter())
-
-        @event.listens_for(app.extensions["engine"], "after_cursor_execute")
-        def _timed(*_args):
-            timings[-1] = time.perf_counter() - timings[-1]
+        statements, timings = loadlib.record_statements(app.extensions["engine"])
 
         client = app.test_client()
         client.post("/auth/login", data={"username": "agent0", "password": PASSWORD})

@@ -59,7 +59,6 @@ def main() -> int:
             password=PASSWORD,
             script_id="short_demo",
         )
-        from sqlalchemy import event
 
         from survey_service import create_app
         from survey_service.calls import dialling
@@ -90,17 +89,7 @@ def main() -> int:
                 )
         calls = provider.take_calls()
 
-        statements: list[str] = []
-        timings: list[float] = []
-
-        @event.listens_for(app.extensions["engine"], "before_cursor_execute")
-        def _count(_conn, _cursor, sql, *_args):
-            statements.append(sql)
-            timings.append(time.perf_counter())
-
-        @event.listens_for(app.extensions["engine"], "after_cursor_execute")
-        def _timed(*_args):
-            timings[-1] = time.perf_counter() - timings[-1]
+        statements, timings = loadlib.record_statements(app.extensions["engine"])
 
         counts: dict[str, list[int]] = defaultdict(list)
         cpu: dict[str, list[float]] = defaultdict(list)
