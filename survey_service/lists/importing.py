@@ -252,7 +252,7 @@ def _store_rows(
     # accepted number is distinct within a file (duplicates are rejected).
     numbers_per_name: Counter[str] = Counter()
     checked = 0
-    with collector_paused(), batch_writer(session) as insert:
+    with collector_paused(), batch_writer(session, client_list.id) as insert:
         for clients, issues in sealed.batches:
             names = clients[NAME_AT]
             numbers_per_name.update(filter(None, names))

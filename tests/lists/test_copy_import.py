@@ -212,3 +212,91 @@ def test_multi_row_inserts_keep_within_sqlite_parameter_limit(session, backend):
     assert batch_writer.values_per_insert(session.connection(), 9) == 1
     driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 250_000)
     assert batch_writer.values_per_insert(session.connection(), 9) == 500
+
+
+def _pg_import_watching_role(url: str, instance, monkeypatch):
+    """Import on PostgreSQL; return the session_replication_role seen by each COPY and after."""
+    seen: list[str] = []
+    real_start = copy_writer.CopyStream._start
+
+    def start(self, key):
+        with self._connection.cursor() as cursor:
+            seen.append(cursor.execute("SHOW session_replication_role").fetchone()[0])
+        return real_start(self, key)
+
+    monkeypatch.setattr(copy_writer.CopyStream, "_start", start)
+    app = make_test_app(url, instance)
+    try:
+        with app.app_context():
+            session = get_session()
+            with transaction(session):
+                unit = make_unit(session)
+                wave = make_wave(session)
+            with transaction(session):
+                client_list = upload_list(session, unit, wave, _content(6_000))
+                after = session.connection().exec_driver_sql("SHOW session_replication_role")
+                role_after = after.scalar()
+                # The constraint still holds in the same transaction, after the import.
+                with pytest.raises(Exception, match="foreign key"), session.begin_nested():
+                    session.connection().exec_driver_sql(
+                        "INSERT INTO client (list_id, row_number, phone_enc, phone_hash,"
+                        " phone_masked) VALUES (%s, 1, 'x', 'y', 'z')",
+                        (client_list.id + 1000,),
+                    )
+            stored = session.exec(
+                select(func.count()).where(Client.list_id == client_list.id)
+            ).one()
+            return seen, role_after, (client_list.n_accepted, stored)
+    finally:
+        empty_all_tables(app.extensions["engine"])
+        app.extensions["engine"].dispose()
+
+
+@pytest.mark.skipif(not PG_OK, reason="PostgreSQL is not running")
+def test_postgres_checks_the_list_key_once(database_urls, tmp_path, monkeypatch):
+    """The COPY runs without the per-row trigger (the role may), put back after it."""
+    seen, after, (accepted, stored) = _pg_import_watching_role(
+        database_urls["postgres"], tmp_path / "a", monkeypatch
+    )
+    assert seen == ["replica"]  # the clients' COPY (the held issue rows follow it)
+    assert after == "origin"
+    assert accepted == stored == 5_923
+
+
+@pytest.mark.skipif(not PG_OK, reason="PostgreSQL is not running")
+def test_postgres_keeps_the_per_row_check_for_a_role_that_may_not(
+    database_urls, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(copy_writer, "may_check_parent_once", lambda connection: False)
+    seen, after, (accepted, stored) = _pg_import_watching_role(
+        database_urls["postgres"], tmp_path / "b", monkeypatch
+    )
+    assert (seen, after) == (["origin"], "origin")
+    assert accepted == stored == 5_923
+
+
+def test_rows_of_another_list_are_refused_when_checked_once():
+    """The one check holds only if every row references the checked list: others are refused."""
+    stream = copy_writer.CopyStream(connection=None, parent_id=7)
+    with pytest.raises(ValueError, match="must all reference client_list 7"):
+        stream.write("client", ("list_id", "row_number"), [(7, 1), (8, 2)])
+    with pytest.raises(ValueError, match="not written with its foreign key checked once"):
+        stream.write("survey_case", ("list_id", "x"), [(7, 1)])
+    with pytest.raises(ValueError, match="not written with its foreign key checked once"):
+        stream.write("client", ("row_number", "list_id"), [(1, 7)])
+    assert stream._open is None  # refused before any COPY was opened
+
+
+@pytest.mark.skipif(not PG_OK, reason="PostgreSQL is not running")
+def test_checked_once_needs_the_list_row(database_urls):
+    import psycopg
+
+    url = database_urls["postgres"].replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(url) as connection:
+        assert copy_writer.may_check_parent_once(connection) is True  # the tests run as postgres
+        with (
+            pytest.raises(ValueError, match="client_list 987654 does not exist"),
+            copy_writer.parent_checked_once(connection, 987654),
+        ):
+            pass
+        connection.rollback()
