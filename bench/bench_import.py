@@ -25,7 +25,9 @@ the text format). A missed target is printed; the bench never fails on it.
 command instead, start-up included, against ``.import`` of the same file,
 for each mix of ``gen_clientlist.py`` (the default dresses; plain mobiles;
 a quarter of the mobiles with spaces and an eighth 027- landlines); the
-target there is 3× for every mix.
+target there is 3× for every mix. ``--command --backend postgres`` does the
+same on PostgreSQL (a fresh database per command) against ``psql \\copy``,
+target 5×.
 """
 
 from __future__ import annotations
@@ -221,12 +223,12 @@ def run_pg_child(path: Path, copy_format: str) -> dict:
         _pg_drop(name)
 
 
-def command_env(tmp: str) -> dict:
-    """An instance with a migrated SQLite database, unit JC001 and an open wave."""
+def command_env(tmp: str, database_url: str | None = None) -> dict:
+    """An instance with a migrated database (SQLite by default), unit JC001 and an open wave."""
     env = dict(os.environ)
     env.update(
         SURVEY_INSTANCE_PATH=tmp,
-        DATABASE_URL=f"sqlite:///{tmp}/bench.sqlite",
+        DATABASE_URL=database_url or f"sqlite:///{tmp}/bench.sqlite",
         SECRET_KEY="bench-" + uuid.uuid4().hex,
         SURVEY_DATA_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(),
     )
@@ -248,11 +250,11 @@ def command_env(tmp: str) -> dict:
     return env
 
 
-def command_seconds(path: Path) -> tuple[float, float, str]:
+def command_seconds(path: Path, database_url: str | None = None) -> tuple[float, float, str]:
     """Wall seconds and CPU seconds (with the helper) of ``clients import``, and its output."""
     flask = str(Path(sys.executable).with_name("flask"))
     with tempfile.TemporaryDirectory() as tmp:
-        env = command_env(tmp)
+        env = command_env(tmp, database_url)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         out = subprocess.run(
@@ -269,29 +271,48 @@ def command_seconds(path: Path) -> tuple[float, float, str]:
     return seconds, cpu, out.stdout.strip()
 
 
+def pg_command_seconds(path: Path) -> tuple[float, float, str]:
+    """:func:`command_seconds` into a fresh PostgreSQL database, dropped afterwards."""
+    name = _pg_database()
+    try:
+        url = _pg_url(name).replace("postgresql://", "postgresql+psycopg://", 1)
+        return command_seconds(path, url)
+    finally:
+        _pg_drop(name)
+
+
 def command_bench(args) -> None:
-    """The whole ``clients import`` command against ``.import``, per mix (target 3×)."""
+    """The whole ``clients import`` command against ``.import`` (3×) or ``\\copy`` (5×), per mix."""
+    postgres = args.backend == "postgres"
+    yardstick, target = ("psql \\copy", TARGET) if postgres else (".import", COMMAND_TARGET)
     for mix in MIXES:
         path = generate(args.rows, mix)
         ratios, runs, plains = [], [], []
         for _ in range(args.repeat):
-            plain = sqlite_import_seconds(path)
-            seconds, cpu, output = command_seconds(path)
+            if postgres:
+                plain = psql_copy_seconds(path)
+                seconds, cpu, output = pg_command_seconds(path)
+            else:
+                plain = sqlite_import_seconds(path)
+                seconds, cpu, output = command_seconds(path)
             plains.append(plain)
             runs.append((seconds, cpu))
             ratios.append(seconds / plain)
         ratios.sort()
         median = ratios[len(ratios) // 2]
-        verdict = "met" if median <= COMMAND_TARGET else "MISSED"
-        print(f"`clients import` command, {args.rows:,} rows GBK CSV, mix {mix}: {output}")
+        verdict = "met" if median <= target else "MISSED"
+        where = "PostgreSQL" if postgres else "SQLite"
         print(
-            f"  ratio          : {median:7.2f} x .import  (target <= {COMMAND_TARGET:g}x:"
+            f"`clients import` command ({where}), {args.rows:,} rows GBK CSV, mix {mix}: {output}"
+        )
+        print(
+            f"  ratio          : {median:7.2f} x {yardstick}  (target <= {target:g}x:"
             f" {verdict}; median of {args.repeat}: " + ", ".join(f"{r:.2f}" for r in ratios) + ")"
         )
         print(
             "  all runs       : command "
             + ", ".join(f"{s:.2f} s ({c:.1f} CPU-s)" for s, c in runs)
-            + "; .import "
+            + f"; {yardstick} "
             + ", ".join(f"{p:.2f}" for p in plains)
             + " s"
         )
@@ -304,7 +325,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="sqlite")
     parser.add_argument("--copy-format", choices=("binary", "text"), default="binary")
     parser.add_argument(
-        "--command", action="store_true", help="time the whole clients import command (SQLite)"
+        "--command",
+        action="store_true",
+        help="time the whole clients import command (SQLite, or --backend postgres)",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
