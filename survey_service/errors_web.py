@@ -50,8 +50,10 @@ def init_app(app: Flask) -> None:
         headers = {"Retry-After": str(seconds), "Cache-Control": "no-store"}
         if request.accept_mimetypes.best == "application/json":
             return {"status": "computing", "retry_after": seconds}, 202, headers
-        page = render_template(
-            "computing.html", started_at=error.started_at, refresh_seconds=seconds
+        page = render_template(  # a form sent is not sent again by a refresh
+            "computing.html",
+            started_at=error.started_at,
+            refresh_seconds=seconds if request.method in ("GET", "HEAD") else None,
         )
         return page, 202, headers
 

@@ -11,14 +11,16 @@ import time
 from concurrent.futures import Future
 
 import openpyxl
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from survey_service.blueprints.results_cache import CACHE_KEY
-from survey_service.models import SurveyWave
+from survey_service.db import transaction
+from survey_service.models import SampleDraw, SurveyWave
 from survey_service.results import signal_views, signals
 from survey_service.results.cache import ResultsCache
 from survey_service.results.computing import Threads
 from survey_service.results.exports import files
+from tests.factories import make_user
 from tests.results.test_exports import parse_csv
 from tests.results.test_signals import PLAN, build_signals_wave
 from tests.web.test_exports_web import PREFIX, _events, _register
@@ -147,6 +149,16 @@ def test_first_figures_answer_at_once_with_a_refreshing_page(app, client, auth, 
         assert response.status_code == 202 and response.mimetype == "text/html"
         assert response.headers["Retry-After"] == "5"
         assert "本轮的结果正在计算…" in text and '<meta http-equiv="refresh" content="5">' in text
+    # a form that needs the figures (release to the units below target): 202, no refresh
+    with transaction(session):
+        make_user(session, username="statistician", role="statistician")
+    draw_id = session.exec(select(SampleDraw.id)).one()
+    auth.logout()
+    auth.login("statistician")
+    posted = client.post(f"/statistics/draws/{draw_id}/release", data={"units": ""})
+    text = posted.get_data(as_text=True)
+    assert posted.status_code == 202 and "本轮的结果正在计算…" in text
+    assert 'http-equiv="refresh"' not in text and "请稍后返回上一页重新提交" in text
     assert len(runner.submitted) == 1  # one computation, not one a request
     assert _events(session, "export.report_xlsx") == 0
     # a background export job waits for them however long they take
