@@ -146,7 +146,9 @@ def measure(url: str, ids: dict, *, size: int, runs: int) -> None:
     with loadlib.gunicorn(url, workers=1, threads=4, timeout=300) as base:
         http = loadlib.login(base, "statistician", PASSWORD)
         started = time.perf_counter()
-        http.get(base + "/statistics/results", timeout=600)
+        # answered 202 (正在计算…) until the first figures are there: poll as the page does
+        while http.get(base + "/statistics/results", timeout=600).status_code == 202:
+            time.sleep(0.2)
         print(
             f"-- {size} units: {ids['cases']} cases, {ids['answers']} answers; first computation"
             f" of the figures {time.perf_counter() - started:.1f} s (after a restart)",

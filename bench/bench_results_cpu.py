@@ -71,7 +71,9 @@ def measure_mode(url: str, ids: dict, *, mode: str, runs: int) -> None:
     env = {"RESULTS_COMPUTE": mode, "RESULTS_WAIT_SECONDS": "0"}
     with loadlib.gunicorn(url, workers=1, threads=4, timeout=300, extra_env=env) as base:
         http = loadlib.login(base, "statistician", PASSWORD)
-        http.get(base + "/statistics/results", timeout=600)  # the first figures
+        # the first figures: answered 202 (正在计算…) until they are there
+        while http.get(base + "/statistics/results", timeout=600).status_code == 202:
+            time.sleep(0.2)
         worker, child = _worker_and_child()
         warm = []
         for _ in range(3):

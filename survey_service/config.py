@@ -103,6 +103,12 @@ SETTINGS: tuple[Setting, ...] = (
         "before it shows the last ones marked as being updated (0: it does not wait).",
     ),
     Setting(
+        "RESULTS_FIRST_WAIT_SECONDS",
+        "5",
+        "How long a request waits for a wave's first figures (computed apart) before the page "
+        "says they are being computed and refreshes itself; background exports wait for them.",
+    ),
+    Setting(
         "TELEPHONY_PROVIDER",
         "simulated",
         "Which telephony provider places IVR calls: simulated (demo/tests; refused in "

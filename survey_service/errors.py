@@ -94,3 +94,14 @@ class Conflict(ServiceError):
     """The record is not in a state that allows this action."""
 
     status_code = 409
+
+
+class StillComputing(Exception):
+    """A wave's first figures are being computed apart and took longer than a request waits:
+    the page says so and refreshes itself (``RESULTS_FIRST_WAIT_SECONDS``)."""
+
+    def __init__(self, wave_id: int, started_at, *, refresh_seconds: int = 5) -> None:
+        super().__init__(f"the first results of wave {wave_id} are being computed")
+        self.wave_id = wave_id
+        self.started_at = started_at
+        self.refresh_seconds = refresh_seconds

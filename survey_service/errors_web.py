@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .errors import ServiceError
+from .errors import ServiceError, StillComputing
 from .web_hardening import SMALL_BODY_BLUEPRINTS, body_limit_text
 
 TITLES = {
@@ -41,6 +41,21 @@ def init_app(app: Flask) -> None:
         else:
             message = error.description
         return _render(error.code or 500, message)
+
+    @app.errorhandler(StillComputing)
+    def still_computing(error: StillComputing):
+        """202 at once: the first figures are computed apart; the page refreshes itself."""
+        _rollback()
+        seconds = error.refresh_seconds
+        headers = {"Retry-After": str(seconds), "Cache-Control": "no-store"}
+        if request.accept_mimetypes.best == "application/json":
+            return {"status": "computing", "retry_after": seconds}, 202, headers
+        page = render_template(  # a form sent is not sent again by a refresh
+            "computing.html",
+            started_at=error.started_at,
+            refresh_seconds=seconds if request.method in ("GET", "HEAD") else None,
+        )
+        return page, 202, headers
 
     @app.errorhandler(500)
     def internal_error(error):

@@ -2,7 +2,7 @@
 
 Every app test runs on SQLite and, when it answers, on PostgreSQL (required
 under ``CI=true``). Each backend's database is created once per run through
-the Alembic migrations; after each test every table is emptied.
+the Alembic migrations; after each test every table it used is emptied.
 """
 
 from __future__ import annotations
@@ -95,12 +95,35 @@ def make_test_app(url: str, instance_path, **extra):
         os.environ.pop("SURVEY_INSTANCE_PATH", None)
 
 
+# The id sequences a test took ids from (pg_sequences shows last_value NULL for a sequence
+# never used or restarted).
+_USED_SEQUENCES = text(
+    "SELECT quote_ident(sequencename) FROM pg_sequences"
+    " WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+)
+
+
 def empty_all_tables(engine) -> None:
-    tables = list(reversed(SQLModel.metadata.sorted_tables))
+    """Every table emptied and every id sequence restarted, as after the migrations.
+
+    On PostgreSQL only the tables a test left rows in are emptied, by DELETE, and only
+    the sequences it used are restarted, without waiting for the commit's WAL flush: a
+    TRUNCATE of every table (a new file each, flushed) cost 80 ms a test on a quiet
+    machine and 0.3-0.5 s on a loaded one.
+    """
+    tables = list(reversed(SQLModel.metadata.sorted_tables))  # children before parents
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            with_rows = " UNION ALL ".join(
+                f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in tables
+            )
+            touched = set(conn.execute(text(with_rows)).scalars())
+            for table in tables:
+                if table.name in touched:
+                    conn.execute(table.delete())
+            for sequence in conn.execute(_USED_SEQUENCES).scalars().all():
+                conn.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
         else:
             for table in tables:
                 conn.execute(table.delete())

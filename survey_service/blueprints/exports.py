@@ -98,11 +98,13 @@ def report_xlsx():
     """Every aggregate table in one workbook, with the provenance sheet 说明."""
     session = get_session()
     wave = current_wave(session)
+    data, signals = results_cache().export_inputs(session, wave)
     export = exports.xlsx_export(
         session,
         wave,
         timezone=current_app.config.get("TIMEZONE", "Asia/Shanghai"),
-        data=results_cache().data(session, wave, fresh=True),
+        data=data,
+        signals=signals,
     )
     return _send(session, wave, export)
 
@@ -116,7 +118,11 @@ def table_csv(table: str):
     """
     session = get_session()
     wave = current_wave(session)
-    found = results_cache().lookup(session, wave)
+    signals = None
+    if table == "signals":  # the pages' signals, computed apart with the figures
+        found, signals = results_cache().results_and_signals(session, wave)
+    else:
+        found = results_cache().lookup(session, wave)
     if found.stale:
         return render_template(
             "exports/stale.html",
@@ -125,7 +131,8 @@ def table_csv(table: str):
             kind=f"{table}_csv",
             computed_at=found.computed_at,
         )
-    return _send(session, wave, exports.csv_export(session, wave, table, data=found.data))
+    export = exports.csv_export(session, wave, table, data=found.data, signals=signals)
+    return _send(session, wave, export)
 
 
 # One rule per table (not ``/<table>.csv``) so that every URL is a fixed path and
@@ -189,14 +196,19 @@ def _builder(kind: str):
 
     def build(session, wave, progress):
         progress(0, 3)
-        data = cache.data(session, wave, fresh=True)
+        signals = None
+        if kind in ("report_xlsx", "signals_csv"):  # the pages' signals, of the same version
+            data, signals = cache.export_inputs(session, wave, block=True)
+        else:
+            data = cache.data(session, wave, fresh=True, block=True)
         if kind == "report_xlsx":
             return exports.xlsx_export(
-                session, wave, timezone=timezone, data=data, progress=progress
+                session, wave, timezone=timezone, data=data, signals=signals, progress=progress
             )
         progress(1, 3)
         if kind.endswith("_csv") and kind[: -len("_csv")] in exports.CSV_TABLES:
-            export = exports.csv_export(session, wave, kind[: -len("_csv")], data=data)
+            name = kind[: -len("_csv")]
+            export = exports.csv_export(session, wave, name, data=data, signals=signals)
         elif kind == "microdata_csv":
             export = exports.microdata_export(session, wave, data=data)
         else:

@@ -42,7 +42,8 @@ def results_cache():
     priority; ``thread``: in a thread of this process; ``inline`` (the tests):
     in the request. ``RESULTS_WAIT_SECONDS`` is how long a page that has last
     figures waits for new ones before it shows the last ones marked as being
-    updated.
+    updated; ``RESULTS_FIRST_WAIT_SECONDS`` how long a request waits for a wave's
+    first figures before the page says they are being computed (and refreshes).
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     cache = app.extensions.get(CACHE_KEY)
@@ -75,4 +76,8 @@ def _new_cache(app):
     if runner is not None:
         atexit.register(runner.close)  # the child ends with this process
     wait = float(app.config.get("RESULTS_WAIT_SECONDS") or 0)
-    return cache_module.ResultsCache(runner=runner, wait=max(wait, 0.0))
+    first = app.config.get("RESULTS_FIRST_WAIT_SECONDS")
+    first_wait = cache_module.FIRST_WAIT if first in (None, "") else float(first)
+    return cache_module.ResultsCache(
+        runner=runner, wait=max(wait, 0.0), first_wait=max(first_wait, 0.0)
+    )

@@ -16,8 +16,9 @@ frozen snapshot, which is never recomputed.
 
 The signs of gaming (:func:`results.signals.unit_signals`) are kept beside
 them, keyed by the data version and the wave's lists and staff numbers
-(:func:`lists_version`); once the wave is closed they come from its frozen
-signals (:func:`results.signal_views.wave_signals`).
+(:func:`lists_version`; both in :mod:`results.versions`); once the wave is
+closed they come from its frozen signals
+(:func:`results.signal_views.wave_signals`).
 
 Where and how long. Without a runner (``RESULTS_COMPUTE=inline``, the tests)
 the request that finds a new version computes it. With a runner
@@ -30,11 +31,17 @@ the time they were computed) and the page says they are being updated. The
 signals go the same way, in the same computation when a page needs both. A
 second new version while one is being computed waits for that one to finish
 (one computation per wave at a time). The first figures of a wave are
-always waited for, and so are exports (:meth:`ResultsCache.data` with
-``fresh=True``): they never take stale figures, and they wait without
-computing in the web process. A computation that fails (a child process
-that died is restarted by the next one) leaves the last figures in place;
-a request waiting for one computes in the request after two failures.
+waited for ``first_wait`` seconds at most (``RESULTS_FIRST_WAIT_SECONDS``,
+by default 5; a city's take minutes in a niced child on a busy node): then the
+request gets :class:`~survey_service.errors.StillComputing` and the page says
+the figures are being computed and refreshes itself; the computation goes on.
+Exports (:meth:`ResultsCache.data` with ``fresh=True``,
+:meth:`ResultsCache.export_inputs`) never take stale figures: they wait for
+new ones without computing in the web process (for the first ones, as long
+as a page; a background job, ``block=True``, as long as it takes). A
+computation that fails (a child process that died is restarted by the next
+one) leaves the last figures in place; a request waiting for one computes in
+the request after two failures.
 
 The cache belongs to its caller (the web app keeps one per process, see
 README: several web nodes each keep their own): a stage module holds no
@@ -51,95 +58,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from survey_service.dispositions import COMPLETE
-from survey_service.models import (
-    Answer,
-    CallAttempt,
-    Case,
-    CaseStatus,
-    ClientList,
-    SampleDraw,
-    StaffNumber,
-    SurveyWave,
-    Unit,
-    WaveStatus,
-    utcnow,
-)
+from survey_service.errors import StillComputing
+from survey_service.models import SurveyWave, WaveStatus, utcnow
 from survey_service.results import signal_views, signals
 from survey_service.results.computing import Computed, Runner, compute
 from survey_service.results.estimates import UnitResult
-from survey_service.results.respondents import RESPONDENT_DISPOSITIONS, WaveData
+from survey_service.results.respondents import WaveData
 from survey_service.results.signals import UnitSignals
+from survey_service.results.versions import data_version, lists_version
+
+__all__ = ["Lookup", "ResultsCache", "data_version", "lists_version"]
 
 log = logging.getLogger(__name__)
-
-
-def data_version(session: Session, wave: SurveyWave) -> tuple:
-    """What the wave's figures depend on, as a tuple that changes when they may change."""
-    units = session.exec(
-        select(func.count(Unit.id), func.max(Unit.id), func.count(Unit.id).filter(Unit.active))
-    ).one()
-    # The draw's id alone: loading the draw would parse its design (2 MB of JSON for a
-    # city, 0.2 s a page); a release changes the released cases' count below.
-    draw_id = session.exec(
-        select(SampleDraw.id)
-        .where(SampleDraw.wave_id == wave.id, SampleDraw.status == "drawn")
-        .order_by(SampleDraw.id.desc())
-        .limit(1)
-    ).first()
-    if draw_id is None:
-        return (wave.id, wave.status, None, tuple(units))
-    of_draw = Case.draw_id == draw_id
-    # Over the whole tables, not joined to the draw's cases: a join costs a second at
-    # city scale (2 million answers) and a change anywhere only recomputes once more.
-    # The maximum id comes from the primary key's index; attempts are counted for the
-    # outcomes written later into an attempt (its case's disposition while open).
-    answers = session.exec(select(func.max(Answer.id))).one()
-    attempts = session.exec(
-        select(
-            func.count(CallAttempt.id), func.max(CallAttempt.id), func.count(CallAttempt.outcome)
-        )
-    ).one()
-    cases = session.exec(
-        select(
-            func.count(Case.id).filter(Case.released),
-            func.count(Case.id).filter(Case.status == CaseStatus.FINAL),
-            func.count(Case.id).filter(Case.disposition.in_(RESPONDENT_DISPOSITIONS)),
-            func.max(Case.finalized_at),
-            # a struck interview is re-coded from 1.1 without a new finalisation time
-            func.count(Case.id).filter(Case.disposition == COMPLETE),
-        ).where(of_draw)
-    ).one()
-    return (
-        wave.id,
-        wave.status,
-        draw_id,
-        tuple(units),
-        answers,
-        tuple(attempts),
-        tuple(cases),
-    )
-
-
-def lists_version(session: Session, wave: SurveyWave) -> tuple:
-    """What the number signals depend on beyond :func:`data_version`: lists, staff numbers."""
-    lists = session.exec(
-        select(
-            func.count(ClientList.id),
-            func.max(ClientList.id),
-            func.count(ClientList.id).filter(ClientList.status.in_(signals.CURRENT_LISTS)),
-            func.sum(ClientList.n_accepted),
-        ).where(ClientList.wave_id == wave.id)
-    ).one()
-    staff = session.exec(
-        select(func.count(StaffNumber.id), func.max(StaffNumber.id)).where(
-            StaffNumber.wave_id == wave.id
-        )
-    ).one()
-    return (tuple(lists), tuple(staff))
 
 
 @dataclass(frozen=True)
@@ -179,6 +111,11 @@ class _Job:
     figures: _Entry | None = None
     signals: _Entry | None = None
     failed: bool = False
+    started_at: datetime = field(default_factory=utcnow)
+
+
+#: how long a request waits for a wave's first figures by default (seconds)
+FIRST_WAIT = 5.0
 
 
 class ResultsCache:
@@ -186,16 +123,24 @@ class ResultsCache:
 
     ``runner`` (:mod:`results.computing`: a child process or a thread) computes new
     versions apart, and ``wait`` is how long a request that has last figures waits
-    for new ones (see the module's docstring); without a runner the request computes.
+    for new ones (see the module's docstring), ``first_wait`` how long for a wave's first
+    ones (None: as long as they take); without a runner the request computes.
     """
 
-    def __init__(self, *, runner: Runner | None = None, wait: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        runner: Runner | None = None,
+        wait: float = 0.0,
+        first_wait: float | None = FIRST_WAIT,
+    ) -> None:
         self._lock = threading.Lock()
         self._figures: dict[int, _Entry] = {}
         self._signals: dict[int, _Entry] = {}
         self._running: dict[int, _Job] = {}
         self._runner = runner
         self._wait = wait
+        self._first_wait = first_wait
 
     def lookup(
         self,
@@ -203,14 +148,23 @@ class ResultsCache:
         wave: SurveyWave,
         *,
         fresh: bool = False,
+        block: bool = False,
     ) -> Lookup:
-        """The wave's data and figures; maybe stale ones unless ``fresh`` (with a runner)."""
-        found, _rows = self._get(session, wave, figures=True, with_signals=False, fresh=fresh)
+        """The wave's data and figures; maybe stale ones unless ``fresh`` (with a runner).
+
+        :raise StillComputing: if the wave's first figures took longer than ``first_wait``
+            (never with ``block``).
+        """
+        found, _rows = self._get(
+            session, wave, figures=True, with_signals=False, fresh=fresh, block=block
+        )
         assert found is not None
         return found
 
-    def data(self, session: Session, wave: SurveyWave, *, fresh: bool = False) -> WaveData:
-        return self.lookup(session, wave, fresh=fresh).data
+    def data(
+        self, session: Session, wave: SurveyWave, *, fresh: bool = False, block: bool = False
+    ) -> WaveData:
+        return self.lookup(session, wave, fresh=fresh, block=block).data
 
     def wave_results(self, session: Session, wave: SurveyWave) -> list[UnitResult]:
         """As :func:`publication.wave_results`, computed at most once per data version."""
@@ -235,6 +189,22 @@ class ResultsCache:
         assert found is not None and rows is not None
         return found, rows
 
+    def export_inputs(
+        self, session: Session, wave: SurveyWave, *, block: bool = False
+    ) -> tuple[WaveData, list[UnitSignals]]:
+        """The current data and signals of one data version, for an export: as
+        :meth:`results_and_signals` but never stale (waited for, as ``fresh``), so an
+        exported signal is the one the pages show, computed apart as theirs are."""
+        if wave.status != WaveStatus.OPEN:
+            return self.data(session, wave, fresh=True, block=block), signal_views.wave_signals(
+                session, wave
+            )
+        found, rows = self._get(
+            session, wave, figures=True, with_signals=True, fresh=True, block=block
+        )
+        assert found is not None and rows is not None
+        return found.data, rows
+
     def clear(self) -> None:
         with self._lock:
             self._figures.clear()
@@ -248,6 +218,7 @@ class ResultsCache:
         figures: bool,
         with_signals: bool,
         fresh: bool = False,
+        block: bool = False,
     ) -> tuple[Lookup | None, list[UnitSignals] | None]:
         version = data_version(session, wave)
         with_signals = with_signals and wave.status == WaveStatus.OPEN
@@ -264,7 +235,8 @@ class ResultsCache:
             if self._runner is None:
                 got = self._compute_here(session, wave, need)
             elif fresh or not has_last:
-                got = self._await(session, wave, need)
+                timeout = None if block or has_last else self._first_wait
+                got = self._await(session, wave, need, timeout=timeout)
             else:
                 need = self._also_outdated(session, wave, need, last_fig, last_sig)
                 job, _mine = self._start(wave.id, need)
@@ -333,14 +305,18 @@ class ResultsCache:
         return entry
 
     def _await(
-        self, session: Session, wave: SurveyWave, need: _Need
+        self, session: Session, wave: SurveyWave, need: _Need, *, timeout: float | None = None
     ) -> tuple[_Entry | None, _Entry | None]:
         """What ``need`` asks for, computed apart and waited for (after a computation of the
-        wave already running); computed here if the runner failed twice."""
+        wave already running); computed here if the runner failed twice.
+
+        :raise StillComputing: when a computation is not done within ``timeout`` seconds.
+        """
         failures = 0
         while failures < 2:
             job, mine = self._start(wave.id, need)
-            job.done.wait()
+            if not job.done.wait(timeout):
+                raise StillComputing(wave.id, job.started_at)
             if mine and not job.failed:
                 return job.figures, job.signals
             failures += mine

@@ -9,6 +9,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import BACKENDS
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -75,3 +77,12 @@ def login(page, base_url: str, username: str, password: str = "password123") -> 
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+
+
+@pytest.fixture(params=[BACKENDS[-1]])
+def backend(request) -> str:
+    """One backend for the browser tests: PostgreSQL (production's) when it answers, else
+    SQLite. What they add is the pages, forms and scripts in a real browser; every
+    database path they take is run on both backends by the tests without a browser, and
+    a browser test costs 7-17 s a backend."""
+    return request.param

@@ -67,7 +67,9 @@ def test_figures_and_signals_come_from_a_low_priority_child_equal_to_in_process(
     wave, _plan = wave_with_answers
     runner = _child(app, prepare_charts)
     try:
-        found, rows = ResultsCache(runner=runner).results_and_signals(session, wave)
+        found, rows = ResultsCache(runner=runner, first_wait=None).results_and_signals(
+            session, wave
+        )
         assert not found.stale
         assert found.pid == runner.pid and found.pid != os.getpid()
         mine = os.getpriority(os.PRIO_PROCESS, 0)
@@ -96,7 +98,7 @@ def test_stale_figures_while_the_child_computes_and_a_dead_child_is_replaced(
     monkeypatch.setenv(STALL, str(flag))
     runner = _child(app, _stall_while_flagged)
     try:
-        cache = ResultsCache(runner=runner)
+        cache = ResultsCache(runner=runner, first_wait=None)
         first = cache.lookup(session, wave)
         first_pid = first.pid
         assert not first.stale and first_pid == runner.pid

@@ -37,7 +37,7 @@ def test_new_data_computed_in_the_background_while_stale_figures_are_served(
             yield own
 
     prepared = []
-    cache = ResultsCache(runner=Threads(open_session, prepare=prepared.append))
+    cache = ResultsCache(runner=Threads(open_session, prepare=prepared.append), first_wait=None)
     first = cache.lookup(session, wave)
     assert not first.stale and prepared == [first.data]  # the first figures: waited for
     with transaction(session):

@@ -32,11 +32,13 @@ from survey_service.results.render import csvfile as reports
 from survey_service.results.render.workbook import Sheet, build_workbook
 from survey_service.results.respondents import WaveData, load_wave
 from survey_service.results.signal_views import signals_table, wave_signals
+from survey_service.results.signals import UnitSignals
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv"  # send_file adds "; charset=utf-8"
 
-#: every aggregate table by name, built from the wave's loaded data
+#: every aggregate table by name, built from the wave's loaded data (the signals: see
+#: :func:`table`, which takes the ones already computed)
 CSV_TABLES: dict[str, Callable[[Session, WaveData], Table]] = {
     "estimates": tables.estimates,
     "aspects": lambda _session, data: aspects(data),
@@ -62,21 +64,38 @@ class ExportFile:
     mimetype: str
 
 
-def table(session: Session, wave: SurveyWave, name: str, *, data: WaveData | None = None) -> Table:
-    """One aggregate table by name (see :data:`CSV_TABLES`); ``data`` is the wave's, if loaded.
+def table(
+    session: Session,
+    wave: SurveyWave,
+    name: str,
+    *,
+    data: WaveData | None = None,
+    signals: list[UnitSignals] | None = None,
+) -> Table:
+    """One aggregate table by name (see :data:`CSV_TABLES`); ``data`` is the wave's, if loaded,
+    and ``signals`` its signs of gaming if computed (the results cache's: not recomputed).
 
     :raise NotFound: for an unknown name.
     """
     if name not in CSV_TABLES:
         raise NotFound(f"没有名为 {name} 的导出表")
+    if name == "signals" and signals is not None:
+        return signals_table(signals)
     return CSV_TABLES[name](session, data if data is not None else load_wave(session, wave))
 
 
 def workbook_sheets(
-    session: Session, wave: SurveyWave, *, data: WaveData | None = None
+    session: Session,
+    wave: SurveyWave,
+    *,
+    data: WaveData | None = None,
+    signals: list[UnitSignals] | None = None,
 ) -> list[Sheet]:
-    """Every aggregate table as a formatted sheet (no microdata)."""
+    """Every aggregate table as a formatted sheet (no microdata); ``signals`` as in
+    :func:`table`."""
     data = data if data is not None else load_wave(session, wave)
+    if signals is None:
+        signals = wave_signals(session, data.wave)
     ranked = wave_results(session, wave, data=data)  # memoised: the scores and ranking sheets
     estimates = tables.estimates(session, data)
     dispositions = tables.dispositions(session, data)
@@ -102,7 +121,7 @@ def workbook_sheets(
         Sheet("抽样参数", *parameters(data), widths={0: 28, 1: 70}),
         Sheet("意见建议", *comments(session, data), widths={4: 60}),
         Sheet("低于最低要求的单位", *below_minimum(session, data), widths={14: 50}),
-        Sheet("异常信号", *signals_table(wave_signals(session, data.wave))),
+        Sheet("异常信号", *signals_table(signals)),
         Sheet("排名分界检验", *cut_rows(ranked), widths={10: 60}),
         Sheet("排名视图", *rank_rows(ranked)),
     ]
@@ -115,13 +134,15 @@ def xlsx_export(
     *,
     timezone: str = DEFAULT_TIMEZONE,
     data: WaveData | None = None,
+    signals: list[UnitSignals] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportFile:
-    """The workbook; the 说明 sheet gives its times in ``timezone``.
+    """The workbook; the 说明 sheet gives its times in ``timezone``; ``signals`` as in
+    :func:`table`.
 
     ``progress(done, total)`` is told of each sheet written (a background export's bar).
     """
-    sheets = workbook_sheets(session, wave, data=data)
+    sheets = workbook_sheets(session, wave, data=data, signals=signals)
     if progress is not None:
         progress(1, len(sheets) + 2)
     book = build_workbook(
@@ -139,15 +160,22 @@ def xlsx_export(
 
 
 def csv_export(
-    session: Session, wave: SurveyWave, name: str, *, data: WaveData | None = None
+    session: Session,
+    wave: SurveyWave,
+    name: str,
+    *,
+    data: WaveData | None = None,
+    signals: list[UnitSignals] | None = None,
 ) -> ExportFile:
-    """One aggregate table as a CSV file; built once per load of ``data`` when given.
+    """One aggregate table as a CSV file; built once per load of ``data`` when given (the
+    signals' from ``signals`` when given, as in :func:`table`: they have a version of their
+    own, the lists').
 
     :raise NotFound: for an unknown table name.
     """
 
     def build() -> ExportFile:
-        header, rows = table(session, wave, name, data=data)
+        header, rows = table(session, wave, name, data=data, signals=signals)
         return ExportFile(
             name=f"{name}_csv",
             data=reports.csv_bytes(header, rows),
@@ -158,7 +186,7 @@ def csv_export(
 
     if name not in CSV_TABLES:
         raise NotFound(f"没有名为 {name} 的导出表")
-    return build() if data is None else data.memo(f"csv:{name}", build)
+    return build() if data is None or signals is not None else data.memo(f"csv:{name}", build)
 
 
 def microdata_export(
