@@ -72,6 +72,17 @@ def page(browser):
     context.close()
 
 
+def click_and_confirm(page, selector: str) -> str:
+    """Click a button that asks first; wait for the question and for the page the accepted
+    form leads to, and return the question (the ``dialog`` handler above accepts it).
+
+    Reading ``page.dialogs`` right after ``page.click`` races the dialog event and the
+    next page's load."""
+    with page.expect_event("dialog") as asked, page.expect_navigation():
+        page.click(selector)
+    return asked.value.message
+
+
 def login(page, base_url: str, username: str, password: str = "password123") -> None:
     page.goto(f"{base_url}/auth/login")
     page.fill("input[name=username]", username)

@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 
 from tests.browser import day
-from tests.browser.conftest import CHROMIUM, login
+from tests.browser.conftest import CHROMIUM, click_and_confirm, login
 
 
 def _watch_csp(page) -> list[str]:
@@ -76,11 +76,11 @@ def test_reviewer_day(app, session, live_server, page):
 
     day.interviews(session, d, ["JC023", "JC024", "JG001"])
     page.click("nav >> text=结果")
-    page.click("text=封存本轮结果")
-    assert "不可撤销" in page.dialogs[-1] and "封存" in page.dialogs[-1]
+    asked = click_and_confirm(page, "text=封存本轮结果")
+    assert "不可撤销" in asked and "封存" in asked
     assert "已封存" in page.inner_text("#wave-status")
-    page.click("text=发布")
-    assert "不可撤销" in page.dialogs[-1] and "发布" in page.dialogs[-1]
+    asked = click_and_confirm(page, "text=向各单位发布")
+    assert "不可撤销" in asked and "发布" in asked
     assert "已发布" in page.inner_text("#wave-status")
     assert violations == []
 
@@ -97,12 +97,10 @@ def test_statistician_day(app, session, live_server, page, tmp_path: Path):
     page.fill("input[name=per_unit]", "8")
     page.fill("input[name=replicates]", "2")
     page.fill("input[name=reserve]", "1")
-    page.click("#design-form button[type=submit]")
-    assert "不可撤销" in page.dialogs[-1]
+    assert "不可撤销" in click_and_confirm(page, "#design-form button[type=submit]")
     assert len(page.inner_text("#frame-hash")) == 64
     page.fill("input[name=seed]", "20170601")
-    page.click("#seed-form button[type=submit]")
-    assert "不可撤销" in page.dialogs[-1]
+    assert "不可撤销" in click_and_confirm(page, "#seed-form button[type=submit]")
     assert page.inner_text("#verification").startswith("一致")
     draw_url = page.url
 
