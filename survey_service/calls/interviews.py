@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlmodel import Session
 
 import call_scripts
 from call_scripts import Interpretation, Item, Script
@@ -29,6 +29,7 @@ from survey_service.models import (
     SurveyWave,
     Unit,
     User,
+    utcnow,
 )
 from survey_service.setup.waves import require_open, script_for_wave
 
@@ -78,9 +79,18 @@ class IvrTurn:
     over: bool = False
 
 
+# On the table, built once: no ORM compile or loading per request (an IVR key press reads
+# and stores one case's answers on every webhook).
+_ANSWER = Answer.__table__
+_ANSWERS = select(_ANSWER.c.item_id, _ANSWER.c.value).where(
+    _ANSWER.c.case_id == bindparam("case_id")
+)
+_INSERT_ANSWER = insert(_ANSWER)
+
+
 def _answers(session: Session, case_id: int) -> dict[str, str]:
-    rows = session.exec(select(Answer.item_id, Answer.value).where(Answer.case_id == case_id))
-    return dict(rows.all())
+    session.flush()  # what an ORM query would flush first (nothing, mostly)
+    return dict(session.execute(_ANSWERS, {"case_id": case_id}).all())
 
 
 def case_context(session: Session, case: Case) -> dict[str, Any]:
@@ -164,15 +174,17 @@ def _store(
             .values(**changes)
         )
         return
-    session.add(
-        Answer(
-            case_id=case.id,
-            item_id=item_id,
-            value=value,
-            script_id=script.id,
-            script_version=script.version,
-            attempt_id=attempt.id if attempt else None,
-        )
+    session.execute(
+        _INSERT_ANSWER,
+        {
+            "case_id": case.id,
+            "item_id": item_id,
+            "value": value,
+            "script_id": script.id,
+            "script_version": script.version,
+            "attempt_id": attempt.id if attempt else None,
+            "answered_at": utcnow(),
+        },
     )
 
 

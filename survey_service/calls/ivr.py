@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, exists, or_, update
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, select
 
 import call_scripts
@@ -135,6 +136,9 @@ class Call:
 
 
 # Built once: a webhook runs them with the attempt id bound (no query to build per request).
+# The draw, unit and client only with what the webhooks read of them (the interview's
+# placeholders, the wave, the client's kind for the calling rules): fewer columns to
+# fetch and load. Any other attribute is loaded when first read, as for any deferred one.
 _CALL = (
     select(CallAttempt, Case, SampleDraw, SurveyWave, Unit, Client)
     .join(Case, Case.id == CallAttempt.case_id)
@@ -143,6 +147,11 @@ _CALL = (
     .join(Unit, Unit.id == Case.unit_id)
     .join(Client, Client.id == Case.client_id)
     .where(CallAttempt.id == bindparam("attempt_id"))
+    .options(
+        load_only(SampleDraw.wave_id),
+        load_only(Unit.name),
+        load_only(Client.service, Client.service_date, Client.kind),
+    )
     .execution_options(populate_existing=True)
 )
 _CALL_FOR_UPDATE = _CALL.with_for_update(of=CallAttempt)
