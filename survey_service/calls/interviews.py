@@ -17,7 +17,7 @@ import call_scripts
 from call_scripts import Interpretation, Item, Script
 from survey_service import dispositions as aapor
 from survey_service.calls import attempts as calling_attempts
-from survey_service.calls.settings import CallingSettings
+from survey_service.calls.settings import Calling, CallingSettings, settle
 from survey_service.errors import Conflict, ServiceError, Where
 from survey_service.models import (
     Answer,
@@ -207,7 +207,7 @@ def _answer(
     channel: str,
     actor: User | None,
     ivr_try: int,
-    calling: CallingSettings | None,
+    calling: Calling,
 ) -> tuple[Interpretation, InterviewState]:
     """:func:`answer` on what was loaded once; the engine's status is computed once."""
     due = call_scripts.next_item(loaded.script, loaded.answers, channel)
@@ -237,7 +237,7 @@ def _answer(
         session.execute(delete(Answer).where(Answer.case_id == case.id))
         outcome = APPOINTMENT_OUTCOME
     if outcome is not None:
-        calling = calling or CallingSettings.for_wave(loaded.wave)
+        calling = settle(calling) or CallingSettings.for_wave(loaded.wave)
         calling_attempts.record_outcome(
             session, case, attempt, outcome, actor=actor, calling=calling
         )
@@ -254,7 +254,7 @@ def answer(
     channel: str = call_scripts.AGENT,
     actor: User | None = None,
     ivr_try: int = 0,
-    calling: CallingSettings | None = None,
+    calling: Calling = None,
 ) -> tuple[Interpretation, InterviewState]:
     """Interpret ``raw`` for ``item_id`` and store it; finish the case when the script ends.
 
@@ -289,7 +289,7 @@ def key_press(
     digits: str | None,
     *,
     try_no: int = 0,
-    calling: CallingSettings | None = None,
+    calling: Calling = None,
 ) -> IvrTurn:
     """One IVR key press for ``item_id``: store it and say what comes next.
 

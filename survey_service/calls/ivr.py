@@ -81,6 +81,7 @@ log = logging.getLogger(__name__)
 # Paths of the webhooks under the app root (the ivr blueprint serves them at /ivr).
 VOICE_PATH = "/ivr/call/{attempt_id}/{token}/voice"
 STATUS_PATH = "/ivr/call/{attempt_id}/{token}/status"
+GATHER_PATH = "/ivr/call/{attempt_id}/{token}/gather/{item_id}/{try_no}"
 
 # The provider's end of a call that was not answered -> AAPOR outcome of the attempt.
 UNANSWERED_OUTCOME = {
