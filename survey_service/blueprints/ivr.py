@@ -266,7 +266,8 @@ def status(attempt_id: int, token: str):
             note = f"provider status {end.provider_status}"
             if end.duration_seconds is not None:
                 note += f", {end.duration_seconds} s"
-            joint.record_call_end(session, attempt, end.status, note=note, calling=_calling(case))
+            calling = functools.cache(lambda: _calling(case))  # built if an outcome is recorded
+            joint.record_call_end(session, attempt, end.status, note=note, calling=calling)
     return Response(status=204)
 
 

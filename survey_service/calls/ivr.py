@@ -49,7 +49,7 @@ from survey_service import audit
 from survey_service import dispositions as aapor
 from survey_service.calls import attempts as calling_attempts
 from survey_service.calls import interviews
-from survey_service.calls.settings import CallingSettings
+from survey_service.calls.settings import Calling
 from survey_service.calls.telephony import (
     ANSWERED,
     BUSY,
@@ -319,11 +319,12 @@ def record_call_end(
     *,
     now: datetime | None = None,
     note: str | None = None,
-    calling: CallingSettings | None = None,
+    calling: Calling = None,
 ) -> str | None:
     """Give the attempt its outcome from how the call ended; None if there is nothing to do.
 
-    ``calling`` are the wave's calling settings (default: loaded from the wave).
+    ``calling`` are the wave's calling settings, or a function that builds them
+    (default: loaded from the wave).
 
     Nothing changes when the attempt is already closed (the interview ended it,
     or this is a resent callback). When the case became final some other way,
