@@ -11,10 +11,14 @@ process (``time.process_time``: the database server's work is not in it) and
 the wall time (which has it) as medians and maxima, and the PostgreSQL
 backends' CPU per request (all kinds together). ``--show`` prints the
 statements of the first request of each kind; ``--profile`` a cProfile of all
-requests (top 40 by ``PROFILE_SORT``, cumulative by default; ``PROFILE_FILTER``
-keeps the functions whose path matches).
+requests (top ``PROFILE_LINES``, 40, by ``PROFILE_SORT``, cumulative by default;
+``PROFILE_FILTER`` keeps the functions whose path matches; ``PROFILE_KIND``
+profiles only the requests of that kind).
 
-    python bench/profile_ivr.py [--calls 200] [--at ISO] [--sqlite] [--show] [--profile]
+``--count`` adds the Python and C function calls per request (median; a
+measure of the work that other processes on the machine do not change).
+
+    python bench/profile_ivr.py [--calls 200] [--at ISO] [--sqlite] [--show] [--profile] [--count]
 """
 
 from __future__ import annotations
@@ -44,6 +48,11 @@ def main() -> int:
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--show", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--count",
+        action="store_true",
+        help="also count the Python and C function calls per request (load-independent)",
+    )
     args = parser.parse_args()
     if not args.sqlite and not loadlib.postgres_available():
         print("  skipped: PostgreSQL does not answer at", loadlib.PG_ADMIN_URL)
@@ -92,6 +101,13 @@ def main() -> int:
         statements, timings = loadlib.record_statements(app.extensions["engine"])
 
         counts: dict[str, list[int]] = defaultdict(list)
+        functions: dict[str, list[int]] = defaultdict(list)
+        called = [0]
+
+        def count_calls(_frame, event, _arg):
+            if event in ("call", "c_call"):
+                called[0] += 1
+
         cpu: dict[str, list[float]] = defaultdict(list)
         wall: dict[str, list[float]] = defaultdict(list)
         shown: set[str] = set()
@@ -100,19 +116,27 @@ def main() -> int:
             import cProfile
 
             profiler = cProfile.Profile(time.process_time)  # CPU, not waits
+        only_kind = os.environ.get("PROFILE_KIND", "")  # profile only this webhook kind
 
         class Measured(FlaskClientTransport):
             def post(self, url, params, headers):
                 kind = next((k for k in KINDS if f"/{k}" in url), "other")
                 statements.clear()
                 timings.clear()
-                if profiler is not None:
+                profiled = profiler is not None and kind.startswith(only_kind)
+                if profiled:
                     profiler.enable()
+                called[0] = 0
+                if args.count:
+                    sys.setprofile(count_calls)
                 started, clock = time.process_time(), time.perf_counter()
                 answer = super().post(url, params, headers)
                 cpu[kind].append(time.process_time() - started)
                 wall[kind].append(time.perf_counter() - clock)
-                if profiler is not None:
+                if args.count:
+                    sys.setprofile(None)
+                    functions[kind].append(called[0])
+                if profiled:
                     profiler.disable()
                 counts[kind].append(len(statements))
                 if args.show and kind not in shown:
@@ -158,13 +182,19 @@ def main() -> int:
                 f"{statistics.median(cpu[kind]) * 1000:.2f} ms (mean "
                 f"{statistics.mean(cpu[kind]) * 1000:.2f}), wall median "
                 f"{statistics.median(wall[kind]) * 1000:.2f} ms"
+                + (
+                    f", function calls median {statistics.median(functions[kind]):g}"
+                    if functions[kind]
+                    else ""
+                )
             )
         if profiler is not None:
             import pstats
 
             order = os.environ.get("PROFILE_SORT", "cumulative")
             only = os.environ.get("PROFILE_FILTER", "")  # a regular expression of paths
-            pstats.Stats(profiler).sort_stats(order).print_stats(only, 40)
+            lines = int(os.environ.get("PROFILE_LINES", "40"))
+            pstats.Stats(profiler).sort_stats(order).print_stats(only, lines)
         app.extensions["engine"].dispose()
     return 0
 

@@ -18,11 +18,12 @@ only; a resent webhook answers the same TwiML and stores nothing twice.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Blueprint, Response, abort, current_app, request, url_for
+from flask import Blueprint, Response, abort, current_app, request
 
 import call_scripts
 from survey_service.calls import interviews, joint
@@ -54,10 +55,17 @@ def provider() -> Provider:
 def public_url(url: str) -> str:
     """``url`` (absolute, of this app) as the provider sees it, under PUBLIC_BASE_URL if set."""
     base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        return url
     root = request.url_root
-    if not base or not url.startswith(root):
+    if not url.startswith(root):
         return url
     return base.rstrip("/") + "/" + url[len(root) :]
+
+
+def public_root() -> str:
+    """This app's root URL as the provider sees it (PUBLIC_BASE_URL if set), no final slash."""
+    return (current_app.config.get("PUBLIC_BASE_URL") or request.url_root).rstrip("/")
 
 
 def signed_webhook(view: Callable) -> Callable:
@@ -119,15 +127,14 @@ def _calling(case: Case) -> CallingSettings:
 
 
 def _gather_url(attempt: CallAttempt, token: str, item_id: str, try_no: int) -> str:
-    url = url_for(
-        "ivr.gather",
-        attempt_id=attempt.id,
-        token=token,
-        item_id=item_id,
-        try_no=try_no,
-        _external=True,
+    """The :func:`gather` URL of an item, as url_for would build it, by formatting a string.
+
+    Nothing in it needs quoting: item ids are ``[a-z][a-z0-9_]*``, the token is hex.
+    """
+    path = ivr_calls.GATHER_PATH.format(
+        attempt_id=attempt.id, token=token, item_id=item_id, try_no=try_no
     )
-    return public_url(url)
+    return public_root() + path
 
 
 def _say_state(
@@ -200,8 +207,14 @@ def gather(attempt_id: int, token: str, item_id: str, try_no: int):
         if _frozen(call, "gather"):
             turn = None
         else:
+            # The calling settings are built only if the press records an outcome.
             turn = joint.key_press(
-                session, attempt, item_id, digits, try_no=try_no, calling=_calling(case)
+                session,
+                attempt,
+                item_id,
+                digits,
+                try_no=try_no,
+                calling=functools.cache(lambda: _calling(case)),
             )
     if turn is None:
         return _goodbye(session, case)
@@ -253,7 +266,8 @@ def status(attempt_id: int, token: str):
             note = f"provider status {end.provider_status}"
             if end.duration_seconds is not None:
                 note += f", {end.duration_seconds} s"
-            joint.record_call_end(session, attempt, end.status, note=note, calling=_calling(case))
+            calling = functools.cache(lambda: _calling(case))  # built if an outcome is recorded
+            joint.record_call_end(session, attempt, end.status, note=note, calling=calling)
     return Response(status=204)
 
 

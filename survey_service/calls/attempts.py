@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from survey_service import audit
 from survey_service.calls import rules
 from survey_service.calls import settings as calling_settings
-from survey_service.calls.settings import CallingSettings
+from survey_service.calls.settings import Calling
 from survey_service.dispositions import REFUSAL
 from survey_service.errors import Conflict, ServiceError, Where
 from survey_service.models import (
@@ -118,7 +118,7 @@ def record_outcome(
     actor: User | None,
     note: str | None = None,
     now: datetime | None = None,
-    calling: CallingSettings | None = None,
+    calling: Calling = None,
     refusal: str | None = None,
     appointment_at: datetime | None = None,
     earlier: list[CallAttempt] | None = None,
@@ -127,7 +127,8 @@ def record_outcome(
 
     ``refusal`` is ``"soft"`` or ``"hard"`` for a 2.11 (unspecified: hard);
     ``appointment_at`` the booked time of a 2.21. ``calling`` are the wave's
-    calling settings (loaded from the case's wave when not given).
+    calling settings, or a function that builds them (loaded from the case's wave when
+    not given).
     ``earlier``: every attempt of the case, if the caller has just read them
     (:func:`survey_service.calls.joint.attempts_of`), so they are not read again.
 
@@ -142,7 +143,7 @@ def record_outcome(
     if attempt.ended_at is not None:
         raise Conflict("该次拨打已结束")
     now = now or utcnow()
-    calling = calling or calling_settings.for_case(session, case)
+    calling = calling_settings.settle(calling) or calling_settings.for_case(session, case)
     client = session.get(Client, case.client_id)
     if outcome == REFUSAL:
         refusal = refusal or rules.HARD

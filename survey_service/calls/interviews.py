@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlmodel import Session
 
 import call_scripts
 from call_scripts import Interpretation, Item, Script
 from survey_service import dispositions as aapor
 from survey_service.calls import attempts as calling_attempts
-from survey_service.calls.settings import CallingSettings
+from survey_service.calls.settings import Calling, CallingSettings, settle
 from survey_service.errors import Conflict, ServiceError, Where
 from survey_service.models import (
     Answer,
@@ -29,6 +29,7 @@ from survey_service.models import (
     SurveyWave,
     Unit,
     User,
+    utcnow,
 )
 from survey_service.setup.waves import require_open, script_for_wave
 
@@ -78,9 +79,18 @@ class IvrTurn:
     over: bool = False
 
 
+# On the table, built once: no ORM compile or loading per request (an IVR key press reads
+# and stores one case's answers on every webhook).
+_ANSWER = Answer.__table__
+_ANSWERS = select(_ANSWER.c.item_id, _ANSWER.c.value).where(
+    _ANSWER.c.case_id == bindparam("case_id")
+)
+_INSERT_ANSWER = insert(_ANSWER)
+
+
 def _answers(session: Session, case_id: int) -> dict[str, str]:
-    rows = session.exec(select(Answer.item_id, Answer.value).where(Answer.case_id == case_id))
-    return dict(rows.all())
+    session.flush()  # what an ORM query would flush first (nothing, mostly)
+    return dict(session.execute(_ANSWERS, {"case_id": case_id}).all())
 
 
 def case_context(session: Session, case: Case) -> dict[str, Any]:
@@ -164,15 +174,17 @@ def _store(
             .values(**changes)
         )
         return
-    session.add(
-        Answer(
-            case_id=case.id,
-            item_id=item_id,
-            value=value,
-            script_id=script.id,
-            script_version=script.version,
-            attempt_id=attempt.id if attempt else None,
-        )
+    session.execute(
+        _INSERT_ANSWER,
+        {
+            "case_id": case.id,
+            "item_id": item_id,
+            "value": value,
+            "script_id": script.id,
+            "script_version": script.version,
+            "attempt_id": attempt.id if attempt else None,
+            "answered_at": utcnow(),
+        },
     )
 
 
@@ -195,7 +207,7 @@ def _answer(
     channel: str,
     actor: User | None,
     ivr_try: int,
-    calling: CallingSettings | None,
+    calling: Calling,
 ) -> tuple[Interpretation, InterviewState]:
     """:func:`answer` on what was loaded once; the engine's status is computed once."""
     due = call_scripts.next_item(loaded.script, loaded.answers, channel)
@@ -225,7 +237,7 @@ def _answer(
         session.execute(delete(Answer).where(Answer.case_id == case.id))
         outcome = APPOINTMENT_OUTCOME
     if outcome is not None:
-        calling = calling or CallingSettings.for_wave(loaded.wave)
+        calling = settle(calling) or CallingSettings.for_wave(loaded.wave)
         calling_attempts.record_outcome(
             session, case, attempt, outcome, actor=actor, calling=calling
         )
@@ -242,7 +254,7 @@ def answer(
     channel: str = call_scripts.AGENT,
     actor: User | None = None,
     ivr_try: int = 0,
-    calling: CallingSettings | None = None,
+    calling: Calling = None,
 ) -> tuple[Interpretation, InterviewState]:
     """Interpret ``raw`` for ``item_id`` and store it; finish the case when the script ends.
 
@@ -277,7 +289,7 @@ def key_press(
     digits: str | None,
     *,
     try_no: int = 0,
-    calling: CallingSettings | None = None,
+    calling: Calling = None,
 ) -> IvrTurn:
     """One IVR key press for ``item_id``: store it and say what comes next.
 

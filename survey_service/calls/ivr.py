@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, exists, or_, update
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, select
 
 import call_scripts
@@ -48,7 +49,7 @@ from survey_service import audit
 from survey_service import dispositions as aapor
 from survey_service.calls import attempts as calling_attempts
 from survey_service.calls import interviews
-from survey_service.calls.settings import CallingSettings
+from survey_service.calls.settings import Calling
 from survey_service.calls.telephony import (
     ANSWERED,
     BUSY,
@@ -80,6 +81,7 @@ log = logging.getLogger(__name__)
 # Paths of the webhooks under the app root (the ivr blueprint serves them at /ivr).
 VOICE_PATH = "/ivr/call/{attempt_id}/{token}/voice"
 STATUS_PATH = "/ivr/call/{attempt_id}/{token}/status"
+GATHER_PATH = "/ivr/call/{attempt_id}/{token}/gather/{item_id}/{try_no}"
 
 # The provider's end of a call that was not answered -> AAPOR outcome of the attempt.
 UNANSWERED_OUTCOME = {
@@ -135,6 +137,9 @@ class Call:
 
 
 # Built once: a webhook runs them with the attempt id bound (no query to build per request).
+# The draw, unit and client only with what the webhooks read of them (the interview's
+# placeholders, the wave, the client's kind for the calling rules): fewer columns to
+# fetch and load. Any other attribute is loaded when first read, as for any deferred one.
 _CALL = (
     select(CallAttempt, Case, SampleDraw, SurveyWave, Unit, Client)
     .join(Case, Case.id == CallAttempt.case_id)
@@ -143,6 +148,11 @@ _CALL = (
     .join(Unit, Unit.id == Case.unit_id)
     .join(Client, Client.id == Case.client_id)
     .where(CallAttempt.id == bindparam("attempt_id"))
+    .options(
+        load_only(SampleDraw.wave_id),
+        load_only(Unit.name),
+        load_only(Client.service, Client.service_date, Client.kind),
+    )
     .execution_options(populate_existing=True)
 )
 _CALL_FOR_UPDATE = _CALL.with_for_update(of=CallAttempt)
@@ -309,11 +319,12 @@ def record_call_end(
     *,
     now: datetime | None = None,
     note: str | None = None,
-    calling: CallingSettings | None = None,
+    calling: Calling = None,
 ) -> str | None:
     """Give the attempt its outcome from how the call ended; None if there is nothing to do.
 
-    ``calling`` are the wave's calling settings (default: loaded from the wave).
+    ``calling`` are the wave's calling settings, or a function that builds them
+    (default: loaded from the wave).
 
     Nothing changes when the attempt is already closed (the interview ended it,
     or this is a resent callback). When the case became final some other way,

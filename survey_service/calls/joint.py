@@ -37,7 +37,7 @@ from survey_service import dispositions as aapor
 from survey_service.calls import attempts as calling_attempts
 from survey_service.calls import interviews
 from survey_service.calls import ivr as ivr_calls
-from survey_service.calls.settings import CallingSettings
+from survey_service.calls.settings import Calling
 from survey_service.models import Answer, CallAttempt, Case, CaseStatus, Unit, User, utcnow
 
 # A unit's part of the call that ends with one of these lets the call go on to the next unit.
@@ -174,7 +174,7 @@ def after_unit(
     attempt: CallAttempt,
     *,
     actor: User | None,
-    calling: CallingSettings | None = None,
+    calling: Calling = None,
     hung_up: bool = False,
     channel: str = call_scripts.AGENT,
 ) -> Case | None:
@@ -235,7 +235,7 @@ def key_press(
     digits: str | None,
     *,
     try_no: int = 0,
-    calling: CallingSettings | None = None,
+    calling: Calling = None,
 ) -> interviews.IvrTurn:
     """:func:`interviews.key_press` for the unit the call ``attempt`` starts is at.
 
@@ -305,7 +305,7 @@ def record_call_end(
     *,
     now: datetime | None = None,
     note: str | None = None,
-    calling: CallingSettings | None = None,
+    calling: Calling = None,
 ) -> str | None:
     """:func:`ivr.record_call_end` for every unit of the call still open, in order.
 

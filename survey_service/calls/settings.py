@@ -13,7 +13,7 @@ attempts, spaces redials, caps IVR calls or checks the day-parts reads a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -101,6 +101,16 @@ def _invalid(message: str) -> ServiceError:
     return ServiceError(f"调查轮次的拨打设置无效：{message}", where=Where(field="settings.calling"))
 
 
+# A caller's calling settings: built, or a function that builds them when first needed
+# (an IVR key press records an outcome only at the script's end), or None (the default).
+Calling = CallingSettings | Callable[[], CallingSettings] | None
+
+
+def settle(calling: Calling) -> CallingSettings | None:
+    """``calling`` itself, or the settings it builds when it is a function."""
+    return calling() if callable(calling) else calling
+
+
 def for_case(session, case, config: Mapping[str, Any] | None = None) -> CallingSettings:
     """The calling settings of the wave ``case`` was drawn in."""
     from survey_service.models import SampleDraw, SurveyWave
@@ -109,4 +119,4 @@ def for_case(session, case, config: Mapping[str, Any] | None = None) -> CallingS
     return CallingSettings.for_wave(session.get(SurveyWave, draw.wave_id), config)
 
 
-__all__ = ["DEFAULTS", "KINDS", "CallingSettings", "for_case", "rules"]
+__all__ = ["DEFAULTS", "KINDS", "Calling", "CallingSettings", "for_case", "rules", "settle"]

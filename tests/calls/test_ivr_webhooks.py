@@ -80,10 +80,43 @@ def test_webhook_urls_match_the_blueprint(app):
     with app.test_request_context():
         voice = url_for("ivr.voice", attempt_id=7, token="abc")
         status = url_for("ivr.status", attempt_id=7, token="abc")
+        gather = url_for("ivr.gather", attempt_id=7, token="abc", item_id="q_2", try_no=1)
     assert ivr_calls.webhook_urls("https://x.example/", 7, "abc") == (
         "https://x.example" + voice,
         "https://x.example" + status,
     )
+    # The gather view formats its URL from this path instead of calling url_for.
+    assert (
+        ivr_calls.GATHER_PATH.format(attempt_id=7, token="abc", item_id="q_2", try_no=1) == gather
+    )
+
+
+def test_calling_settings_are_built_only_for_the_outcome(
+    session, sample, dial, telephony, respondent, monkeypatch
+):
+    """Are the wave's calling settings built once, for the outcome, not per webhook?
+
+    The presses before the last and the status callback after the interview's end
+    record no outcome.
+    """
+    from survey_service.calls import settings as calling_settings
+
+    built = []
+    for_case = calling_settings.for_case
+
+    def counting(session, case, config=None):
+        built.append(case.id)
+        return for_case(session, case, config)
+
+    dial()
+    (call,) = telephony.take_calls()
+    monkeypatch.setattr(calling_settings, "for_case", counting)
+    record = respondent(keys=["1", "2", "1"]).take(call)
+    assert record.ivr_hung_up
+    case = session.get(Case, sample[0].id)
+    reload(session, case)
+    assert case.disposition == "1.1"
+    assert built == [case.id]  # once, by the third press's outcome
 
 
 def test_bad_or_missing_signature_is_refused_and_changes_nothing(

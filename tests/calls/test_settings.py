@@ -10,7 +10,7 @@ from sqlmodel import select
 from survey_service.calls import attempts as calling
 from survey_service.calls import dialling
 from survey_service.calls.rules import Rules
-from survey_service.calls.settings import CallingSettings
+from survey_service.calls.settings import CallingSettings, settle
 from survey_service.calls.telephony import NO_ANSWER
 from survey_service.db import transaction
 from survey_service.errors import ServiceError
@@ -151,3 +151,11 @@ def test_the_scheduler_dials_in_the_app_timezone(app, session, telephony, monkey
     assert scheduler.dial_ivr(app, provider=telephony) == 2
     # One round dialled both; the next found nothing left to dial.
     assert seen == ["UTC", "UTC"]
+
+
+def test_settle_builds_settings_given_as_a_function_and_keeps_the_others():
+    """Is a function of settings called for them, and settings or None passed through?"""
+    settings = CallingSettings(timezone="Asia/Shanghai")
+    assert settle(settings) is settings
+    assert settle(None) is None
+    assert settle(lambda: settings) is settings
