@@ -119,7 +119,7 @@ def table_csv(table: str):
     session = get_session()
     wave = current_wave(session)
     signals = None
-    if table == "signals":  # the pages' signals, computed apart with the figures
+    if f"{table}_csv" in WITH_SIGNALS:
         found, signals = results_cache().results_and_signals(session, wave)
     else:
         found = results_cache().lookup(session, wave)
@@ -189,6 +189,11 @@ JOB_ROLES = {
 }
 
 
+#: the export kinds that carry the signs of gaming: they take the pages' signals, computed
+#: apart with the figures of the same data version, never recomputed in the request
+WITH_SIGNALS = frozenset({"report_xlsx", "signals_csv"})
+
+
 def _builder(kind: str):
     """How a job of ``kind`` is built: on the job's session, from the results cache."""
     timezone = current_app.config.get("TIMEZONE", "Asia/Shanghai")
@@ -197,7 +202,7 @@ def _builder(kind: str):
     def build(session, wave, progress):
         progress(0, 3)
         signals = None
-        if kind in ("report_xlsx", "signals_csv"):  # the pages' signals, of the same version
+        if kind in WITH_SIGNALS:
             data, signals = cache.export_inputs(session, wave, block=True)
         else:
             data = cache.data(session, wave, fresh=True, block=True)

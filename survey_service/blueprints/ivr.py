@@ -54,13 +54,12 @@ def provider() -> Provider:
 
 def public_url(url: str) -> str:
     """``url`` (absolute, of this app) as the provider sees it, under PUBLIC_BASE_URL if set."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if not base:
+    if not current_app.config.get("PUBLIC_BASE_URL"):
         return url
     root = request.url_root
     if not url.startswith(root):
         return url
-    return base.rstrip("/") + "/" + url[len(root) :]
+    return public_root() + "/" + url[len(root) :]
 
 
 def public_root() -> str:
