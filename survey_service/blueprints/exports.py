@@ -109,12 +109,23 @@ def report_xlsx():
     return _send(session, wave, export)
 
 
+#: tables whose file takes seconds to build at city scale (every unit's per-item
+#: figures; every open answer redacted: 16-20 and 5 CPU-s at 7,000 units)
+SLOW_TABLES = frozenset({"aspects", "comments"})
+#: above this many respondents a slow table not yet built for the current figures is
+#: offered as a background job (which keeps the file with them for the next link)
+DIRECT_BUILD_RESPONDENTS = 20_000
+
+
 def table_csv(table: str):
     """One aggregate table as CSV (UTF-8 with BOM), from the current figures.
 
     While new figures are being computed in the background (a city's take a
     minute or more), the link does not compute them again in the request: it
-    offers the same table as a background job, which waits for them.
+    offers the same table as a background job, which waits for them. So it
+    does for a slow table (:data:`SLOW_TABLES`) of a big wave whose file is not
+    yet built for the current figures; once a job (or a link) has built it, it
+    is kept with the figures (``WaveData.memo``) and the link sends it at once.
     """
     session = get_session()
     wave = current_wave(session)
@@ -123,13 +134,19 @@ def table_csv(table: str):
         found, signals = results_cache().results_and_signals(session, wave)
     else:
         found = results_cache().lookup(session, wave)
-    if found.stale:
+    slow = (
+        table in SLOW_TABLES
+        and len(found.data.respondents) > DIRECT_BUILD_RESPONDENTS
+        and f"csv:{table}" not in found.data.derived  # csv_export's memo: built already
+    )
+    if found.stale or slow:
         return render_template(
             "exports/stale.html",
             wave=wave,
             label=TABLE_LABELS.get(table, table),
             kind=f"{table}_csv",
             computed_at=found.computed_at,
+            slow=slow and not found.stale,
         )
     export = exports.csv_export(session, wave, table, data=found.data, signals=signals)
     return _send(session, wave, export)

@@ -126,7 +126,7 @@ def draw(draw_id: int):
         return redirect(url_for("statistics.index"))
     try:
         with transaction(session):
-            record = draws.draw_from_frame(
+            record = draw_verification.draw_verified(
                 session=session,
                 record=draws.get_draw(session, draw_id),
                 seed=form.seed.data,

@@ -132,3 +132,20 @@ def test_only_statisticians_reverify(client, auth, session):
     page = client.get(f"/statistics/draws/{record.id}").get_data(as_text=True)
     assert "一致：重算" in page and "重新复核" not in page
     assert client.post(f"/statistics/draws/{record.id}/verify").status_code == 403
+
+
+def test_the_draw_is_verified_when_drawn(client, auth, session, monkeypatch):
+    """Is the verification kept by the draw itself, so that its page runs none?"""
+    wave, reviewer = _wave_with_units(session)
+    with transaction(session):
+        design = DrawDesign(per_unit=4, replicates=2, reserve=1)
+        record = draws.fix_frame(session=session, wave=wave, design=design, actor=reviewer)
+    auth.login("statistician")
+    url = f"/statistics/draws/{record.id}"
+    assert client.post(url + "/seed", data={"seed": "11"}).status_code == 302
+    session.refresh(record)
+    assert record.verification["key"] == [record.id, record.frame_hash, 11, "drawn"]
+    calls = []
+    monkeypatch.setattr(verification, "verify_draw", lambda *a: calls.append(a))
+    page = client.get(url).get_data(as_text=True)
+    assert "一致：重算 " in page and "（种子 11）" in page and calls == []
