@@ -202,6 +202,7 @@ JOB_ROLES = {
     "report_xlsx": AGGREGATE_ROLES,
     "microdata_csv": (Role.STATISTICIAN,),
     "microdata_zip": (Role.STATISTICIAN,),
+    "results_csv": AGGREGATE_ROLES,  # the results page's own CSV (statistics.results_csv)
     **{f"{name}_csv": AGGREGATE_ROLES for name in CSV_TABLE_NAMES},  # = exports.CSV_TABLES
 }
 
@@ -219,6 +220,10 @@ def _builder(kind: str):
     def build(session, wave, progress):
         progress(0, 3)
         signals = None
+        if kind == "results_csv":
+            found = cache.lookup(session, wave, fresh=True, block=True)
+            progress(2, 3)
+            return exports.results_export(wave, found.results)
         if kind in WITH_SIGNALS:
             data, signals = cache.export_inputs(session, wave, block=True)
         else:

@@ -372,10 +372,24 @@ def unit_page(code: str):
 @bp.route("/results.csv")
 @requires_role(Role.STATISTICIAN, Role.REVIEWER, Role.ADMIN)
 def results_csv():
-    """Download the scores as CSV (UTF-8 with BOM)."""
+    """Download the scores as CSV (UTF-8 with BOM), always of the newest figures.
+
+    While new figures are computed apart (a city's take half a minute or more), the
+    link does not wait for them in the request: it offers the same file as a background
+    job (progress page, download when ready), as the exports page's tables do.
+    """
     session = get_session()
     wave = current_wave(session)
-    found = results_cache().lookup(session, wave, fresh=True)
+    found = results_cache().lookup(session, wave)
+    if found.stale:
+        return render_template(
+            "exports/stale.html",
+            wave=wave,
+            label="得分结果",
+            kind="results_csv",
+            computed_at=found.computed_at,
+            slow=False,
+        )
     header, table = results.results_table(found.results)
     with transaction(session):
         audit.record(
@@ -388,6 +402,6 @@ def results_csv():
         )
     return Response(
         reports.csv_bytes(header, table),
-        mimetype="text/csv; charset=utf-8",
+        content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename=results-{wave.name}.csv"},
     )

@@ -329,6 +329,6 @@ def paradata_csv():
         )
     return Response(
         csv_bytes(paradata.HEADER, rows),
-        mimetype="text/csv; charset=utf-8",
+        content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename=paradata-{wave.name}.csv"},
     )

@@ -97,7 +97,7 @@ def list_template():
     body = reports.csv_bytes(TEMPLATE_HEADER, [TEMPLATE_EXAMPLE])
     return Response(
         body,
-        mimetype="text/csv; charset=utf-8",
+        content_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": "attachment; filename=list-template.csv; "
             f"filename*=UTF-8''{quote('服务对象名单模板.csv')}"
@@ -357,7 +357,7 @@ def _errors_csv(list_id: int, *, reveal: bool):
     name = f"list-{client_list.id}-v{client_list.version}-{suffix}.csv"
     return Response(
         body,
-        mimetype="text/csv; charset=utf-8",
+        content_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f"attachment; filename={name}",
             "Cache-Control": "no-store",

@@ -51,6 +51,7 @@ JOB_KINDS = {
     "report_xlsx": "Excel 报告",
     "microdata_csv": "微观数据（CSV）",
     "microdata_zip": "微观数据包（ZIP）",
+    "results_csv": "得分结果（CSV）",
     **{f"{name}_csv": f"{name}（CSV）" for name in CSV_TABLES},  # each aggregate table
 }
 RETENTION = timedelta(hours=24)  # a finished file not downloaded is deleted after this

@@ -31,6 +31,7 @@ from survey_service.results.publication import wave_results
 from survey_service.results.render import csvfile as reports
 from survey_service.results.render.workbook import Sheet, build_workbook
 from survey_service.results.respondents import WaveData, load_wave
+from survey_service.results.result_table import results_table
 from survey_service.results.signal_views import signals_table, wave_signals
 from survey_service.results.signals import UnitSignals
 
@@ -187,6 +188,18 @@ def csv_export(
     if name not in CSV_TABLES:
         raise NotFound(f"没有名为 {name} 的导出表")
     return build() if data is None or signals is not None else data.memo(f"csv:{name}", build)
+
+
+def results_export(wave: SurveyWave, rows) -> ExportFile:
+    """The scores of :func:`result_table.results_table` as the results page's CSV file."""
+    header, table_rows = results_table(rows)
+    return ExportFile(
+        name="results_csv",
+        data=reports.csv_bytes(header, table_rows),
+        rows=len(table_rows),
+        filename=f"results-{wave.name}.csv",
+        mimetype=CSV_MIMETYPE,
+    )
 
 
 def microdata_export(
