@@ -156,19 +156,24 @@ def measure(url: str, ids: dict, *, size: int, runs: int) -> None:
         )
         refresh = []
         for label, path in pages(ids):
-            cold, warm, ready, status, size_bytes = [], [], [], 0, 0
+            cold, warm, ready = [], [], []
+            answered = {}  # cold/warm: (HTTP status, bytes) of the last such request
             for _ in range(runs):
                 new_interview(url, ids)
                 seconds, status, size_bytes, until_file = fetch(http, base, path)
                 cold.append(seconds)
+                answered["cold"] = (status, size_bytes)
                 if until_file is not None:
                     ready.append(until_file)
                 settled = fresh_after(http, base)  # warm: once the recomputation is over
                 if path == "/statistics/results":
                     refresh.append(seconds + settled)
-                warm.append(fetch(http, base, path)[0])
+                seconds, status, size_bytes, _ = fetch(http, base, path)
+                warm.append(seconds)
+                answered["warm"] = (status, size_bytes)
             for kind, values in (("cold", cold), ("warm", warm)):
                 value = statistics.median(values)
+                status, size_bytes = answered[kind]
                 loadlib.report(
                     f"{label} {kind} (HTTP {status}, {size_bytes // 1024} KiB) s",
                     round(value, 3),

@@ -44,6 +44,7 @@ def seed_results(app, *, units: int, password: str, seed: int = 17) -> dict:
     from survey_service.calls.settings import ROUND_THE_CLOCK
     from survey_service.db import get_session, transaction
     from survey_service.models import SampleDraw, StoredFile
+    from survey_service.sample import verification
     from survey_service.setup.users import create_user
     from survey_service.setup.waves import open_wave
 
@@ -315,6 +316,10 @@ def seed_results(app, *, units: int, password: str, seed: int = 17) -> dict:
             raw.commit()
         finally:
             raw.close()
+        # a real draw keeps its verification when drawn (sample.verification.draw_verified),
+        # so that its page runs none: the seeded one keeps its own, whatever it finds
+        with transaction(session):
+            verification.kept_verification(session, session.get(SampleDraw, draw_id))
     pending = [r[0] for r in case_rows if r[9] == "pending"]
     return {
         "draw_id": draw_id,

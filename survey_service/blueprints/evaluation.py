@@ -24,7 +24,7 @@ from survey_service.setup.waves import current_wave
 from ..db import get_session, transaction
 from ..models import Role, Unit
 from ..security import requires_role
-from .exports import _send  # the statisticians' audited download, reused
+from .exports import send_export  # the statisticians' audited download, reused
 
 # Stages behind the pages, loaded by the first request that needs one (survey_service.lazy).
 exports = lazy_module("survey_service.evaluation.exports")
@@ -282,7 +282,7 @@ def export(name: str):
     """The workbook of the ranking, funnel and vetoes, or the ranking or funnel as CSV."""
     session = get_session()
     wave = current_wave(session)
-    return _send(session, wave, getattr(exports, EXPORTS[name])(session, wave))
+    return send_export(session, wave, getattr(exports, EXPORTS[name])(session, wave))
 
 
 # One fixed path per download, as in the statisticians' exports.
@@ -302,4 +302,4 @@ def export_unit(code: str, fmt: str):
     wave = current_wave(session)
     problems = rectification.problems_for(session, wave, code)
     build = exports.unit_xlsx if fmt == "xlsx" else exports.unit_csv
-    return _send(session, wave, build(session, wave, code, problems))
+    return send_export(session, wave, build(session, wave, code, problems))

@@ -60,7 +60,7 @@ TABLE_LABELS = {
 }
 
 
-def _send(session, wave, export: ExportFile, *, private: bool = False):
+def send_export(session, wave, export: ExportFile, *, private: bool = False):
     """Record the export in the audit log, then send it as an attachment."""
     with transaction(session):
         audit.record(
@@ -106,7 +106,7 @@ def report_xlsx():
         data=data,
         signals=signals,
     )
-    return _send(session, wave, export)
+    return send_export(session, wave, export)
 
 
 #: tables whose file takes seconds to build at city scale (every unit's per-item
@@ -149,7 +149,7 @@ def table_csv(table: str):
             slow=slow and not found.stale,
         )
     export = exports.csv_export(session, wave, table, data=found.data, signals=signals)
-    return _send(session, wave, export)
+    return send_export(session, wave, export)
 
 
 # One rule per table (not ``/<table>.csv``) so that every URL is a fixed path and
@@ -182,7 +182,9 @@ def microdata_csv():
     session = get_session()
     wave = current_wave(session)
     data = results_cache().data(session, wave, fresh=True)
-    return _send(session, wave, exports.microdata_export(session, wave, data=data), private=True)
+    return send_export(
+        session, wave, exports.microdata_export(session, wave, data=data), private=True
+    )
 
 
 @bp.route("/microdata.zip")
@@ -193,7 +195,7 @@ def microdata_zip():
     wave = current_wave(session)
     data = results_cache().data(session, wave, fresh=True)
     export = exports.microdata_bundle_export(session, wave, data=data)
-    return _send(session, wave, export, private=True)
+    return send_export(session, wave, export, private=True)
 
 
 # --------------------------------------------------------------------------- background jobs

@@ -18,9 +18,7 @@ from flask import (
 from flask_login import current_user
 from sqlmodel import select
 
-from survey_service import audit
 from survey_service.lazy import lazy_module
-from survey_service.results.render import csvfile as reports
 from survey_service.setup.waves import current_wave
 
 from ..db import get_session, transaction
@@ -28,6 +26,7 @@ from ..errors import NotFound, ServiceError
 from ..forms import DesignForm, ReleaseForm, SeedForm
 from ..models import Role, SampleDraw
 from ..security import requires_role
+from .exports import send_export
 from .results_cache import results_cache
 from .results_charts import CHART_ROWS, chart_svg, filtered, page_number
 
@@ -36,6 +35,7 @@ results = lazy_module("survey_service.results.estimates")
 publication = lazy_module("survey_service.results.publication")
 unit_report = lazy_module("survey_service.results.unit_report")
 office = lazy_module("survey_service.results.exports.office")
+exports = lazy_module("survey_service.results.exports")
 draws = lazy_module("survey_service.sample.draws")
 draw_verification = lazy_module("survey_service.sample.verification")
 draw_view = lazy_module("survey_service.sample.draw_view")
@@ -390,18 +390,4 @@ def results_csv():
             computed_at=found.computed_at,
             slow=False,
         )
-    header, table = results.results_table(found.results)
-    with transaction(session):
-        audit.record(
-            session,
-            user=current_user,
-            action="export.results_csv",
-            object_type="wave",
-            object_id=wave.id,
-            rows=len(table),
-        )
-    return Response(
-        reports.csv_bytes(header, table),
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f"attachment; filename=results-{wave.name}.csv"},
-    )
+    return send_export(session, wave, exports.results_export(wave, found.results))

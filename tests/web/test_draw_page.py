@@ -109,14 +109,19 @@ def test_verification_is_kept_until_asked_again(client, auth, session, monkeypat
     assert [(e.object_id, e.detail["ok"]) for e in events] == [(str(record.id), False)]
 
 
-def test_the_frame_check_is_redone_once_the_seed_is_given(client, auth, session, monkeypatch):
-    """Does a verification of the fixed frame give way to the draw's once it is drawn?"""
+def _fixed_frame(auth, session):
+    """A wave's frame fixed (no seed yet), the statistician logged in: the draw and its URL."""
     wave, reviewer = _wave_with_units(session)
     with transaction(session):
         design = DrawDesign(per_unit=4, replicates=2, reserve=1)
         record = draws.fix_frame(session=session, wave=wave, design=design, actor=reviewer)
     auth.login("statistician")
-    url = f"/statistics/draws/{record.id}"
+    return record, f"/statistics/draws/{record.id}"
+
+
+def test_the_frame_check_is_redone_once_the_seed_is_given(client, auth, session, monkeypatch):
+    """Does a verification of the fixed frame give way to the draw's once it is drawn?"""
+    _record, url = _fixed_frame(auth, session)
     assert "尚未给出随机种子" in client.get(url).get_data(as_text=True)
     client.post(url + "/seed", data={"seed": "11"})
     page = client.get(url).get_data(as_text=True)
@@ -136,12 +141,7 @@ def test_only_statisticians_reverify(client, auth, session):
 
 def test_the_draw_is_verified_when_drawn(client, auth, session, monkeypatch):
     """Is the verification kept by the draw itself, so that its page runs none?"""
-    wave, reviewer = _wave_with_units(session)
-    with transaction(session):
-        design = DrawDesign(per_unit=4, replicates=2, reserve=1)
-        record = draws.fix_frame(session=session, wave=wave, design=design, actor=reviewer)
-    auth.login("statistician")
-    url = f"/statistics/draws/{record.id}"
+    record, url = _fixed_frame(auth, session)
     assert client.post(url + "/seed", data={"seed": "11"}).status_code == 302
     session.refresh(record)
     assert record.verification["key"] == [record.id, record.frame_hash, 11, "drawn"]

@@ -9,24 +9,34 @@ from tests.results.test_exports import build_wave, parse_csv
 from tests.web.test_exports_web import PREFIX, _events, _register, _user
 
 
-def test_stale_figures_offer_the_job_instead_of_computing_in_the_request(
-    app, client, auth, session, monkeypatch
-):
-    """With the figures being recomputed, does the link offer the job (nothing sent, nothing
-    audited), the job build the table, and the link send it once the figures are current?"""
+def _stale_lookups(app, session, monkeypatch, asked=None):
+    """The statistician logged in on a built wave whose cache answers every lookup that
+    does not ask for fresh figures as stale (being recomputed); the cache and its real
+    lookup. ``asked`` collects each lookup's ``fresh``."""
     _register(app)
     build_wave(session)
     _user(session, "statistician")
-    auth.login("statistician")
     with app.app_context():
         cache = results_cache()
     real = cache.lookup
 
     def lookup(session, wave, **kwargs):
+        if asked is not None:
+            asked.append(kwargs.get("fresh", False))
         found = real(session, wave, **kwargs)
         return dataclasses.replace(found, stale=True) if not kwargs.get("fresh") else found
 
     monkeypatch.setattr(cache, "lookup", lookup)
+    return cache, real
+
+
+def test_stale_figures_offer_the_job_instead_of_computing_in_the_request(
+    app, client, auth, session, monkeypatch
+):
+    """With the figures being recomputed, does the link offer the job (nothing sent, nothing
+    audited), the job build the table, and the link send it once the figures are current?"""
+    cache, real = _stale_lookups(app, session, monkeypatch)
+    auth.login("statistician")
     response = client.get(f"{PREFIX}/estimates.csv")
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and response.mimetype == "text/html"
@@ -50,21 +60,9 @@ def test_results_csv_offers_the_job_while_new_figures_are_computed(
     """The results page's CSV does not wait in the request for figures being recomputed (a
     city's take half a minute): it offers the job, whose file is the one the link sends
     once the figures are current, and only a download is audited."""
-    _register(app)
-    build_wave(session)
-    _user(session, "statistician")
-    auth.login("statistician")
-    with app.app_context():
-        cache = results_cache()
-    real = cache.lookup
     asked = []
-
-    def lookup(session, wave, **kwargs):
-        asked.append(kwargs.get("fresh", False))
-        found = real(session, wave, **kwargs)
-        return dataclasses.replace(found, stale=True) if not kwargs.get("fresh") else found
-
-    monkeypatch.setattr(cache, "lookup", lookup)
+    cache, real = _stale_lookups(app, session, monkeypatch, asked)
+    auth.login("statistician")
     response = client.get("/statistics/results.csv")
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and response.mimetype == "text/html"
