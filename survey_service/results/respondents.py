@@ -27,7 +27,8 @@ import call_scripts
 import sampling
 from call_scripts import Script
 from survey_service.dispositions import COMPLETE, PARTIAL
-from survey_service.models import Answer, Case, SampleDraw, SurveyWave, Unit
+from survey_service.models import SampleDraw, SurveyWave, Unit
+from survey_service.results import rows
 from survey_service.sample.draws import latest_draw
 from survey_service.setup.waves import script_for_wave
 
@@ -162,19 +163,11 @@ def load_respondents(
     Returns the respondents and their points array (:attr:`WaveData.points`): the
     scores are computed for all respondents at once (:func:`call_scripts.points_table`).
     """
-    where = (Case.draw_id == draw.id, Case.disposition.in_(RESPONDENT_DISPOSITIONS))
-    cases = session.exec(
-        select(Case.id, Case.pseudonym, Unit.code, Case.stratum, Case.disposition)
-        .join(Unit, Unit.id == Case.unit_id)
-        .where(*where)
-        .order_by(Unit.code, Case.id)
-    ).all()
+    cases = rows.respondent_cases(session, draw.id, RESPONDENT_DISPOSITIONS)
     answers: dict[int, dict[str, str]] = defaultdict(dict)
-    for case_id, item_id, value in session.exec(
-        select(Answer.case_id, Answer.item_id, Answer.value)
-        .join(Case, Case.id == Answer.case_id)
-        .where(*where)
-    ).all():
+    for case_id, item_id, value in rows.respondent_answers(
+        session, draw.id, RESPONDENT_DISPOSITIONS
+    ):
         answers[case_id][item_id] = value
     given_of = [answers.get(case_id, {}) for case_id, *_ in cases]
     points, scores = call_scripts.points_table(script, given_of)
