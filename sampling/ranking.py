@@ -169,22 +169,34 @@ def rank_probabilities(
     bottom = np.zeros((units, len(ks_t)))
     top = np.zeros((units, len(ks_t)))
     rank_sum = np.zeros(units)
-    kth = sorted({k - 1 for k in ks_t} | {units - k for k in ks_t})
+    # the k-th value from each end, and its neighbour inwards: when the two differ in every
+    # simulation of a block, exactly k units lie at or beyond the k-th (no tie across the cut)
+    kth = {k - 1 for k in ks_t} | {units - k for k in ks_t}
+    inner = {k for k in ks_t if k < units} | {units - k - 1 for k in ks_t if k < units}
+    kth = sorted(kth | inner)
+    all_t = bool(t_units.all())
+    dd_t = dd[t_units]
     done = 0
     while done < n_total:
         b = min(_CHUNK, n_total - done)
-        draws = rng.standard_normal((b, units))
-        if t_units.any():
-            # t = Z / sqrt(chi2_df / df), drawn for the t units only
-            chi = rng.chisquare(np.broadcast_to(dd[t_units], (b, int(t_units.sum()))))
-            draws[:, t_units] = draws[:, t_units] / np.sqrt(chi / dd[t_units])
-        x = mu + sd * draws
+        x = rng.standard_normal((b, units))
+        if all_t:
+            # t = Z / sqrt(chi2_df / df), in place: the same operations on the same draws
+            chi = rng.chisquare(np.broadcast_to(dd, (b, units)))
+            chi /= dd
+            np.sqrt(chi, out=chi)
+            x /= chi
+        elif t_units.any():
+            chi = rng.chisquare(np.broadcast_to(dd_t, (b, dd_t.size)))
+            x[:, t_units] = x[:, t_units] / np.sqrt(chi / dd_t)
+        x *= sd  # mu + sd * T (IEEE addition and multiplication commute)
+        x += mu
         if scale is not None:
             np.clip(x, lo_s, hi_s, out=x)
         part = np.partition(x, kth, axis=1)
         for j, k in enumerate(ks_t):
-            bottom[:, j] += _share(x, part[:, k - 1], k, lower=True)
-            top[:, j] += _share(x, part[:, units - k], k, lower=False)
+            bottom[:, j] += _share(x, part, k, lower=True)
+            top[:, j] += _share(x, part, k, lower=False)
         if mean_rank:
             rank_sum += _mid_rank(x)
         done += b
@@ -207,8 +219,21 @@ def rank_probabilities(
     )
 
 
-def _share(x: np.ndarray, thr: np.ndarray, k: int, *, lower: bool) -> np.ndarray:
-    """Per-unit count of simulations in the k extreme places, ties sharing the last places."""
+def _share(x: np.ndarray, part: np.ndarray, k: int, *, lower: bool) -> np.ndarray:
+    """Per-unit count of simulations in the k extreme places, ties sharing the last places.
+
+    ``part`` is ``x`` partitioned at the k-th value from each end and at its neighbour
+    inwards. When no simulation has a tie across the cut (the k-th and the next value
+    differ), the places are exactly the values at or beyond the k-th: counted as such,
+    which gives the same sums as the general formula (whole numbers, exact in float64).
+    """
+    units = x.shape[1]
+    thr = part[:, k - 1] if lower else part[:, units - k]
+    if k < units:
+        nxt = part[:, k] if lower else part[:, units - k - 1]
+        if np.all(nxt != thr):
+            t = thr[:, None]
+            return np.count_nonzero(x <= t if lower else x >= t, axis=0).astype(np.float64)
     t = thr[:, None]
     strict = x < t if lower else x > t
     tie = x == t

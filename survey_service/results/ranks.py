@@ -63,9 +63,11 @@ def rank_units(estimates: dict[str, dict]) -> dict[str, tuple[float, float]]:
         return {}
     mean = np.array([float(row["mean"]) for _, row in pool])
     se = np.array([float(row["rank_se"]) for _, row in pool])
-    for i, (_, row) in enumerate(pool):
-        if not np.isfinite(se[i]):
-            se[i] = (float(row["ci_high"]) - float(row["ci_low"])) / (2 * 1.96)
+    unknown = ~np.isfinite(se)
+    if unknown.any():  # the interval's half-width over 1.96, as the interval was built
+        high = np.array([float(row["ci_high"]) for _, row in pool])
+        low = np.array([float(row["ci_low"]) for _, row in pool])
+        se[unknown] = (high[unknown] - low[unknown]) / (2 * 1.96)
     df = np.array([float(row["df"]) for _, row in pool])
     df = np.where(np.isfinite(df) & (df > 0), df, np.inf)
     k = min(RANK_K, len(pool) - 1)
