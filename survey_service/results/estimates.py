@@ -22,8 +22,8 @@ from sqlmodel import Session, select
 
 import sampling
 from survey_service.dispositions import COMPLETE
-from survey_service.models import CallAttempt, Case, CaseStatus, SampleDraw, SurveyWave, Unit
-from survey_service.results import satisfaction
+from survey_service.models import Case, CaseStatus, SampleDraw, SurveyWave, Unit
+from survey_service.results import rows, satisfaction
 from survey_service.results.nonresponse import UnitNonresponse, nonresponse
 from survey_service.results.ranks import (
     BELOW_MINIMUM_REASONS,
@@ -127,26 +127,12 @@ def case_dispositions(session: Session, draw: SampleDraw) -> dict[int, tuple[str
     A final case counts its disposition; an open case its last attempt's
     outcome; a released case never dialled counts as unknown (UH).
     """
-    last_outcome = (
-        select(CallAttempt.case_id, func.max(CallAttempt.id).label("last_id"))
-        .where(CallAttempt.outcome.is_not(None))
-        .group_by(CallAttempt.case_id)
-        .subquery()
-    )
-    rows = session.exec(
-        select(Case.id, Unit.code, Case.stratum, Case.status, Case.disposition, CallAttempt.outcome)
-        .join(Unit, Unit.id == Case.unit_id)
-        .join(last_outcome, last_outcome.c.case_id == Case.id, isouter=True)
-        .join(CallAttempt, CallAttempt.id == last_outcome.c.last_id, isouter=True)
-        .where(Case.draw_id == draw.id, Case.released)
-    ).all()
+    final = CaseStatus.FINAL.value
     return {
-        case_id: (
-            code,
-            stratum,
-            disposition if status == CaseStatus.FINAL else (last or NOT_DIALLED),
+        case_id: (code, stratum, disposition if status == final else (last or NOT_DIALLED))
+        for case_id, code, stratum, status, disposition, last in rows.released_cases(
+            session, draw.id
         )
-        for case_id, code, stratum, status, disposition, last in rows
     }
 
 

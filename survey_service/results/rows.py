@@ -1,4 +1,4 @@
-"""The rows the results read (cases and answers), as plain tuples from a Core cursor.
+"""The rows the results read (cases, answers, attempts), as plain tuples from a Core cursor.
 
 A recomputation reads every respondent's answers (about 2 million rows for a
 city of 7,000 units): through the ORM (``session.exec(select(...))``) each row
@@ -11,12 +11,12 @@ the ORM's queries they flush an autoflushing session's pending changes first.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from survey_service.models import Answer, Case, Unit
+from survey_service.models import Answer, CallAttempt, Case, Unit
 
-__all__ = ["respondent_answers", "respondent_cases"]
+__all__ = ["released_cases", "respondent_answers", "respondent_cases"]
 
 
 def _rows(session: Session, statement) -> list:
@@ -48,4 +48,25 @@ def respondent_answers(
         select(Answer.case_id, Answer.item_id, Answer.value)
         .join(Case, Case.id == Answer.case_id)
         .where(Case.draw_id == draw_id, Case.disposition.in_(dispositions)),
+    )
+
+
+def released_cases(
+    session: Session, draw_id: int
+) -> list[tuple[int, str, str, str, str | None, str | None]]:
+    """``(case id, unit code, sub-stratum, status, disposition, last attempt's outcome)`` of
+    the draw's released cases; the outcome is None when no attempt has one."""
+    last_outcome = (
+        select(CallAttempt.case_id, func.max(CallAttempt.id).label("last_id"))
+        .where(CallAttempt.outcome.is_not(None))
+        .group_by(CallAttempt.case_id)
+        .subquery()
+    )
+    return _rows(
+        session,
+        select(Case.id, Unit.code, Case.stratum, Case.status, Case.disposition, CallAttempt.outcome)
+        .join(Unit, Unit.id == Case.unit_id)
+        .join(last_outcome, last_outcome.c.case_id == Case.id, isouter=True)
+        .join(CallAttempt, CallAttempt.id == last_outcome.c.last_id, isouter=True)
+        .where(Case.draw_id == draw_id, Case.released),
     )

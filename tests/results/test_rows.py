@@ -6,12 +6,13 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+from sqlalchemy import func
 from sqlmodel import select
 
 import call_scripts
 from survey_service.db import transaction
 from survey_service.models import Answer, CallAttempt, Case, CaseStatus, Unit
-from survey_service.results import respondents
+from survey_service.results import estimates, respondents
 from survey_service.results.respondents import RESPONDENT_DISPOSITIONS, Respondent
 from tests.results.test_exports import build_wave
 
@@ -51,6 +52,31 @@ def _orm_respondents(session, script, draw):
     return out, points
 
 
+def _orm_case_dispositions(session, draw):
+    """:func:`estimates.case_dispositions` as it was before ``results.rows``, the oracle."""
+    last_outcome = (
+        select(CallAttempt.case_id, func.max(CallAttempt.id).label("last_id"))
+        .where(CallAttempt.outcome.is_not(None))
+        .group_by(CallAttempt.case_id)
+        .subquery()
+    )
+    rows = session.exec(
+        select(Case.id, Unit.code, Case.stratum, Case.status, Case.disposition, CallAttempt.outcome)
+        .join(Unit, Unit.id == Case.unit_id)
+        .join(last_outcome, last_outcome.c.case_id == Case.id, isouter=True)
+        .join(CallAttempt, CallAttempt.id == last_outcome.c.last_id, isouter=True)
+        .where(Case.draw_id == draw.id, Case.released)
+    ).all()
+    return {
+        case_id: (
+            code,
+            stratum,
+            disposition if status == CaseStatus.FINAL else (last or estimates.NOT_DIALLED),
+        )
+        for case_id, code, stratum, status, disposition, last in rows
+    }
+
+
 @pytest.fixture
 def wave(session):
     """The exports' wave with two refusals reopened: one never dialled, one open after its 2.11."""
@@ -80,6 +106,17 @@ def test_core_rows_load_the_same_wave_data_as_the_orm(session, wave):
     assert len(expected) == 25
     assert np.array_equal(data.points, points, equal_nan=True)
     assert data.points.dtype == points.dtype
+
+
+def test_case_dispositions_are_those_of_the_orm_rows(session, wave):
+    """Are the released cases' AAPOR codes now those the ORM rows gave, open cases included?"""
+    data = respondents.load_wave(session, wave)
+    codes = estimates.case_dispositions(session, data.draw)
+    expected = _orm_case_dispositions(session, data.draw)
+    assert codes == expected
+    kinds = {code for _unit, _stratum, code in codes.values()}
+    assert {estimates.NOT_DIALLED, "1.1", "2.11"} <= kinds
+    assert sum(code == estimates.NOT_DIALLED for _u, _s, code in codes.values()) == 1
 
 
 def test_rows_see_the_sessions_pending_changes(session, wave):
