@@ -119,14 +119,7 @@ def nonresponse_bounds(
     ok = ~np.isnan(ya)
     if ok.any() and (ya[ok].min() < low or ya[ok].max() > high):
         raise SamplingError(f"y has a value outside [{low:g}, {high:g}]; allowed: the scale")
-    r = np.zeros(len(keys), dtype=np.int64)
-    s = np.zeros(len(keys))
-    for d, h, v in zip(dom[ok].tolist(), stra[ok].tolist(), ya[ok].tolist(), strict=True):
-        i = index.get((d, h))
-        if i is None:
-            raise SamplingError(f"respondent in ({d!r}, {h!r}), which has no N_h")
-        r[i] += 1
-        s[i] += v
+    r, s = _cell_sums(dom[ok], stra[ok], ya[ok], pd_, ps_, index)
     domains = np.unique(pd_)
     out = {f: np.zeros(domains.size) for f in ("m", "r", "low", "high", "share", "pop")}
     where = {d: j for j, d in enumerate(domains.tolist())}
@@ -162,6 +155,47 @@ def nonresponse_bounds(
         high=hi,
         nonresponse_share=share,
     )
+
+
+def _cell_sums(dom, stra, y, pd_, ps_, index) -> tuple[np.ndarray, np.ndarray]:
+    """Respondents and the sum of their ``y`` per sub-stratum of ``index`` (its order).
+
+    Each respondent's sub-stratum is found among the population's by sorting (no loop per
+    respondent); the sums are ``np.bincount``'s, which adds in respondent order, as a loop
+    would. Labels of another kind than the population's, or a population that names a
+    sub-stratum twice, take the loop.
+
+    :raise SamplingError: for a respondent in a sub-stratum without N_h (the first one).
+    """
+    size = len(pd_)
+    if (
+        size
+        and len(index) == size
+        and dom.dtype.kind == pd_.dtype.kind
+        and stra.dtype.kind == ps_.dtype.kind
+    ):
+        _, d_code = np.unique(np.concatenate([pd_, dom]), return_inverse=True)
+        s_names, s_code = np.unique(np.concatenate([ps_, stra]), return_inverse=True)
+        key = d_code.reshape(-1).astype(np.int64) * s_names.size + s_code.reshape(-1)
+        own, theirs = key[:size], key[size:]
+        order = np.argsort(own, kind="stable")
+        cell = order[np.minimum(np.searchsorted(own, theirs, sorter=order), size - 1)]
+        missing = own[cell] != theirs
+        if missing.any():
+            first = int(np.argmax(missing))
+            d, h = dom[first].item(), stra[first].item()
+            raise SamplingError(f"respondent in ({d!r}, {h!r}), which has no N_h")
+        r = np.bincount(cell, minlength=size).astype(np.int64)
+        return r, np.bincount(cell, weights=y, minlength=size)
+    r = np.zeros(size, dtype=np.int64)
+    s = np.zeros(size)
+    for d, h, v in zip(dom.tolist(), stra.tolist(), y.tolist(), strict=True):
+        i = index.get((d, h))
+        if i is None:
+            raise SamplingError(f"respondent in ({d!r}, {h!r}), which has no N_h")
+        r[i] += 1
+        s[i] += v
+    return r, s
 
 
 @dataclass(frozen=True)
