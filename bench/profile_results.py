@@ -10,16 +10,20 @@ that no ORM object is reused. It prints each run's CPU seconds
 machine; the database server's work is not in them) and their median, and a
 digest of the figures (every ``UnitResult`` field, floats by ``repr``) so that
 two versions of the code can be checked to give the same figures to the last
-bit. ``--profile`` prints the cProfile (CPU clock) of the timed runs, the top
-``--top`` functions by cumulative and by own time.
+bit. ``--pause-gc`` pauses Python's cycle collector during each run, as the
+web app's results child does (``computing.gc_paused``). ``--profile`` prints
+the cProfile (CPU clock) of the timed runs, the top ``--top`` functions by
+cumulative and by own time.
 
-    python bench/profile_results.py [--units 330] [--db NAME] [--drop] [--runs 3] [--profile]
+    python bench/profile_results.py [--units 330] [--db NAME] [--drop] [--runs 3]
+        [--pause-gc] [--profile] [--top 30]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import hashlib
 import statistics
 import sys
@@ -77,6 +81,7 @@ def main() -> int:
     parser.add_argument("--db", metavar="NAME", help="seed into NAME if empty, keep, reuse")
     parser.add_argument("--drop", action="store_true", help="drop --db's database at the end")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pause-gc", action="store_true", help="as the results child does")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
@@ -120,9 +125,12 @@ def main() -> int:
                 timed = run > 0
                 if timed and profiler is not None:
                     profiler.enable()
+                if args.pause_gc:
+                    gc.disable()
                 started = time.process_time()
                 data = computing.compute(session, wave)
                 seconds = time.process_time() - started
+                gc.enable()
                 if timed and profiler is not None:
                     profiler.disable()
                 digests.add(digest(data))
@@ -133,8 +141,10 @@ def main() -> int:
             if timed:
                 cpu.append(seconds)
         if cpu:
+            paused = " (cycle collector paused)" if args.pause_gc else ""
             print(
-                f"  compute() at {units} units: median {statistics.median(cpu):.2f} CPU-s"
+                f"  compute() at {units} units{paused}:"
+                f" median {statistics.median(cpu):.2f} CPU-s"
                 f" (runs {', '.join(f'{s:.2f}' for s in cpu)}); figures digest"
                 f" {', '.join(sorted(digests))}"
             )

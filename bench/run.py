@@ -16,6 +16,7 @@ BENCHES = (
     "bench_ivr.py",
     "bench_pages.py",
     "bench_results_cpu.py",
+    "profile_results.py",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ from survey_service.blueprints.results_charts import prepare_charts
 from survey_service.db import make_engine, transaction
 from survey_service.results import signal_views
 from survey_service.results.cache import ResultsCache
-from survey_service.results.computing import NICENESS, ChildProcess, compute
+from survey_service.results.computing import NICENESS, ChildProcess, compute, gc_paused
 from survey_service.results.signals import unit_signals
 from tests.results.test_cache import _one_more_interview
 
@@ -131,3 +132,21 @@ def test_stale_figures_while_the_child_computes_and_a_dead_child_is_replaced(
         assert f"(pid {second_pid}) died between computations" in child_log.text
     finally:
         runner.close()
+
+
+def test_gc_paused_pauses_the_collector_and_restores_it():
+    """Is the cycle collector off inside, back on after (an error too), and left off if off?"""
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), gc_paused():
+        raise ValueError("computation failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
