@@ -1,7 +1,8 @@
 """Where a wave's figures are computed: a child process at low priority, a thread, or the request.
 
-A recomputation costs 1–2.5 CPU-seconds at 330 units and a minute or two at
-7,000, most of it in Python that holds the GIL: run in a thread of a web
+A recomputation costs about 0.6 CPU-seconds at 330 units and 12 at 7,000
+(``bench/profile_results.py``; a minute or more of wall time in the niced child
+on a busy node), most of it in Python that holds the GIL: run in a thread of a web
 process it slows every request of that process (the agents' claims, the IVR
 webhooks). :class:`ChildProcess` runs it in one long-lived child process per
 web process instead, started with ``spawn`` (a fresh interpreter, nothing of
