@@ -61,27 +61,36 @@ def satisfaction(data: WaveData, item_id: str) -> dict[str, Satisfaction]:
     """满意率 of every unit with a rater or a 说不清 on ``item_id``, by unit code."""
     item = data.script.item(item_id)
     # call_scripts.is_satisfied, for every respondent at once: rated where the points are
-    rated = ~np.isnan(data.points[:, data.rating_column(item_id)]) if data.respondents else []
+    if not data.respondents:
+        return {}
+    respondents = data.respondents
+    rated = ~np.isnan(data.points[:, data.rating_column(item_id)])
+    raters = np.flatnonzero(rated)
     levels = data.script.scoring.satisfied_levels
-    y, dom, stra = [], [], []
+    # the raters' answers read by index, their units and sub-strata from the cached arrays
+    y = np.fromiter(
+        (respondents[i].answers[item_id] in levels for i in raters.tolist()),
+        dtype=float,
+        count=len(raters),
+    )
     not_applicable: dict[str, int] = defaultdict(int)
-    for resp, is_rated in zip(data.respondents, rated, strict=True):
-        if is_rated:
-            y.append(1.0 if resp.answers[item_id] in levels else 0.0)
-            dom.append(resp.unit)
-            stra.append(resp.stratum)
-        else:
-            option = item.option(resp.answers.get(item_id, ""))
-            if option is not None and option.not_applicable:
-                not_applicable[resp.unit] += 1
+    for i in np.flatnonzero(~rated).tolist():
+        resp = respondents[i]
+        option = item.option(resp.answers.get(item_id, ""))
+        if option is not None and option.not_applicable:
+            not_applicable[resp.unit] += 1
     out: dict[str, Satisfaction] = {
         code: Satisfaction(math.nan, math.nan, math.nan, 0, count, "no-respondents")
         for code, count in not_applicable.items()
     }
-    if not y or not data.population:
+    if not len(y) or not data.population:
         return out
     table = sampling.domain_proportions(
-        np.array(y), np.array(dom), np.array(stra), data.population, method=INTERVAL_METHOD
+        y,
+        data.unit_codes[raters],
+        data.stratum_labels[raters],
+        data.population,
+        method=INTERVAL_METHOD,
     ).to_records()
     for row in table:
         code = str(row["domain"])
