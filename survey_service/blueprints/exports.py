@@ -117,6 +117,24 @@ SLOW_TABLES = frozenset({"aspects", "comments"})
 DIRECT_BUILD_RESPONDENTS = 20_000
 
 
+#: slow tables built with new figures where these are computed, for a wave of at most
+#: DIRECT_BUILD_RESPONDENTS respondents (the comments need the database: built in the link)
+PREBUILT_TABLES = ("aspects",)
+
+
+def prebuild_tables(data) -> None:
+    """Build :data:`PREBUILT_TABLES` for new figures (the results child calls this beside
+    the chart panels), so that their link sends the kept file at once.
+
+    A bigger wave's are built by the background job the link offers (:func:`table_csv`):
+    a city's aspects take 16-20 CPU-s, which would delay its figures.
+    """
+    if not data.respondents or len(data.respondents) > DIRECT_BUILD_RESPONDENTS:
+        return
+    for name in PREBUILT_TABLES:
+        exports.csv_export(None, data.wave, name, data=data)  # kept: data.memo("csv:<name>")
+
+
 def table_csv(table: str):
     """One aggregate table as CSV (UTF-8 with BOM), from the current figures.
 

@@ -55,16 +55,25 @@ def results_cache():
     return app.extensions[CACHE_KEY]
 
 
-def _new_cache(app):
-    from .results_charts import prepare_charts  # it renders through the stages, lazily
+def prepare_views(data) -> None:
+    """What new figures bring with them, built where they are computed (the child): the
+    results page's default chart panels, and the small waves' aspects CSV
+    (:func:`.exports.prebuild_tables`)."""
+    from .exports import prebuild_tables  # they render through the stages, lazily
+    from .results_charts import prepare_charts
 
+    prepare_charts(data)
+    prebuild_tables(data)
+
+
+def _new_cache(app):
     mode = compute_mode(app)
     engine = app.extensions["engine"]
     runner = None
     if mode == "process":
         # the child builds its own engine from the URL (password included; on a pipe)
         url = engine.url.render_as_string(hide_password=False)
-        runner = computing.ChildProcess(partial(make_engine, url), prepare=prepare_charts)
+        runner = computing.ChildProcess(partial(make_engine, url), prepare=prepare_views)
     elif mode == "thread":
 
         @contextmanager
@@ -72,7 +81,7 @@ def _new_cache(app):
             with Session(engine, expire_on_commit=False) as session:
                 yield session
 
-        runner = computing.Threads(open_session, prepare=prepare_charts)
+        runner = computing.Threads(open_session, prepare=prepare_views)
     if runner is not None:
         atexit.register(runner.close)  # the child ends with this process
     wait = float(app.config.get("RESULTS_WAIT_SECONDS") or 0)

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from survey_service.blueprints.results_charts import prepare_charts
+from survey_service.blueprints.results_cache import prepare_views
 from survey_service.db import make_engine, transaction
-from survey_service.results import signal_views
+from survey_service.results import exports, signal_views
 from survey_service.results.cache import ResultsCache
 from survey_service.results.computing import NICENESS, ChildProcess, compute, gc_paused
 from survey_service.results.signals import unit_signals
@@ -66,7 +66,7 @@ def test_figures_and_signals_come_from_a_low_priority_child_equal_to_in_process(
     """Are the figures and signals computed in another process, niced, and are they exactly
     those computed in this one (charts rendered there too)?"""
     wave, _plan = wave_with_answers
-    runner = _child(app, prepare_charts)
+    runner = _child(app, prepare_views)
     try:
         found, rows = ResultsCache(runner=runner, first_wait=None).results_and_signals(
             session, wave
@@ -83,6 +83,11 @@ def test_figures_and_signals_come_from_a_low_priority_child_equal_to_in_process(
         assert found.data.script is here.script  # the parent's own copy, by reference
         assert set(here.derived) < set(found.data.derived)  # every derived figure came along
         assert "<svg" in found.data.derived["chart:forest:::1"]  # prepared in the child
+        # a small wave's aspects CSV too: the same bytes as built here
+        assert found.data.derived["csv:aspects"].data == (
+            exports.csv_export(session, wave, "aspects", data=here).data
+        )
+        assert found.data.derived["csv:aspects"].rows == len(here.units) * 2 == 6  # 2 scored items
         live = [signal_views.to_json(r) for r in unit_signals(session, wave)]
         assert [signal_views.to_json(r) for r in rows] == live
     finally:

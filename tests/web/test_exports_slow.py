@@ -62,3 +62,25 @@ def test_slow_table_of_a_small_wave_is_sent_directly(app, client, auth, session)
     response = client.get(f"{PREFIX}/comments.csv")
     assert response.status_code == 200 and response.content_type == "text/csv; charset=utf-8"
     assert _events(session, "export.comments_csv") == 1
+
+
+def test_new_figures_of_a_small_wave_bring_its_aspects_csv(session, monkeypatch):
+    """Does the results child's ``prepare`` keep the aspects CSV with a small wave's figures
+    (the bytes a link would build), and leave a big wave's to the background job?"""
+    from survey_service.results import exports
+    from survey_service.results.respondents import load_wave
+
+    wave = build_wave(session)
+    small = load_wave(session, wave)
+    exports_blueprint.prebuild_tables(small)
+    kept = small.derived["csv:aspects"]
+    assert (
+        kept.data
+        == exports.csv_export(session, wave, "aspects", data=load_wave(session, wave)).data
+    )
+    assert kept.rows == len(parse_csv(kept.data)[1]) > 0
+    assert "csv:comments" not in small.derived  # the comments need the database
+    monkeypatch.setattr(exports_blueprint, "DIRECT_BUILD_RESPONDENTS", len(small.respondents) - 1)
+    big = load_wave(session, wave)
+    exports_blueprint.prebuild_tables(big)
+    assert "csv:aspects" not in big.derived
