@@ -24,11 +24,9 @@ afterwards. Each run answers a few more pending cases in it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -191,25 +189,6 @@ def measure(url: str, ids: dict, *, size: int, runs: int) -> None:
         )
 
 
-@contextlib.contextmanager
-def kept_database(name: str) -> Iterator[str]:
-    """Database ``name``, created and migrated if absent, and kept afterwards."""
-    admin = create_engine(loadlib.PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        if exists.first() is None:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = loadlib.PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    from survey_service import migrations
-    from survey_service.db import make_engine
-
-    engine = make_engine(url)
-    migrations.upgrade(engine)
-    engine.dispose()
-    yield url
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="330,7000")
@@ -223,7 +202,7 @@ def main() -> int:
 
     for size in [int(s) for s in args.sizes.split(",")]:
         database = (
-            kept_database(f"{args.keep_db}_{size}")
+            loadlib.named_database(f"{args.keep_db}_{size}", drop=False)
             if args.keep_db
             else loadlib.throwaway_database("bench_pages")
         )

@@ -45,12 +45,14 @@ def postgres_available() -> bool:
 
 
 @contextlib.contextmanager
-def throwaway_database(prefix: str) -> Iterator[str]:
-    """A new PostgreSQL database, migrated to the current schema; dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+def named_database(name: str, *, drop: bool) -> Iterator[str]:
+    """Database ``name`` (its URL), created if absent and migrated to the current schema;
+    dropped afterwards if ``drop`` (a seeded bench database is kept to be reused)."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if exists.first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
         from survey_service import migrations
@@ -61,9 +63,15 @@ def throwaway_database(prefix: str) -> Iterator[str]:
         engine.dispose()
         yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if drop:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def throwaway_database(prefix: str) -> contextlib.AbstractContextManager[str]:
+    """A new PostgreSQL database, migrated to the current schema; dropped afterwards."""
+    return named_database(f"{prefix}_{uuid.uuid4().hex[:8]}", drop=True)
 
 
 def app_config(url: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ machine; the database server's work is not in them) and their median, and a
 digest of the figures (every ``UnitResult`` field, floats by ``repr``) so that
 two versions of the code can be checked to give the same figures to the last
 bit. ``--pause-gc`` pauses Python's cycle collector during each run, as the
-web app's results child does (``computing.gc_paused``). ``--profile`` prints
+web app's results child does (``survey_service.collector.paused``). ``--profile`` prints
 the cProfile (CPU clock) of the timed runs, the top ``--top`` functions by
 cumulative and by own time.
 
@@ -22,7 +22,6 @@ cumulative and by own time.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import hashlib
 import statistics
@@ -35,33 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadlib
-from sqlalchemy import create_engine, text
 
 PASSWORD = "bench-password-123"
-
-
-@contextlib.contextmanager
-def named_database(name: str, *, drop: bool):
-    """Database ``name``, created and migrated if absent; dropped afterwards if ``drop``."""
-    admin = create_engine(loadlib.PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        if exists.first() is None:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = loadlib.PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        from survey_service import migrations
-        from survey_service.db import make_engine
-
-        engine = make_engine(url)
-        migrations.upgrade(engine)
-        engine.dispose()
-        yield url
-    finally:
-        if drop:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def digest(data) -> str:
@@ -95,7 +69,7 @@ def main() -> int:
     from survey_service.setup.waves import current_wave
 
     database = (
-        named_database(args.db, drop=args.drop)
+        loadlib.named_database(args.db, drop=args.drop)
         if args.db
         else loadlib.throwaway_database("profile_results")
     )

@@ -8,10 +8,8 @@ in the import's transaction, so a refused file stores nothing. Split from
 
 from __future__ import annotations
 
-import gc
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from functools import partial
 from itertools import chain
 
@@ -81,20 +79,3 @@ def flush_batches(session: Session, model, rows: list[dict]) -> None:
         # Core executemany: the ORM's bulk path costs more than the insert itself here.
         session.connection().execute(model.__table__.insert(), rows)
         rows.clear()
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while rows stream through.
-
-    Each batch makes thousands of short-lived tuples, which set off the
-    collector about once per thousand rows, and its full passes walk the
-    whole application's heap; none of these rows can form a cycle.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -27,8 +27,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from survey_service import audit
+from survey_service.collector import paused as collector_paused
 from survey_service.errors import Conflict, NotFound, ServiceError, Where
-from survey_service.lists.batch_writer import batch_writer, collector_paused, flush_batches
+from survey_service.lists.batch_writer import batch_writer, flush_batches
 from survey_service.lists.parsing import ClientFileError, ParsedFile
 from survey_service.lists.parsing.workbook import SheetLimits
 from survey_service.lists.pipeline import SealedList, sealed_list

@@ -27,7 +27,6 @@ request computes (``inline``: the tests).
 
 from __future__ import annotations
 
-import gc
 import io
 import logging
 import multiprocessing
@@ -37,9 +36,9 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Protocol
@@ -49,6 +48,7 @@ from sqlmodel import Session
 
 import call_scripts
 from call_scripts import Script
+from survey_service.collector import paused as gc_paused  # the child computes with it off
 from survey_service.models import SurveyWave
 from survey_service.results import publication, signals
 from survey_service.results.respondents import WaveData, load_wave
@@ -214,25 +214,6 @@ def _picklable(computed: Computed) -> Computed:
 # --- the child process ---------------------------------------------------------------------
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Python's cycle collector paused for the block (restored after it, as it was).
-
-    A city's computation allocates millions of objects that live until it ends (rows,
-    answer dicts, respondents), so the collector's passes over the growing heap find
-    nothing to free and cost a fifth to a third of its CPU. Only the child uses it:
-    it is process-wide, and the child computes one wave at a time and nothing else;
-    the memory of cycles made meanwhile is freed by the first collection after.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _child_main(conn, make_engine: Callable[[], Engine], niceness: int, prepare) -> None:
     """The child's loop: one request (wave id, figures?, signals?) in, one reply out."""
     os.nice(niceness)
@@ -243,6 +224,8 @@ def _child_main(conn, make_engine: Callable[[], Engine], niceness: int, prepare)
         except (EOFError, OSError):  # the parent has gone
             return
         try:
+            # only here, not in a web process: the switch is process-wide, and the child
+            # computes one wave at a time and nothing else (survey_service.collector)
             with gc_paused():
                 with Session(engine, expire_on_commit=False) as session:
                     computed = compute_wave(
