@@ -11,7 +11,6 @@ unit report both read :func:`aspect_results`.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,16 +87,10 @@ def aspect_results(data: WaveData) -> list[AspectResult]:
 def _aspect_results(data: WaveData) -> list[AspectResult]:
     items = scored_items(data.script)
     estimates: dict[str, dict[str, np.void]] = {}
-    not_applicable: dict[tuple[str, str], int] = defaultdict(int)
     for item in items:
         # the item's points of every respondent (call_scripts.aspect_points, all at once)
         points = data.points[:, data.rating_column(item.id)] if data.respondents else np.zeros(0)
         rated = ~np.isnan(points)
-        for i in np.flatnonzero(~rated).tolist():
-            resp = data.respondents[i]
-            option = item.option(resp.answers.get(item.id, ""))
-            if option is not None and option.not_applicable:
-                not_applicable[(resp.unit, item.id)] += 1
         if item.ask_if is not None and data.respondents and data.population:
             estimates[item.id] = _subgroup(data, item, points)
         elif rated.any() and data.population:
@@ -115,6 +108,8 @@ def _aspect_results(data: WaveData) -> list[AspectResult]:
         for item in items:
             row = estimates.get(item.id, {}).get(unit.code)
             n = int(row["n"]) if row is not None else 0
+            # 满意率 and the 说不清 count of every unit that rated the item or said 说不清
+            rate = rates.get(item.id, {}).get(unit.code, satisfaction.EMPTY)
             base = dict(
                 unit=unit.code,
                 unit_name=unit.name,
@@ -123,7 +118,7 @@ def _aspect_results(data: WaveData) -> list[AspectResult]:
                 title=item.title or item.id,
                 weight=float(data.script.scoring.weights[item.id]),
                 n=n,
-                not_applicable=not_applicable.get((unit.code, item.id), 0),
+                not_applicable=rate.not_applicable,
             )
             if row is None or n == 0:
                 note = "未抽样" if unit.code not in design_units else "尚无有效回答"
@@ -141,7 +136,6 @@ def _aspect_results(data: WaveData) -> list[AspectResult]:
                     )
                 )
                 continue
-            rate = rates.get(item.id, {}).get(unit.code, satisfaction.EMPTY)
             method = str(row["method"])
             notes = [METHOD_NOTES[method]] if method in METHOD_NOTES else []
             subgroup = item.ask_if is not None
