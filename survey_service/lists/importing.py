@@ -17,7 +17,6 @@ under a key of its own (:func:`~survey_service.privacy.files.sealed_temp_file`).
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -248,16 +247,10 @@ def _store_rows(
     client_list.encoding = sealed.encoding
     client_list.delimiter = sealed.delimiter
     sheet = sealed.sheet
-    # Numbers per name, for the review's "one name, many numbers" signal:
-    # counted here, in clear, because the stored names are encrypted. Each
-    # accepted number is distinct within a file (duplicates are rejected).
-    numbers_per_name: Counter[str] = Counter()
     checked = 0
     with collector_paused(), batch_writer(session, client_list.id) as insert:
         for clients, issues in sealed.batches:
-            names = clients[NAME_AT]
-            numbers_per_name.update(filter(None, names))
-            sealed_names = vault.encrypt_texts(names, NAME)
+            sealed_names = vault.encrypt_texts(clients[NAME_AT], NAME)
             clients = (*clients[:NAME_AT], sealed_names, *clients[NAME_AT + 1 :])
             rows = client_rows(client_list.id, clients, vault)
             insert("client", CLIENT_COLUMNS, rows)
@@ -269,8 +262,7 @@ def _store_rows(
     totals = sealed.totals
     client_list.n_accepted, client_list.n_rejected = totals.accepted, totals.rejected
     client_list.n_skipped = totals.skipped
-    many = sum(1 for count in numbers_per_name.values() if count >= 3)
-    signals = {**totals.signals, "names_with_many_numbers": many}
+    signals = totals.signals
     client_list.signals = {**signals, "sheet": sheet} if sheet else signals
     session.add(client_list)
     session.flush()

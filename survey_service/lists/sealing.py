@@ -15,6 +15,7 @@ loads only what parsing and sealing need.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
@@ -158,13 +159,20 @@ def seal_rows(
     filled as the batches go, and holds the counts and the signals when the
     iteration ends. Each batch is masked, and hashed with ``hasher``, unless
     ``help_writer`` says no for it: those columns are then None, left to
-    :func:`client_rows`.
+    :func:`client_rows`. The signals are the consecutive runs of numbers and
+    ``names_with_many_numbers`` (names listed with three numbers or more).
     """
     issues: list[tuple] = []
     numbers = AcceptedNumbers()
+    # Numbers per name, for the review's "one name, many numbers" signal:
+    # counted here, in clear, because the stored names are encrypted (and in
+    # the parsing helper, for a big file, beside the writer's work). Each
+    # accepted number is distinct within a file (duplicates are rejected).
+    numbers_per_name: Counter[str] = Counter()
     for item in rows:
         if type(item) is PhoneRows:
             accepted = _checked(item, numbers, issues, totals)
+            numbers_per_name.update(filter(None, accepted.names))
             extra = help_writer is None or help_writer()
             yield _client_columns(accepted, totals, extra, hasher if extra else None), issues
             issues = []
@@ -189,7 +197,8 @@ def seal_rows(
             raise ValueError("seal_rows needs the parser's accepted_batch mode")
     if issues:
         yield _client_columns(_NO_ROWS, totals), issues
-    totals.signals = consecutive_runs(numbers.mobiles())
+    many = sum(1 for count in numbers_per_name.values() if count >= 3)
+    totals.signals = {**consecutive_runs(numbers.mobiles()), "names_with_many_numbers": many}
 
 
 class AcceptedNumbers:

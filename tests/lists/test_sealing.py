@@ -6,6 +6,7 @@ import base64
 import os
 import pickle
 import random
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -292,8 +293,13 @@ def test_helper_process_stores_what_the_importer_alone_stores(session, units, mo
     assert temp_key != lookup_key
     data_key = base64.urlsafe_b64decode(current_app.config["SURVEY_DATA_KEY"])
     assert data_key not in request and current_app.config["SURVEY_DATA_KEY"].encode() not in request
-    rows, issues, counts, _signals, found = alone
+    rows, issues, counts, signals, found = alone
     assert counts[0] == len(rows) and counts[1] == len(issues) and counts[2] == 3
+    # Counted where the rows are sealed (the helper, for ``helped``): every
+    # name given (4 of the 5 choices) has far more than 3 numbers here.
+    per_name = Counter(row[1] for row in rows if row[1])
+    assert len(per_name) == 4 and min(per_name.values()) >= 3
+    assert signals["names_with_many_numbers"] == 4
     assert {reason for *_, reason in issues} >= {"duplicate_in_file", "invalid_phone"}
     assert found == ("gb18030", ",")
     assert '=HYPERLINK("x")' in {row[1] for row in rows}  # stored as given
