@@ -3,6 +3,9 @@
 # make test  - set up, lint, run the whole suite (SQLite, and PostgreSQL when it answers)
 # make bench - run the benchmarks and print their figures
 # make lint  - ruff (check + format) and the import-linter layer contracts
+# make setup - the venv and its packages, then the native batch sealer (build_sealer:
+#              rebuilt when _sealer.c changes; without cc or OpenSSL headers it warns and
+#              the Python loops are used)
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,9 +15,13 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint bench format setup db clean
+.PHONY: run test lint bench format setup sealer db clean
 
-setup: $(STAMP)
+setup: $(STAMP) sealer
+
+# Cheap when up to date: the script compares the module's time with its source's.
+sealer: $(STAMP)
+	$(BIN)/python -m survey_service.privacy.build_sealer
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,27 +29,27 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-db: $(STAMP)
+db: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
 
 run: db
 	FLASK="$(FLASK)" HOST=$(HOST) PORT=$(PORT) bin/run
 
-lint: $(STAMP)
+lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-format: $(STAMP)
+format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: setup
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache survey_service/privacy/_sealer.*.so
