@@ -38,7 +38,15 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()
     thread.join(timeout=10)
+    # Requests still being served (werkzeug's request threads are daemons, not
+    # joined by the server) finish before the app's engine is disposed: a
+    # connection checked in after that stays in the old pool until the garbage
+    # collector deletes it, and psycopg warns during whichever test runs then.
+    for other in threading.enumerate():
+        if other is not threading.current_thread() and "process_request_thread" in other.name:
+            other.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

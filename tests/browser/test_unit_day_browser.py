@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from playwright.sync_api import expect
 
+from survey_service.lists import progress as upload_progress
 from tests.browser import day
 from tests.browser.conftest import login
 
@@ -20,7 +22,26 @@ def _watch_csp(page) -> list[str]:
     return violations
 
 
-def test_unit_staff_day(app, session, live_server, page, tmp_path: Path):
+def _hold_the_first_count(monkeypatch, seconds: float = 1.2) -> None:
+    """Pause the import once, after it reports its first rows checked.
+
+    The import checks these 60,000 rows in a fraction of a second, faster
+    than the page polls (every 500 ms); held, the poll reads a count, as it
+    does on a list of a million rows.
+    """
+    original = upload_progress.Progress.rows_checked
+    held: list[int] = []
+
+    def rows_checked(self, rows: int) -> None:
+        original(self, rows)
+        if rows and not held:
+            held.append(rows)
+            time.sleep(seconds)
+
+    monkeypatch.setattr(upload_progress.Progress, "rows_checked", rows_checked)
+
+
+def test_unit_staff_day(app, session, live_server, page, tmp_path: Path, monkeypatch):
     """Template, mapping preview, upload with progress, rejected rows with name and service
     (paged), submit; then the list frozen by the draw; then the published score beside
     the category's and the 整改 list."""
@@ -55,6 +76,7 @@ def test_unit_staff_day(app, session, live_server, page, tmp_path: Path):
     assert re.search(r"\d{3}\*{4}\d{4}", first)  # masked
 
     statuses: list[str] = []
+    _hold_the_first_count(monkeypatch)
     page.expose_function("recordStatus", lambda text: statuses.append(text))
     page.evaluate(
         """() => new MutationObserver(() => window.recordStatus(
