@@ -2,8 +2,8 @@
  * survey_service.lists.parsing._rowscan: the common row of a client list, in C.
  *
  * The parsing helper of a list import spends most of its time in the
- * per-row loop of rows._Parser.run: a plain 11-digit mobile, a name, a
- * service, a date and a kind already seen, appended to eight column lists.
+ * per-row loop of rows._Parser.run: a mobile number, a name, a service, a
+ * date and a kind already seen, appended to eight column lists.
  * In Python each such row costs some thirty bytecodes and the phone
  * normaliser's call; a columnar rewrite in Python was slower still. scan()
  * takes rows from the csv iterator and handles that common row here; every
@@ -13,9 +13,10 @@
  * survey_service/native_build.py) or in row-by-row mode.
  *
  * A row is common when it is a list of exactly nk str cells, controls[0] is
- * False, the phone cell stripped is 11 ASCII digits starting with 1 whose
- * 5-digit prefix is known valid, and the date and kind cells (as written)
- * are keys of their caches.
+ * False, the phone cell is an ASCII mobile that the normaliser's fast path
+ * reads ("13912345678", "139 1234-5678", "+86 139…", "0086139…", "86139…")
+ * with a 5-digit prefix known valid, and the date and kind cells (as
+ * written) are keys of their caches.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #define MOBILE_LEN 11
+#define MAX_DIGITS 15 /* 0086 and a mobile: the longest phone cell read here, separators aside */
 #define FIRST_PREFIX 10000 /* the valid table covers the 5-digit prefixes 10000..19999 */
 #define PREFIXES 10000
 #define GARBLED 0xFFFD
@@ -180,34 +182,81 @@ strip_bounds(PyObject *s, Py_ssize_t *start, Py_ssize_t *end)
     *end = j;
 }
 
-/* Whether cell.strip() is 11 ASCII digits, the first 1, with a prefix known
- * valid: then the normaliser's answer is "+86" + those digits. A non-ASCII
- * cell may strip to one too (an ideographic space around it): Python decides. */
+/* A mobile number as the normaliser's fast path reads it: the cell stripped,
+ * and the 11 digits of its national number. */
+typedef struct {
+    Py_ssize_t start, end;
+    char nsn[MOBILE_LEN];
+} Mobile;
+
+/* The characters the normaliser deletes from an ASCII phone cell (phones._SEP_ASCII). */
 static int
-plain_mobile(PyObject *cell, const unsigned char *valid, Py_ssize_t *start)
+separator(Py_UCS1 ch)
 {
-    Py_ssize_t i, j;
-    if (!PyUnicode_IS_ASCII(cell)) {
+    switch (ch) {
+    case ' ': case '\t': case '\r': case '\n': case '\f': case '\v':
+    case '-': case '_': case '(': case ')': case '[': case ']': case '/': case '\\':
+        return 1;
+    default:
         return 0;
     }
-    strip_bounds(cell, &i, &j);
-    if (j - i != MOBILE_LEN) {
-        return 0;
-    }
-    const Py_UCS1 *d = PyUnicode_1BYTE_DATA(cell) + i;
-    int prefix = 0;
-    for (int k = 0; k < MOBILE_LEN; k++) {
+}
+
+static int
+digits(const char *d, int n)
+{
+    for (int k = 0; k < n; k++) {
         if (d[k] < '0' || d[k] > '9') {
             return 0;
         }
-        if (k < 5) {
-            prefix = prefix * 10 + (d[k] - '0');
-        }
     }
-    if (d[0] != '1' || !valid[prefix - FIRST_PREFIX]) {
+    return 1;
+}
+
+/* Whether the normaliser's fast path gives "+86" + a valid mobile for cell:
+ * ASCII, stripped, separators deleted, then 1 and 10 digits, or 86, 0086 or
+ * +86 before them (phones._make_phone_normalizer), with a 5-digit prefix
+ * known valid. Anything else (a non-ASCII cell: full-width digits, an
+ * ideographic space; a landline; an unknown prefix): Python decides. */
+static int
+mobile(PyObject *cell, const unsigned char *valid, Mobile *m)
+{
+    char d[MAX_DIGITS];
+    int n = 0;
+    if (!PyUnicode_IS_ASCII(cell)) {
         return 0;
     }
-    *start = i;
+    strip_bounds(cell, &m->start, &m->end);
+    const Py_UCS1 *text = PyUnicode_1BYTE_DATA(cell);
+    for (Py_ssize_t k = m->start; k < m->end; k++) {
+        if (separator(text[k])) {
+            continue;
+        }
+        if (n == MAX_DIGITS) {
+            return 0;
+        }
+        d[n++] = (char)text[k];
+    }
+    const char *nsn;
+    if (n == 11 && digits(d, 11)) {
+        nsn = d;
+    } else if (n == 13 && memcmp(d, "861", 3) == 0 && digits(d, 13)) {
+        nsn = d + 2;
+    } else if (n == 15 && memcmp(d, "00861", 5) == 0 && digits(d, 15)) {
+        nsn = d + 4;
+    } else if (n == 14 && memcmp(d, "+861", 4) == 0 && digits(d + 1, 13)) {
+        nsn = d + 3;
+    } else {
+        return 0;
+    }
+    int prefix = 0;
+    for (int k = 0; k < 5; k++) {
+        prefix = prefix * 10 + (nsn[k] - '0');
+    }
+    if (nsn[0] != '1' || !valid[prefix - FIRST_PREFIX]) {
+        return 0;
+    }
+    memcpy(m->nsn, nsn, MOBILE_LEN);
     return 1;
 }
 
@@ -227,9 +276,9 @@ stripped_or_none(PyObject *cells, Py_ssize_t i)
     return PyUnicode_Substring(cell, start, end);
 }
 
-/* "+86" + the 11 digits at cell[start:]. */
+/* "+86" + the national number. */
 static PyObject *
-e164(PyObject *cell, Py_ssize_t start)
+e164(const Mobile *m)
 {
     PyObject *out = PyUnicode_New(3 + MOBILE_LEN, 127);
     if (out == NULL) {
@@ -237,7 +286,7 @@ e164(PyObject *cell, Py_ssize_t start)
     }
     Py_UCS1 *d = PyUnicode_1BYTE_DATA(out);
     memcpy(d, "+86", 3);
-    memcpy(d + 3, PyUnicode_1BYTE_DATA(cell) + start, MOBILE_LEN);
+    memcpy(d + 3, m->nsn, MOBILE_LEN);
     return out;
 }
 
@@ -287,7 +336,7 @@ common_shape(const Setup *s, PyObject *cells, Py_ssize_t nk)
 /* Append the row to the columns as the Python loop does: garbled position
  * first, then row, raw, e164, name or None, service or None, date, kind. */
 static int
-append_row(const Setup *s, PyObject *cells, Py_ssize_t start, Py_ssize_t rownum, PyObject *date,
+append_row(const Setup *s, PyObject *cells, const Mobile *m, Py_ssize_t rownum, PyObject *date,
            PyObject *kind, PyObject **cols)
 {
     PyObject *phone = PyList_GET_ITEM(cells, s->pi);
@@ -296,8 +345,8 @@ append_row(const Setup *s, PyObject *cells, Py_ssize_t start, Py_ssize_t rownum,
     v[C_DATE] = Py_NewRef(date); /* borrowed from the caches: held before anything else */
     v[C_KIND] = Py_NewRef(kind);
     v[C_ROW] = PyLong_FromSsize_t(rownum);
-    v[C_RAW] = PyUnicode_Substring(phone, start, start + MOBILE_LEN);
-    v[C_PHONE] = e164(phone, start);
+    v[C_RAW] = PyUnicode_Substring(phone, m->start, m->end);
+    v[C_PHONE] = e164(m);
     v[C_NAME] = stripped_or_none(cells, s->ni);
     v[C_SERVICE] = stripped_or_none(cells, s->si);
     for (int c = 0; c < C_GARBLED; c++) {
@@ -339,16 +388,16 @@ done:
 static int
 take_row(const Setup *s, PyObject *cells, Py_ssize_t nk, Py_ssize_t rownum, PyObject **cols)
 {
-    Py_ssize_t start;
+    Mobile m;
     PyObject *date, *kind;
-    if (!common_shape(s, cells, nk) || !plain_mobile(PyList_GET_ITEM(cells, s->pi), s->valid, &start)) {
+    if (!common_shape(s, cells, nk) || !mobile(PyList_GET_ITEM(cells, s->pi), s->valid, &m)) {
         return 0;
     }
     if ((date = cached(s->date_cache, cells, s->di)) == NULL
         || (kind = cached(s->kind_cache, cells, s->ki)) == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
-    return append_row(s, cells, start, rownum, date, kind, cols) < 0 ? -1 : 1;
+    return append_row(s, cells, &m, rownum, date, kind, cols) < 0 ? -1 : 1;
 }
 
 PyDoc_STRVAR(scan_doc,
@@ -425,7 +474,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "survey_service.lists.parsing._rowscan",
-    .m_doc = "The common row of a client list (plain mobile, dates and kinds seen) in C.",
+    .m_doc = "The common row of a client list (a mobile, a date and a kind seen) in C.",
     .m_methods = methods,
 };
 

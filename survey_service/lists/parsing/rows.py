@@ -1,10 +1,11 @@
 """What each row below the header is (accepted, rejected and why, or skipped), and the results.
 
-In ``accepted_batch`` mode the common row (a plain mobile, a date and a kind
-already seen) is handled by :mod:`survey_service.lists.parsing._rowscan`
-when it is built: the per-row loop here was most of the parsing helper's
-time. It hands every other row back to the loop below, so the results are
-the same either way; without the module the loop reads every row itself.
+In ``accepted_batch`` mode the common row (an ASCII mobile, plain or dressed
+with spaces, dashes or +86, and a date and a kind already seen) is handled
+by :mod:`survey_service.lists.parsing._rowscan` when it is built: the
+per-row loop here was most of the parsing helper's time. It hands every
+other row back to the loop below, so the results are the same either way;
+without the module the loop reads every row itself.
 """
 
 from __future__ import annotations
