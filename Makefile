@@ -3,9 +3,9 @@
 # make test  - set up, lint, run the whole suite (SQLite, and PostgreSQL when it answers)
 # make bench - run the benchmarks and print their figures
 # make lint  - ruff (check + format) and the import-linter layer contracts
-# make setup - the venv and its packages, then the native batch sealer (build_sealer:
-#              rebuilt when _sealer.c changes; without cc or OpenSSL headers it warns and
-#              the Python loops are used)
+# make setup - the venv and its packages, then the C extensions (native_build: the batch
+#              sealer and the list row scanner, each rebuilt when its .c changes; without
+#              cc, or OpenSSL headers for the sealer, it warns and the Python loops are used)
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,13 +15,15 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint bench format setup sealer db clean
+.PHONY: run test lint bench format setup native sealer db clean
 
-setup: $(STAMP) sealer
+setup: $(STAMP) native
 
-# Cheap when up to date: the script compares the module's time with its source's.
-sealer: $(STAMP)
-	$(BIN)/python -m survey_service.privacy.build_sealer
+# Cheap when up to date: the script compares each module's time with its source's.
+native: $(STAMP)
+	$(BIN)/python -m survey_service.native_build
+
+sealer: native  # the target's former name
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,4 +54,5 @@ bench: setup
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache survey_service/privacy/_sealer.*.so
+	rm -rf $(VENV) .pytest_cache .ruff_cache survey_service/privacy/_sealer.*.so \
+		survey_service/lists/parsing/_rowscan.*.so

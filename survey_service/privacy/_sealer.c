@@ -9,7 +9,7 @@
  * context reused for every value. No cryptography is written here, only the
  * loop, base64 and hex; the output is byte-for-byte what vault.py's Python
  * loops give, which stay as the fallback when this module is not built
- * (see build_sealer.py).
+ * (see survey_service/native_build.py).
  */
 
 #define PY_SSIZE_T_CLEAN

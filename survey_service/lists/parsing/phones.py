@@ -112,6 +112,22 @@ def _preload_mobile_prefixes() -> None:
 
 _preload_mobile_prefixes()
 
+_valid_mobiles: tuple[int, bytes] = (-1, b"")
+
+
+def valid_mobile_prefixes() -> bytes:
+    """Byte ``p - 10000`` is 1 where the 11-digit numbers of prefix ``p`` are
+    known valid, else 0 (invalid, undecided or not worked out yet), for
+    :mod:`survey_service.lists.parsing._rowscan`; a 0 leaves the number to
+    the normaliser, which is always right. States are only ever added, so
+    the table is remade when their count changes."""
+    global _valid_mobiles
+    states = _PREFIX_STATE.setdefault(11, {})
+    if _valid_mobiles[0] != len(states):
+        table = bytes(states.get(str(p)) == 1 for p in range(10000, 20000))
+        _valid_mobiles = (len(states), table)
+    return _valid_mobiles[1]
+
 
 def _cached_valid(nsn: str) -> bool:
     """``_nsn_valid`` through the prefix cache (NSN of 10 or 11 digits)."""

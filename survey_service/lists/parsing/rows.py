@@ -1,4 +1,12 @@
-"""What each row below the header is (accepted, rejected and why, or skipped), and the results."""
+"""What each row below the header is (accepted, rejected and why, or skipped), and the results.
+
+In ``accepted_batch`` mode the common row (an ASCII mobile, plain or dressed
+with spaces, dashes or +86, and a date and a kind already seen) is handled
+by :mod:`survey_service.lists.parsing._rowscan` when it is built: the
+per-row loop here was most of the parsing helper's time. It hands every
+other row back to the loop below, so the results are the same either way;
+without the module the loop reads every row itself.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +16,22 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, NamedTuple
 
 from survey_service.lists.parsing.cells import parse_date, parse_kind
 from survey_service.lists.parsing.errors import _fail
 from survey_service.lists.parsing.headers import _col_letter, _Layout, _norm_header
-from survey_service.lists.parsing.phones import _make_phone_normalizer
+from survey_service.lists.parsing.phones import _make_phone_normalizer, valid_mobile_prefixes
 from survey_service.lists.parsing.sources import CONTROL_RX
+
+try:
+    from survey_service.lists.parsing import _rowscan as _native_module
+except ImportError:  # not built (no compiler): the Python loop reads every row
+    _native_module = None
+
+#: The C row scanner, or None for the Python loop alone; the tests set it to run both.
+native: ModuleType | None = _native_module
 
 _GARBLED = "\ufffd"
 
@@ -56,6 +73,11 @@ class PhoneRows(NamedTuple):
     @property
     def status(self) -> str:
         return "accepted"
+
+
+def _new_columns() -> list[list[Any]]:
+    """Empty columns for the next :class:`PhoneRows`, in its field order."""
+    return [[] for _ in PhoneRows._fields]
 
 
 @dataclass
@@ -180,17 +202,34 @@ class _Parser:
         controls = self.controls
         control_rx = CONTROL_RX
         # Rows with a valid phone in columns (accepted_batch mode), see PhoneRows.
-        c_row: list[int] = []
-        c_raw: list[str] = []
-        c_phone: list[str] = []
-        c_name: list[str | None] = []
-        c_service: list[str | None] = []
-        c_date: list[str | None] = []
-        c_kind: list[str | None] = []
-        c_garbled: list[int] = []
+        cols = _new_columns()
+        c_row, c_raw, c_phone, c_name, c_service, c_date, c_kind, c_garbled = cols
+        rows = iter(records)
+        end = object()
+        # The C scanner (accepted_batch mode): it counts every row it reads in
+        # state[0] and the rows it puts in the columns in state[1].
+        scan = native.scan if native is not None and batch else None
+        state = [rownum, 0]
+        if scan is not None:
+            setup = (pi, ni, si, di, ki, controls, valid_mobile_prefixes(), date_cache,
+                     kind_cache, batch)  # fmt: skip
         try:
-            for cells in records:
-                rownum += 1
+            while True:
+                if scan is None:
+                    cells = next(rows, end)
+                    if cells is end:
+                        break
+                    rownum += 1
+                else:
+                    cells = scan(rows, state, cols, nk, setup)
+                    rownum = state[0]
+                    if cells is None:
+                        break
+                    if cells is True:  # a batch is full
+                        yield PhoneRows(*cols)
+                        cols = _new_columns()
+                        c_row, c_raw, c_phone, c_name, c_service, c_date, c_kind, c_garbled = cols
+                        continue
                 n = len(cells)
                 if n != nk:
                     if n == 0:
@@ -285,11 +324,11 @@ class _Parser:
                         c_date.append(sdate)
                         c_kind.append(kind)
                         if len(c_row) >= batch:
-                            yield PhoneRows(
-                                c_row, c_raw, c_phone, c_name, c_service, c_date, c_kind, c_garbled
+                            yield PhoneRows(*cols)
+                            cols = _new_columns()
+                            c_row, c_raw, c_phone, c_name, c_service, c_date, c_kind, c_garbled = (
+                                cols
                             )
-                            c_row, c_raw, c_phone, c_name = [], [], [], []
-                            c_service, c_date, c_kind, c_garbled = [], [], [], []
                         continue
                     yield new(
                         PR,
@@ -305,14 +344,16 @@ class _Parser:
                          service or None, sdate, kind, dict(zip(keys, cells))),  # noqa: B905
                     )  # fmt: skip
             if c_row:
-                yield PhoneRows(c_row, c_raw, c_phone, c_name, c_service, c_date, c_kind, c_garbled)
+                yield PhoneRows(*cols)
             complete = True
         except csv.Error as exc:
+            if scan is not None:
+                rownum = state[0]  # the scanner read the rows before the bad one
             where = f"第{rownum + 1}行附近"
             raise _fail("malformed_csv", where, str(exc)) from exc
         finally:
             self.counts = {
-                "accepted": acc,
+                "accepted": acc + state[1],
                 "rejected": rej,
                 "skipped": skp,
                 "reasons": reasons,
