@@ -26,6 +26,7 @@ from survey_service.lists.sealing import (
     CLIENT_COLUMNS,
     AcceptedNumbers,
     ImportOptions,
+    NameCounts,
     SealTotals,
     client_rows,
 )
@@ -153,6 +154,26 @@ def test_accepted_numbers_is_a_set(batches, bits):
     assert sorted(store._sorted.tolist() + [k for p in store._recent for k in p.tolist()]) == (
         sorted(seen)
     )
+
+
+def test_name_counts_by_hand():
+    counts = NameCounts()
+    assert counts.with_at_least(3) == 0  # nothing counted yet
+    counts.add(["张伟", "李娜", None, "", "张伟"])
+    counts.add(["张伟", "王芳", "李娜"])
+    counts.add([])
+    assert [counts.with_at_least(n) for n in (1, 2, 3, 4)] == [3, 2, 1, 0]
+
+
+@given(st.lists(st.lists(st.one_of(st.none(), st.text(max_size=3)), max_size=20), max_size=8))
+def test_name_counts_agree_with_a_counter(batches):
+    """Do the hashed counts give what a Counter of the names gives, None and "" left out?"""
+    counts, reference = NameCounts(), Counter()
+    for batch in batches:
+        counts.add(batch)
+        reference.update(filter(None, batch))
+    for least in (1, 2, 3):
+        assert counts.with_at_least(least) == sum(1 for c in reference.values() if c >= least)
 
 
 def test_mobiles_are_national_numbers_of_mobiles_only():
