@@ -1,7 +1,8 @@
 """The C row scanner (``parsing._rowscan``): the same items as the Python loop, row for row.
 
-In ``accepted_batch`` mode the scanner takes the common rows (an ASCII mobile,
-plain or dressed, a date and a kind already seen) and hands every other row back to the loop in
+In ``accepted_batch`` mode the scanner takes the common rows (an ASCII mobile or a
+landline of the area code, plain or dressed, with a prefix known valid, a date and a
+kind already seen) and hands every other row back to the loop in
 rows.py. Nothing may change with it: every test here parses the same rows with
 the scanner and with the loop alone (``rows.native = None``) and compares all
 that comes out, the batches' columns, every other row, the counts, and where
@@ -21,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey_service.lists.parsing import ClientFileError, PhoneRows, parse_client_file
+from survey_service.lists.parsing import ClientFileError, PhoneRows, parse_client_file, phones
 from survey_service.lists.parsing import rows as parsing_rows
 from survey_service.lists.parsing.headers import _Layout
 from survey_service.lists.parsing.rows import _Parser
@@ -66,14 +67,20 @@ def _file_both_ways(content: bytes, batch: int) -> tuple:
 
 
 class _Counting:
-    """A stand-in for the module that counts the calls of ``scan``."""
+    """A stand-in for the module that counts the calls of ``scan`` and notes the rows
+    it put in the columns itself (their numbers)."""
 
     def __init__(self):
         self.calls = 0
+        self.read = []
 
-    def scan(self, *args):
+    def scan(self, rows, state, columns, nk, setup):
         self.calls += 1
-        return NATIVE.scan(*args)
+        before = len(columns[0])
+        try:
+            return NATIVE.scan(rows, state, columns, nk, setup)
+        finally:
+            self.read += columns[0][before:]
 
 
 # --------------------------------------------------------------------------- the generator's files
@@ -102,13 +109,14 @@ def test_generated_lists_give_the_same_items(mix, batch):
 @needs_native
 @pytest.mark.parametrize(
     ("mix", "for_python"),
-    # Rows Python still reads (3%, 16% and 24% of these files): bad numbers, undecided
-    # prefixes, landlines (a fifth of the mixed numbers, an eighth of the spaced) and
-    # the mixed file's full-width digits.
-    [("plain", 0.05), ("spaced", 0.2), ("mixed", 0.3)],
+    # Rows Python still reads (3%, 6% and 8% of these files; 3%, 16% and 24% when the
+    # scanner read mobiles only): bad numbers, undecided prefixes, the first landline of
+    # each prefix (in a file of 20,000 rows, hundreds) and the mixed file's full-width digits.
+    [("plain", 0.05), ("spaced", 0.1), ("mixed", 0.12)],
 )
 def test_the_scanner_reads_the_mobiles_itself(mix, for_python):
-    """Mobiles, plain or dressed, never come back to Python: one call per batch or other row."""
+    """Mobiles and landlines, plain or dressed, never come back to Python once their
+    prefix is known: one call per batch or other row."""
     counting = _Counting()
     content = _generated(mix)
 
@@ -123,6 +131,34 @@ def test_the_scanner_reads_the_mobiles_itself(mix, for_python):
 # --------------------------------------------------------------------------- hypothesis rows
 
 PLAIN = [f"1391234567{i}" for i in range(6)] + ["18912345678", "13800000000"]
+# 8-digit local numbers: valid ones of a few prefixes, and ones starting 0 or 1 (no local number).
+LOCALS = st.sampled_from(["88886666", "88886667", "28880000", "59876543", "08886666", "18886666"])
+# How a landline is written, for an area code (the normaliser's fast path reads the first
+# nine for its own area code) and its local number; then others (wrong area code, wrong
+# lengths, calling codes) that Python decides.
+LANDLINE_DRESSES = [
+    lambda n, a="027": f"{a}-{n}",
+    lambda n, a="027": f"({a}){n}",
+    lambda n, a="027": f"({a}) {n[:4]}-{n[4:]}",
+    lambda n, a="027": f"{a}{n}",
+    lambda n, a="027": f"{a} {n[:4]} {n[4:]}",
+    lambda n, a="027": f"[{a}]/{n}",
+    lambda n, a="027": n,
+    lambda n, a="027": f"{n[:4]}-{n[4:]}",
+    lambda n, a="027": f" {n}\t",
+    lambda n, a="027": f"{a}-{n[:-1]}",
+    lambda n, a="027": f"{a}-{n}6",
+    lambda n, a="027": n[:-1],
+    lambda n, a="027": f"{n}6",
+    lambda n, a="027": f"{a[1:]}-{n}",
+    lambda n, a="027": f"0{a}-{n}",
+    lambda n, a="027": f"+86{a[1:]}{n}",
+    lambda n, a="027": f"86-{a[1:]}-{n}",
+    lambda n, a="027": f"0086{a[1:]}{n}",
+    lambda n, a="027": f"021-{n}",
+    lambda n, a="027": f"{a}-{n[:4]}.{n[4:]}",
+    lambda n, a="027": f"{a}\u3000{n}",
+]
 CALLING_CODES = st.sampled_from(
     ["", "", "86", "+86", "0086", "+", "8", "00860", "+0086", "00", "87", "+87", "0087", "0"]
 )
@@ -160,6 +196,7 @@ PHONES = st.one_of(
     st.sampled_from(
         ["", " ", "无", "1.38E+10", "027-88886666", "88886666", "１３９１２３４５６７０"]
     ),
+    st.builds(lambda dress, local: dress(local), st.sampled_from(LANDLINE_DRESSES), LOCALS),
 )
 NAMES = st.sampled_from(["张三", " 李四 ", "", "王\ufffd五", "合计", "制表人：张三", "a\u3000"])
 SERVICES = st.sampled_from(["户籍", "", " 社保 ", "\ufffd"])
@@ -225,12 +262,15 @@ SPACES = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2028\u3000\u200b\
 TEXT = st.text(alphabet=st.sampled_from([*SPACES, "张", "a", "1", "\ufffd"]), max_size=6)
 
 
-def _run_both_ways(records: list, batch: int, switch_at: int | None = None) -> tuple:
-    """The parser on Python lists, controls False until row ``switch_at`` is read."""
+def _run_both_ways(
+    records: list, batch: int, switch_at: int | None = None, area: str = "027", scanner=NATIVE
+) -> tuple:
+    """The parser on Python lists, controls False until row ``switch_at`` is read; the
+    scanner (``NATIVE`` or a stand-in for it) first, then the loop alone."""
 
     def parse():
         controls = [False]
-        parser = _Parser(LAYOUT, "027", False, batch, controls)
+        parser = _Parser(LAYOUT, area, False, batch, controls)
 
         def rows():
             for i, cells in enumerate(records):
@@ -240,7 +280,7 @@ def _run_both_ways(records: list, batch: int, switch_at: int | None = None) -> t
 
         return _items(parser.run(rows(), 0)), parser.counts
 
-    return _with(NATIVE, parse), _with(None, parse)
+    return _with(scanner, parse), _with(None, parse)
 
 
 PADDED = st.builds(lambda a, m, b: a + m + b, TEXT, st.sampled_from(PLAIN), TEXT)
@@ -284,6 +324,93 @@ def test_every_dress_of_a_number_matches_python(batch):
     native, python = _run_both_ways(records, batch)
     assert native == python
     assert native[1]["accepted"] > 100
+
+
+AREAS = ["027", "0755", "010"]
+
+
+def _landline_dresses(area: str) -> list[str]:
+    """Every dress of a few local numbers with ``area``, each twice: the second of a new
+    prefix comes after Python has learned it."""
+    numbers = ["88886666", "28880000", "59876543", "08886666", "18886666", "1888666", "8888666"]
+    return [dress(n, area) for n in numbers for dress in LANDLINE_DRESSES for _ in range(2)]
+
+
+@needs_native
+@pytest.mark.parametrize("batch", [1, 7])
+@pytest.mark.parametrize("area", AREAS)
+def test_every_dress_of_a_landline_matches_python(area, batch):
+    """Each landline dress (twice), after a row that puts the date and kind in their caches,
+    for area codes of two and three digits after the 0: the same items either way, and the
+    landlines of a 10-digit national number read in C, once their prefix is known."""
+    counting = _Counting()
+    records = [["张三", PLAIN[0], "", "", ""]]
+    records += [["李四", phone, "", "", ""] for phone in _landline_dresses(area)]
+    native, python = _run_both_ways(records, batch, area=area, scanner=counting)
+    assert native == python
+    assert native[1]["accepted"] > 100
+    landlines_in_c = [records[r - 1][1] for r in counting.read if r > 1]
+    if len(area) == 3:  # 027 and 010: 10-digit national numbers
+        assert f"{area}-88886666" in landlines_in_c and "88886666" in landlines_in_c
+        assert f"({area}) 2888-0000" in landlines_in_c
+    else:  # 0755: 11 digits not starting with 1, not in the scanner's table
+        assert landlines_in_c == []
+    assert not any(phone.startswith(("0888", "1888", "021")) for phone in landlines_in_c)
+
+
+@needs_native
+@pytest.mark.parametrize("area", ["027", "010"])
+def test_a_prefix_learned_midway_is_read_in_c_afterwards(area, monkeypatch):
+    """The first row of a new landline prefix goes to Python, which learns its state;
+    the scanner's tables are remade, and the later rows of that prefix stay in C."""
+    monkeypatch.setitem(phones._PREFIX_STATE, 10, {})  # no 10-digit prefix learned yet
+    local = "88886666"
+    phones_in_file = [f"{area}-{local}", local, f"({area}){local[:4]}-{local[4:]}", local]
+    records = [["张三", PLAIN[0], "", "", ""]]
+    records += [[f"李{i}", phone, "", "", ""] for i, phone in enumerate(phones_in_file)]
+    records.append(["王五", PLAIN[1], "", "", ""])
+    counting = _Counting()
+    native, python = _run_both_ways(records, 5000, area=area, scanner=counting)
+    assert native == python
+    assert native[1]["accepted"] == len(records)
+    assert counting.read == [3, 4, 5, 6]  # rows 1 (caches) and 2 (the prefix): Python's
+
+
+def test_the_prefix_tables_follow_the_learned_states():
+    """valid_prefixes, brought up to date from the new states only, is the whole table."""
+    phones._make_phone_normalizer("028")("028-66661111")  # learns a prefix, if not known
+    for n, size in ((11, 10_000), (10, 90_000)):
+        states = phones._PREFIX_STATE[n]
+        table = phones.valid_prefixes(n)
+        assert len(table) == size
+        assert table == bytes(states.get(str(p)) == 1 for p in range(10_000, 10_000 + size))
+    assert phones.valid_mobile_prefixes() == phones.valid_prefixes(11)
+
+
+@needs_native
+@settings(max_examples=150)
+@given(
+    st.lists(
+        st.tuples(
+            TEXT,
+            st.builds(lambda dress, local: dress(local), st.sampled_from(LANDLINE_DRESSES), LOCALS)
+            | st.sampled_from(PLAIN)
+            | PHONES,
+            TEXT,
+            DATES,
+            KINDS,
+        ).map(list),
+        min_size=1,
+        max_size=30,
+    ),
+    st.sampled_from(BATCHES),
+    st.sampled_from(AREAS),
+)
+def test_landlines_and_mobiles_mixed_match_python(records, batch, area):
+    """Landlines in every dress (for 027: other area codes read them as strangers), mobiles
+    and the rest, under three area codes: the same items either way."""
+    native, python = _run_both_ways(records, batch, area=area)
+    assert native == python
 
 
 # --------------------------------------------------------------------------- malformed CSV
@@ -340,7 +467,8 @@ def test_scan_counts_rows_and_keeps_the_iterators_error():
     it = rows()
     state = [10, 0]
     columns = [[] for _ in PhoneRows._fields]
-    setup = (1, 0, 2, 3, 4, [False], bytes([1]) * 10000, {"d": None}, {"k": "群众"}, 100)
+    setup = (1, 0, 2, 3, 4, [False], "027", bytes([1]) * 10000, bytes(90000), {"d": None},
+             {"k": "群众"}, 100)  # fmt: skip
     with pytest.raises(csv.Error, match="broken"):
         NATIVE.scan(it, state, columns, 5, setup)
     assert state == [12, 2]
@@ -360,18 +488,48 @@ def test_scan_counts_rows_and_keeps_the_iterators_error():
 def test_scan_refuses_a_bad_setup():
     """Wrong shapes raise, never read out of bounds."""
     columns = [[] for _ in PhoneRows._fields]
-    good = (1, 0, 2, 3, 4, [False], bytes(10000), {}, {}, 100)
+    good = (1, 0, 2, 3, 4, [False], "027", bytes(10000), bytes(90000), {}, {}, 100)
     with pytest.raises(ValueError, match="outside"):
         NATIVE.scan(iter([]), [0, 0], columns, 2, good)
     with pytest.raises(TypeError):
-        NATIVE.scan(iter([]), [0, 0], columns, 5, (*good[:9], b"short"))
+        NATIVE.scan(iter([]), [0, 0], columns, 5, (*good[:11], b"short"))
     with pytest.raises(TypeError):
-        NATIVE.scan(iter([]), [0, 0], columns, 5, (*good[:6], bytes(10), *good[7:]))
+        NATIVE.scan(iter([]), [0, 0], columns, 5, good[:11])
+    with pytest.raises(TypeError, match="area"):
+        NATIVE.scan(iter([]), [0, 0], columns, 5, (*good[:6], b"027", *good[7:]))
+    with pytest.raises(TypeError, match="10000 bytes"):
+        NATIVE.scan(iter([]), [0, 0], columns, 5, (*good[:7], bytes(10), *good[8:]))
+    with pytest.raises(TypeError, match="90000 bytes"):
+        NATIVE.scan(iter([]), [0, 0], columns, 5, (*good[:8], bytes(10000), *good[9:]))
+    with pytest.raises(TypeError):
+        NATIVE.scan(iter([]), [0, 0], columns, 5, (*good[:9], [], *good[10:]))
     with pytest.raises(TypeError):
         NATIVE.scan(iter([]), [0, 0], columns[:7], 5, good)
     with pytest.raises(ValueError, match="batch"):
-        NATIVE.scan(iter([]), [0, 0], columns, 5, (*good[:9], 0))
+        NATIVE.scan(iter([]), [0, 0], columns, 5, (*good[:11], 0))
     assert NATIVE.scan(iter([]), [0, 0], columns, 5, good) is None
+    # An area code the scanner cannot read (too long, not ASCII digits): landlines are Python's.
+    for area in ("0" + "1" * 9, "0\u0662\u0667", ""):
+        assert NATIVE.scan(iter([]), [0, 0], columns, 5, (*good[:6], area, *good[7:])) is None
+
+
+@needs_native
+def test_scan_reads_landlines_of_its_area_code():
+    """A 10-digit landline with a valid prefix in C; the same with the prefix unknown, an
+    11-digit national number not starting with 1, or the area code unreadable: back to Python."""
+    columns = [[] for _ in PhoneRows._fields]
+    valid10 = bytearray(90000)
+    valid10[27888 - 10000] = 1
+    setup = (1, 0, 2, 3, 4, [False], "027", bytes([1]) * 10000, bytes(valid10), {"": None},
+             {"": None}, 100)  # fmt: skip
+    rows = [["a", p, "", "", ""] for p in ("027-88886666", "88886666", "(027)8888-6666")]
+    assert NATIVE.scan(iter(rows), [0, 0], columns, 5, setup) is None
+    assert columns[2] == ["+862788886666"] * 3
+    for phone, area in [("027-98886666", "027"), ("0755-88886666", "0755"),
+                        ("88886666", "0" + "2" * 9), ("010-88886666", "027")]:  # fmt: skip
+        cells = ["a", phone, "", "", ""]
+        got = NATIVE.scan(iter([cells]), [0, 0], columns, 5, (*setup[:6], area, *setup[7:]))
+        assert got is cells
 
 
 def test_without_the_module_the_loop_reads_every_row(monkeypatch):

@@ -2,7 +2,7 @@
  * survey_service.lists.parsing._rowscan: the common row of a client list, in C.
  *
  * The parsing helper of a list import spends most of its time in the
- * per-row loop of rows._Parser.run: a mobile number, a name, a service, a
+ * per-row loop of rows._Parser.run: a phone number, a name, a service, a
  * date and a kind already seen, appended to eight column lists.
  * In Python each such row costs some thirty bytecodes and the phone
  * normaliser's call; a columnar rewrite in Python was slower still. scan()
@@ -13,10 +13,18 @@
  * survey_service/native_build.py) or in row-by-row mode.
  *
  * A row is common when it is a list of exactly nk str cells, controls[0] is
- * False, the phone cell is an ASCII mobile that the normaliser's fast path
- * reads ("13912345678", "139 1234-5678", "+86 139…", "0086139…", "86139…")
- * with a 5-digit prefix known valid, and the date and kind cells (as
- * written) are keys of their caches.
+ * False, the phone cell is an ASCII number that the normaliser's fast path
+ * reads, and the date and kind cells (as written) are keys of their caches.
+ * The numbers read here: a mobile ("13912345678", "139 1234-5678", "+86 139…",
+ * "0086139…", "86139…") or a landline of the file's area code (for 027:
+ * "027-88886666", "(027)88886666", "02788886666", and "88886666", a local
+ * number not starting with 0 or 1, completed with the area code), when the
+ * national number has 11 digits and starts with 1 or has 10 (the landlines of
+ * a 3-digit area code: 4-digit ones, "0755-…", give 11 digits not starting
+ * with 1 and stay Python's), and its 5-digit prefix is known valid for that
+ * length. Python learns the states of the
+ * prefixes as it meets them and remakes the tables when they grow, so the
+ * first row of a new prefix is Python's and the later ones are read here.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -24,10 +32,14 @@
 
 #include <string.h>
 
-#define MOBILE_LEN 11
+#define MOBILE_LEN 11   /* the national numbers read here have 11 digits (1…) or 10 */
+#define LANDLINE_LEN 10
+#define LOCAL_LEN 8     /* a local landline number, after the area code */
 #define MAX_DIGITS 15 /* 0086 and a mobile: the longest phone cell read here, separators aside */
-#define FIRST_PREFIX 10000 /* the valid table covers the 5-digit prefixes 10000..19999 */
-#define PREFIXES 10000
+#define FIRST_PREFIX 10000 /* both tables start at the 5-digit prefix 10000 */
+#define PREFIXES_11 10000  /* 10000..19999: 11-digit numbers start with 1 */
+#define PREFIXES_10 90000  /* 10000..99999 */
+#define MAX_AREA 8         /* "0" and up to 7 digits: landlines of longer ones are Python's */
 #define GARBLED 0xFFFD
 
 /* The column lists of PhoneRows, in its field order. */
@@ -37,10 +49,24 @@ enum { C_ROW, C_RAW, C_PHONE, C_NAME, C_SERVICE, C_DATE, C_KIND, C_GARBLED, N_CO
 typedef struct {
     Py_ssize_t pi, ni, si, di, ki;     /* columns: phone, name, service, date, kind (-1: none) */
     PyObject *controls;                /* list; controls[0] True once control chars may occur */
-    const unsigned char *valid;        /* PREFIXES bytes, 1 where a prefix is a valid mobile */
+    char area0[MAX_AREA];              /* the area code with its 0 ("027"), ASCII digits */
+    int area_len;                      /* its length; 0: landlines are left to Python */
+    const unsigned char *valid11;      /* PREFIXES_11 bytes, 1 where 11-digit NSNs are valid */
+    const unsigned char *valid10;      /* PREFIXES_10 bytes, the same for 10-digit NSNs */
     PyObject *date_cache, *kind_cache; /* dict: cell as written -> its parsed value */
     Py_ssize_t batch;                  /* a batch is full at this many rows */
 } Setup;
+
+static int
+digits(const char *d, int n)
+{
+    for (int k = 0; k < n; k++) {
+        if (d[k] < '0' || d[k] > '9') {
+            return 0;
+        }
+    }
+    return 1;
+}
 
 static int
 read_index(PyObject *value, Py_ssize_t nk, Py_ssize_t lowest, Py_ssize_t *out)
@@ -57,12 +83,43 @@ read_index(PyObject *value, Py_ssize_t nk, Py_ssize_t lowest, Py_ssize_t *out)
     return 0;
 }
 
-/* setup = (pi, ni, si, di, ki, controls, valid, date_cache, kind_cache, batch) */
+/* The area code with its leading 0, as phones._area_prefix gives it ("027").
+ * One of more than MAX_AREA characters, or not of ASCII digits (_area_prefix
+ * keeps any Unicode digit), leaves every landline to Python: area_len 0. */
+static int
+read_area(PyObject *area0, Setup *s)
+{
+    if (!PyUnicode_Check(area0)) {
+        PyErr_SetString(PyExc_TypeError, "the area code must be a str");
+        return -1;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(area0);
+    s->area_len = 0;
+    if (PyUnicode_IS_ASCII(area0) && n >= 1 && n <= MAX_AREA
+        && digits((const char *)PyUnicode_1BYTE_DATA(area0), (int)n)) {
+        memcpy(s->area0, PyUnicode_1BYTE_DATA(area0), (size_t)n);
+        s->area_len = (int)n;
+    }
+    return 0;
+}
+
+static const unsigned char *
+read_table(PyObject *table, Py_ssize_t size)
+{
+    if (!PyBytes_Check(table) || PyBytes_GET_SIZE(table) != size) {
+        PyErr_Format(PyExc_TypeError, "a table of prefixes must be %zd bytes", size);
+        return NULL;
+    }
+    return (const unsigned char *)PyBytes_AS_STRING(table);
+}
+
+/* setup = (pi, ni, si, di, ki, controls, area0, valid11, valid10, date_cache,
+ *          kind_cache, batch) */
 static int
 read_setup(PyObject *setup, Py_ssize_t nk, Setup *s)
 {
-    if (!PyTuple_Check(setup) || PyTuple_GET_SIZE(setup) != 10) {
-        PyErr_SetString(PyExc_TypeError, "setup must be a tuple of 10 items");
+    if (!PyTuple_Check(setup) || PyTuple_GET_SIZE(setup) != 12) {
+        PyErr_SetString(PyExc_TypeError, "setup must be a tuple of 12 items");
         return -1;
     }
     if (read_index(PyTuple_GET_ITEM(setup, 0), nk, 0, &s->pi) < 0
@@ -73,17 +130,19 @@ read_setup(PyObject *setup, Py_ssize_t nk, Setup *s)
         return -1;
     }
     s->controls = PyTuple_GET_ITEM(setup, 5);
-    PyObject *valid = PyTuple_GET_ITEM(setup, 6);
-    s->date_cache = PyTuple_GET_ITEM(setup, 7);
-    s->kind_cache = PyTuple_GET_ITEM(setup, 8);
-    if (!PyList_Check(s->controls) || !PyBytes_Check(valid) || PyBytes_GET_SIZE(valid) != PREFIXES
-        || !PyDict_Check(s->date_cache) || !PyDict_Check(s->kind_cache)) {
-        PyErr_SetString(PyExc_TypeError,
-                        "setup wants a controls list, 10000 bytes of prefixes and two dicts");
+    s->date_cache = PyTuple_GET_ITEM(setup, 9);
+    s->kind_cache = PyTuple_GET_ITEM(setup, 10);
+    if (!PyList_Check(s->controls) || !PyDict_Check(s->date_cache)
+        || !PyDict_Check(s->kind_cache)) {
+        PyErr_SetString(PyExc_TypeError, "setup wants a controls list and two dicts");
         return -1;
     }
-    s->valid = (const unsigned char *)PyBytes_AS_STRING(valid);
-    s->batch = PyLong_AsSsize_t(PyTuple_GET_ITEM(setup, 9));
+    if (read_area(PyTuple_GET_ITEM(setup, 6), s) < 0
+        || (s->valid11 = read_table(PyTuple_GET_ITEM(setup, 7), PREFIXES_11)) == NULL
+        || (s->valid10 = read_table(PyTuple_GET_ITEM(setup, 8), PREFIXES_10)) == NULL) {
+        return -1;
+    }
+    s->batch = PyLong_AsSsize_t(PyTuple_GET_ITEM(setup, 11));
     if (s->batch == -1 && PyErr_Occurred()) {
         return -1;
     }
@@ -182,12 +241,13 @@ strip_bounds(PyObject *s, Py_ssize_t *start, Py_ssize_t *end)
     *end = j;
 }
 
-/* A mobile number as the normaliser's fast path reads it: the cell stripped,
- * and the 11 digits of its national number. */
+/* A number as the normaliser's fast path reads it: the cell stripped, and the
+ * 10 or 11 digits of its national number. */
 typedef struct {
     Py_ssize_t start, end;
     char nsn[MOBILE_LEN];
-} Mobile;
+    int len;
+} Number;
 
 /* The characters the normaliser deletes from an ASCII phone cell (phones._SEP_ASCII). */
 static int
@@ -202,24 +262,21 @@ separator(Py_UCS1 ch)
     }
 }
 
+/* Whether the normaliser's fast path gives "+86" + a national number known
+ * valid for cell: ASCII, stripped, separators deleted, then its if-chain
+ * (phones._make_phone_normalizer) on the digits d, in its order:
+ *   11 digits, the first 1            the mobile itself
+ *   86 and a mobile (13 digits)       d[2:]
+ *   0086 and a mobile (15 digits)     d[4:]
+ *   area0 and 8 digits                d[1:]      ("02788886666": 2788886666)
+ *   8 digits, the first not 0 or 1    area + d   ("88886666": 2788886666)
+ * or +86 and a mobile (14 characters), d[3:]. Then by the length of the
+ * national number: 11 digits starting with 1 or 10 digits, with a 5-digit
+ * prefix whose state is 1 in its table. Anything else (a non-ASCII cell:
+ * full-width digits, an ideographic space; another length; a prefix not
+ * known valid, or not known yet): Python decides. */
 static int
-digits(const char *d, int n)
-{
-    for (int k = 0; k < n; k++) {
-        if (d[k] < '0' || d[k] > '9') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Whether the normaliser's fast path gives "+86" + a valid mobile for cell:
- * ASCII, stripped, separators deleted, then 1 and 10 digits, or 86, 0086 or
- * +86 before them (phones._make_phone_normalizer), with a 5-digit prefix
- * known valid. Anything else (a non-ASCII cell: full-width digits, an
- * ideographic space; a landline; an unknown prefix): Python decides. */
-static int
-mobile(PyObject *cell, const unsigned char *valid, Mobile *m)
+number(PyObject *cell, const Setup *s, Number *m)
 {
     char d[MAX_DIGITS];
     int n = 0;
@@ -237,27 +294,48 @@ mobile(PyObject *cell, const unsigned char *valid, Mobile *m)
         }
         d[n++] = (char)text[k];
     }
-    const char *nsn;
-    if (n == 11 && digits(d, 11)) {
-        nsn = d;
-    } else if (n == 13 && memcmp(d, "861", 3) == 0 && digits(d, 13)) {
-        nsn = d + 2;
-    } else if (n == 15 && memcmp(d, "00861", 5) == 0 && digits(d, 15)) {
-        nsn = d + 4;
+    const char *head = "", *tail; /* the national number: head (of the area code), then tail */
+    int head_len = 0, tail_len;
+    if (n > 0 && d[0] != '+') {
+        if (!digits(d, n)) {
+            return 0;
+        }
+        if (n == 11 && d[0] == '1') {
+            tail = d, tail_len = 11;
+        } else if (n == 13 && memcmp(d, "861", 3) == 0) {
+            tail = d + 2, tail_len = 11;
+        } else if (n == 15 && memcmp(d, "00861", 5) == 0) {
+            tail = d + 4, tail_len = 11;
+        } else if (s->area_len == 0) {
+            return 0; /* the landline cases: Python's */
+        } else if (n == s->area_len + LOCAL_LEN && memcmp(d, s->area0, (size_t)s->area_len) == 0) {
+            tail = d + 1, tail_len = n - 1;
+        } else if (n == LOCAL_LEN && d[0] != '0' && d[0] != '1') {
+            head = s->area0 + 1, head_len = s->area_len - 1;
+            tail = d, tail_len = LOCAL_LEN;
+        } else {
+            return 0;
+        }
     } else if (n == 14 && memcmp(d, "+861", 4) == 0 && digits(d + 1, 13)) {
-        nsn = d + 3;
+        tail = d + 3, tail_len = 11;
     } else {
         return 0;
     }
-    int prefix = 0;
-    for (int k = 0; k < 5; k++) {
-        prefix = prefix * 10 + (nsn[k] - '0');
-    }
-    if (nsn[0] != '1' || !valid[prefix - FIRST_PREFIX]) {
+    m->len = head_len + tail_len;
+    if (m->len != MOBILE_LEN && m->len != LANDLINE_LEN) {
         return 0;
     }
-    memcpy(m->nsn, nsn, MOBILE_LEN);
-    return 1;
+    memcpy(m->nsn, head, (size_t)head_len);
+    memcpy(m->nsn + head_len, tail, (size_t)tail_len);
+    int prefix = 0;
+    for (int k = 0; k < 5; k++) {
+        prefix = prefix * 10 + (m->nsn[k] - '0');
+    }
+    prefix -= FIRST_PREFIX;
+    if (m->len == MOBILE_LEN) {
+        return prefix >= 0 && prefix < PREFIXES_11 && s->valid11[prefix];
+    }
+    return prefix >= 0 && prefix < PREFIXES_10 && s->valid10[prefix];
 }
 
 /* New reference: cells[i].strip(), or None when it is empty or there is no such column. */
@@ -278,15 +356,15 @@ stripped_or_none(PyObject *cells, Py_ssize_t i)
 
 /* "+86" + the national number. */
 static PyObject *
-e164(const Mobile *m)
+e164(const Number *m)
 {
-    PyObject *out = PyUnicode_New(3 + MOBILE_LEN, 127);
+    PyObject *out = PyUnicode_New(3 + m->len, 127);
     if (out == NULL) {
         return NULL;
     }
     Py_UCS1 *d = PyUnicode_1BYTE_DATA(out);
     memcpy(d, "+86", 3);
-    memcpy(d + 3, m->nsn, MOBILE_LEN);
+    memcpy(d + 3, m->nsn, (size_t)m->len);
     return out;
 }
 
@@ -336,7 +414,7 @@ common_shape(const Setup *s, PyObject *cells, Py_ssize_t nk)
 /* Append the row to the columns as the Python loop does: garbled position
  * first, then row, raw, e164, name or None, service or None, date, kind. */
 static int
-append_row(const Setup *s, PyObject *cells, const Mobile *m, Py_ssize_t rownum, PyObject *date,
+append_row(const Setup *s, PyObject *cells, const Number *m, Py_ssize_t rownum, PyObject *date,
            PyObject *kind, PyObject **cols)
 {
     PyObject *phone = PyList_GET_ITEM(cells, s->pi);
@@ -388,9 +466,9 @@ done:
 static int
 take_row(const Setup *s, PyObject *cells, Py_ssize_t nk, Py_ssize_t rownum, PyObject **cols)
 {
-    Mobile m;
+    Number m;
     PyObject *date, *kind;
-    if (!common_shape(s, cells, nk) || !mobile(PyList_GET_ITEM(cells, s->pi), s->valid, &m)) {
+    if (!common_shape(s, cells, nk) || !number(PyList_GET_ITEM(cells, s->pi), s, &m)) {
         return 0;
     }
     if ((date = cached(s->date_cache, cells, s->di)) == NULL
@@ -407,8 +485,8 @@ PyDoc_STRVAR(scan_doc,
 "len(columns[0]) reaches the batch size. Returns that row (a list, already\n"
 "counted in state), None when the rows are exhausted, True when the batch is\n"
 "full. state = [rownum, accepted] is updated at every return, an exception\n"
-"from the iterator included. setup = (pi, ni, si, di, ki, controls,\n"
-"valid_prefixes, date_cache, kind_cache, batch).");
+"from the iterator included. setup = (pi, ni, si, di, ki, controls, area0,\n"
+"valid_prefixes(11), valid_prefixes(10), date_cache, kind_cache, batch).");
 
 static PyObject *
 scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -474,7 +552,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "survey_service.lists.parsing._rowscan",
-    .m_doc = "The common row of a client list (a mobile, a date and a kind seen) in C.",
+    .m_doc = "The common row of a client list (a known phone number, date and kind) in C.",
     .m_methods = methods,
 };
 

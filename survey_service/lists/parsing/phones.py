@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import islice
 from typing import Any
 
 import phonenumbers
@@ -112,21 +113,41 @@ def _preload_mobile_prefixes() -> None:
 
 _preload_mobile_prefixes()
 
-_valid_mobiles: tuple[int, bytes] = (-1, b"")
+#: NSN length -> [the states dict read, how many of its states, the bytearray, bytes of it].
+_valid_tables: dict[int, list[Any]] = {}
+#: The prefixes a table covers, from 10000: the mobiles (1xxxx) for 11 digits, all for 10.
+_TABLE_SIZES = {11: 10000, 10: 90000}
+
+
+def valid_prefixes(n: int) -> bytes:
+    """Byte ``p - 10000`` is 1 where the ``n``-digit NSNs (10 or 11) of 5-digit
+    prefix ``p`` are known valid, else 0 (invalid, undecided or not worked out
+    yet), for :mod:`survey_service.lists.parsing._rowscan`; a 0 leaves the
+    number to the normaliser, which is always right. The 11-digit table covers
+    the mobile prefixes 10000…19999, the 10-digit one (landlines, learned as a
+    file meets them) 10000…99999. States are only ever added, so a table is
+    brought up to date when their count changes, from the new states alone."""
+    states = _PREFIX_STATE.setdefault(n, {})
+    entry = _valid_tables.get(n)
+    if entry is not None and entry[0] is states and entry[1] == len(states):
+        return entry[3]
+    if entry is None or entry[0] is not states or entry[1] > len(states):
+        entry = _valid_tables[n] = [states, 0, bytearray(_TABLE_SIZES[n]), b""]
+    table, seen = entry[2], entry[1]
+    # list() of the items past the ones read: one C call, no other thread adds meanwhile.
+    new = list(islice(states.items(), seen, None))
+    for prefix, state in new:
+        i = int(prefix) - 10000 if prefix.isascii() and prefix.isdigit() else -1
+        if len(prefix) == 5 and 0 <= i < len(table):
+            table[i] = state == 1
+    entry[1] = seen + len(new)
+    entry[3] = bytes(table)
+    return entry[3]
 
 
 def valid_mobile_prefixes() -> bytes:
-    """Byte ``p - 10000`` is 1 where the 11-digit numbers of prefix ``p`` are
-    known valid, else 0 (invalid, undecided or not worked out yet), for
-    :mod:`survey_service.lists.parsing._rowscan`; a 0 leaves the number to
-    the normaliser, which is always right. States are only ever added, so
-    the table is remade when their count changes."""
-    global _valid_mobiles
-    states = _PREFIX_STATE.setdefault(11, {})
-    if _valid_mobiles[0] != len(states):
-        table = bytes(states.get(str(p)) == 1 for p in range(10000, 20000))
-        _valid_mobiles = (len(states), table)
-    return _valid_mobiles[1]
+    """:func:`valid_prefixes` of the 11-digit numbers (10000 bytes, 10000…19999)."""
+    return valid_prefixes(11)
 
 
 def _cached_valid(nsn: str) -> bool:

@@ -1,7 +1,8 @@
 """What each row below the header is (accepted, rejected and why, or skipped), and the results.
 
 In ``accepted_batch`` mode the common row (an ASCII mobile, plain or dressed
-with spaces, dashes or +86, and a date and a kind already seen) is handled
+with spaces, dashes or +86, or a landline of the area code, 027-88886666 or
+88886666, with a prefix known valid, and a date and a kind already seen) is handled
 by :mod:`survey_service.lists.parsing._rowscan` when it is built: the
 per-row loop here was most of the parsing helper's time. It hands every
 other row back to the loop below, so the results are the same either way;
@@ -22,7 +23,12 @@ from typing import Any, NamedTuple
 from survey_service.lists.parsing.cells import parse_date, parse_kind
 from survey_service.lists.parsing.errors import _fail
 from survey_service.lists.parsing.headers import _col_letter, _Layout, _norm_header
-from survey_service.lists.parsing.phones import _make_phone_normalizer, valid_mobile_prefixes
+from survey_service.lists.parsing.phones import (
+    _PREFIX_STATE,
+    _area_prefix,
+    _make_phone_normalizer,
+    valid_prefixes,
+)
 from survey_service.lists.parsing.sources import CONTROL_RX
 
 try:
@@ -210,9 +216,11 @@ class _Parser:
         # state[0] and the rows it puts in the columns in state[1].
         scan = native.scan if native is not None and batch else None
         state = [rownum, 0]
-        if scan is not None:
-            setup = (pi, ni, si, di, ki, controls, valid_mobile_prefixes(), date_cache,
-                     kind_cache, batch)  # fmt: skip
+        # The prefix states the normaliser learns as it meets numbers (it adds, never
+        # removes): the scanner's tables of valid prefixes are remade when they grow.
+        states10, states11 = _PREFIX_STATE.setdefault(10, {}), _PREFIX_STATE.setdefault(11, {})
+        known = -1  # len(states10) + len(states11) when the setup was made
+        area0 = _area_prefix(self.area_code)
         try:
             while True:
                 if scan is None:
@@ -221,6 +229,10 @@ class _Parser:
                         break
                     rownum += 1
                 else:
+                    if known != len(states10) + len(states11):
+                        known = len(states10) + len(states11)
+                        setup = (pi, ni, si, di, ki, controls, area0, valid_prefixes(11),
+                                 valid_prefixes(10), date_cache, kind_cache, batch)  # fmt: skip
                     cells = scan(rows, state, cols, nk, setup)
                     rownum = state[0]
                     if cells is None:
