@@ -41,3 +41,24 @@ def test_upgrade_is_idempotent(app):
     """Can `db upgrade` run again on a current database without error?"""
     migrations.upgrade(app.extensions["engine"])
     assert migrations.current(app.extensions["engine"]) == newest_revision()
+
+
+def test_client_list_index_is_brin_on_postgresql(app):
+    """Is client.list_id a BRIN index that summarises itself on PostgreSQL, a B-tree on SQLite?"""
+    engine = app.extensions["engine"]
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            definition = connection.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_client_list_id'"
+            ).scalar_one()
+            assert definition == (
+                "CREATE INDEX ix_client_list_id ON public.client USING brin (list_id)"
+                " WITH (autosummarize='on')"
+            )
+        else:
+            (name, unique, _origin, _partial), *others = [
+                row[1:]
+                for row in connection.exec_driver_sql("PRAGMA index_list('client')")
+                if row[1] == "ix_client_list_id"
+            ]
+            assert (name, unique, others) == ("ix_client_list_id", 0, [])

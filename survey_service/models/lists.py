@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from .base import UTCDateTime, utcnow
@@ -94,9 +94,22 @@ class Client(SQLModel, table=True):
     """
 
     __tablename__ = "client"
+    # On PostgreSQL the list's index is a BRIN index: an import writes a
+    # list's rows together, in one COPY, so the rows of one list fill
+    # neighbouring pages and a summary per 128 pages finds them. A B-tree
+    # index of the one list_id of a million rows cost the server 0.4 of its
+    # 2.1 CPU-s a million rows (migration 0015). SQLite keeps a B-tree.
+    __table_args__ = (
+        Index(
+            "ix_client_list_id",
+            "list_id",
+            postgresql_using="brin",
+            postgresql_with={"autosummarize": "on"},
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    list_id: int = Field(foreign_key="client_list.id", index=True)
+    list_id: int = Field(foreign_key="client_list.id")
     row_number: int
     name: str | None = Field(default=None, sa_type=Text)  # encrypted
     phone_enc: str = Field(sa_type=String(200))
