@@ -15,7 +15,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint bench format setup native sealer db clean
+.PHONY: run test lint bench format setup native db clean
 
 setup: $(STAMP) native
 
@@ -23,7 +23,6 @@ setup: $(STAMP) native
 native: $(STAMP)
 	$(BIN)/python -m survey_service.native_build
 
-sealer: native  # the target's former name
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

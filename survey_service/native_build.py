@@ -60,7 +60,8 @@ EXTENSIONS = (
         probe="#include <openssl/evp.h>\nint main(void) { return EVP_MAC_fetch(0, 0, 0) != 0; }\n",
         probe_needs="OpenSSL 3 (libcrypto and its headers)",
     ),
-    # The common row of a client list (plain mobile, cached date and kind) in C.
+    # The common row of a client list (a mobile or a landline of the area code, a
+    # prefix known valid, a date and a kind seen before) in C.
     Extension("survey_service.lists.parsing._rowscan"),
 )
 

@@ -35,6 +35,7 @@ from survey_service.lists.pipeline import SealedList, sealed_list
 from survey_service.lists.sealing import (
     CLIENT_COLUMNS,
     ISSUE_ROW_COLUMNS,
+    NAME_AT,
     ImportOptions,
     client_rows,
     consecutive_runs,
@@ -61,7 +62,6 @@ __all__ = ["ImportOptions", "consecutive_runs", "import_client_list", "import_st
 Source = bytes | BinaryIO | Path
 
 CHUNK = files.CHUNK
-NAME_AT = 1  # the names' place among a sealed batch's client columns (see lists.sealing)
 
 
 def spool_upload(

@@ -100,6 +100,7 @@ class SealTotals:
 # field, raw_value, reason, name, service).
 Columns = tuple[Sequence[Any], ...]
 Batch = tuple[Columns, list[tuple]]
+NAME_AT = 1  # the names' place among a batch's client columns
 
 
 def client_rows(list_id: int, columns: Columns, vault: PhoneVault) -> list[tuple]:
@@ -171,9 +172,10 @@ def seal_rows(
     for item in rows:
         if type(item) is PhoneRows:
             accepted = _checked(item, numbers, issues, totals)
-            names.add(accepted.names)
             extra = help_writer is None or help_writer()
-            yield _client_columns(accepted, totals, extra, hasher if extra else None), issues
+            columns = _client_columns(accepted, totals, extra, hasher if extra else None)
+            names.add(columns[NAME_AT])  # as stored (cut to the column's size)
+            yield columns, issues
             issues = []
         elif item.status == "rejected":
             totals.rejected += 1

@@ -121,10 +121,7 @@ class PhoneVault:
 
     def encrypt_many(self, phones: list[str]) -> list[str]:
         """Encrypt each number with its own random 96-bit nonce (one urandom call for all)."""
-        nonces = os.urandom(12 * len(phones))
-        if native is not None:
-            return native.seal_many(self._aead_key, nonces, phones, b"phone", "v1:")
-        return _seal_python(self._aead, nonces, phones, b"phone", "v1:")
+        return self._seal(self._aead_key, self._aead, phones, b"phone", "v1:")
 
     def decrypt(self, token: str) -> str:
         if not token.startswith("v1:"):
@@ -138,10 +135,15 @@ class PhoneVault:
         A name token cannot be passed off as a rejected row's raw value: the
         purpose is the AES-GCM associated data.
         """
+        return self._seal(self._text_key, self._text, values, purpose, "t1:")
+
+    @staticmethod
+    def _seal(key: bytes, aead, values: Sequence[str | None], aad: bytes, prefix: str):
+        """``prefix`` + base64(nonce, ciphertext, tag) of each value, one urandom call for all."""
         nonces = os.urandom(12 * len(values))
         if native is not None:
-            return native.seal_many(self._text_key, nonces, values, purpose, "t1:")
-        return _seal_python(self._text, nonces, values, purpose, "t1:")
+            return native.seal_many(key, nonces, values, aad, prefix)
+        return _seal_python(aead, nonces, values, aad, prefix)
 
     def decrypt_text(self, token: str | None, purpose: bytes) -> str | None:
         """The text of a token from :meth:`encrypt_texts`; None stays None.

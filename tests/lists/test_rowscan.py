@@ -384,7 +384,6 @@ def test_the_prefix_tables_follow_the_learned_states():
         table = phones.valid_prefixes(n)
         assert len(table) == size
         assert table == bytes(states.get(str(p)) == 1 for p in range(10_000, 10_000 + size))
-    assert phones.valid_mobile_prefixes() == phones.valid_prefixes(11)
 
 
 @needs_native

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -113,8 +114,18 @@ def _preload_mobile_prefixes() -> None:
 
 _preload_mobile_prefixes()
 
-#: NSN length -> [the states dict read, how many of its states, the bytearray, bytes of it].
-_valid_tables: dict[int, list[Any]] = {}
+
+@dataclass
+class _ValidTable:
+    """A table of :func:`valid_prefixes` and how much of its states dict it has read."""
+
+    states: dict[str, int]
+    read: int
+    table: bytearray
+    frozen: bytes = b""
+
+
+_valid_tables: dict[int, _ValidTable] = {}
 #: The prefixes a table covers, from 10000: the mobiles (1xxxx) for 11 digits, all for 10.
 _TABLE_SIZES = {11: 10000, 10: 90000}
 
@@ -129,25 +140,20 @@ def valid_prefixes(n: int) -> bytes:
     brought up to date when their count changes, from the new states alone."""
     states = _PREFIX_STATE.setdefault(n, {})
     entry = _valid_tables.get(n)
-    if entry is not None and entry[0] is states and entry[1] == len(states):
-        return entry[3]
-    if entry is None or entry[0] is not states or entry[1] > len(states):
-        entry = _valid_tables[n] = [states, 0, bytearray(_TABLE_SIZES[n]), b""]
-    table, seen = entry[2], entry[1]
+    if entry is not None and entry.states is states and entry.read == len(states):
+        return entry.frozen
+    if entry is None or entry.states is not states or entry.read > len(states):
+        entry = _valid_tables[n] = _ValidTable(states, 0, bytearray(_TABLE_SIZES[n]))
+    table = entry.table
     # list() of the items past the ones read: one C call, no other thread adds meanwhile.
-    new = list(islice(states.items(), seen, None))
+    new = list(islice(states.items(), entry.read, None))
     for prefix, state in new:
         i = int(prefix) - 10000 if prefix.isascii() and prefix.isdigit() else -1
         if len(prefix) == 5 and 0 <= i < len(table):
             table[i] = state == 1
-    entry[1] = seen + len(new)
-    entry[3] = bytes(table)
-    return entry[3]
-
-
-def valid_mobile_prefixes() -> bytes:
-    """:func:`valid_prefixes` of the 11-digit numbers (10000 bytes, 10000…19999)."""
-    return valid_prefixes(11)
+    entry.read += len(new)
+    entry.frozen = bytes(table)
+    return entry.frozen
 
 
 def _cached_valid(nsn: str) -> bool:
