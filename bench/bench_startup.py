@@ -85,7 +85,8 @@ def _env(work: Path) -> dict[str, str]:
     return env
 
 
-def _compile(tree: Path) -> None:
+def compile_bytecode(tree: Path) -> None:
+    """Compile the service's modules, as an installed service has them (pip compiles on install)."""
     targets = [
         str(tree / name) for name in ("survey_service", "sampling", "call_scripts", "wsgi.py")
     ]
@@ -125,7 +126,7 @@ def main() -> int:
                 old,
             )
         for tree in trees:
-            _compile(tree)
+            compile_bytecode(tree)
         for argv, cwd in commands.values():  # warm the file cache; the first run makes data.key
             _run_once(argv, cwd, env)
         samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in commands}

@@ -63,6 +63,13 @@ EXTENSIONS = (
     # The common row of a client list (a mobile or a landline of the area code, a
     # prefix known valid, a date and a kind seen before) in C.
     Extension("survey_service.lists.parsing._rowscan"),
+    # A batch's columns inserted on the import's own SQLite handle.
+    Extension(
+        "survey_service.lists._sqlite_rows",
+        libraries=("sqlite3",),
+        probe="#include <sqlite3.h>\nint main(void) { return sqlite3_libversion_number() == 0; }\n",
+        probe_needs="SQLite 3 (libsqlite3 and its headers)",
+    ),
 )
 
 

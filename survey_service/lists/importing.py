@@ -37,7 +37,7 @@ from survey_service.lists.sealing import (
     ISSUE_ROW_COLUMNS,
     NAME_AT,
     ImportOptions,
-    client_rows,
+    client_columns,
     consecutive_runs,
     parse_with,
     sealed_issue_rows,
@@ -252,10 +252,11 @@ def _store_rows(
         for clients, issues in sealed.batches:
             sealed_names = vault.encrypt_texts(clients[NAME_AT], NAME)
             clients = (*clients[:NAME_AT], sealed_names, *clients[NAME_AT + 1 :])
-            rows = client_rows(client_list.id, clients, vault)
-            insert("client", CLIENT_COLUMNS, rows)
+            insert("client", CLIENT_COLUMNS, client_columns(client_list.id, clients, vault))
             issue_rows = sealed_issue_rows(client_list.id, issues, vault)
-            insert("list_row_issue", ISSUE_ROW_COLUMNS, issue_rows)
+            if issue_rows:
+                issue_columns = tuple(map(list, zip(*issue_rows, strict=True)))
+                insert("list_row_issue", ISSUE_ROW_COLUMNS, issue_columns)
             checked += len(clients[0]) + len(issues)
             if progress is not None:
                 progress(checked)

@@ -11,7 +11,7 @@ upload, stay in the importing process: a helper costs about a quarter of a
 second to start. Both ways run the same functions,
 :func:`~survey_service.lists.parsing.parse_client_file`,
 :func:`~survey_service.lists.sealing.seal_rows` and
-:func:`~survey_service.lists.sealing.client_rows`, so they store the same rows.
+:func:`~survey_service.lists.sealing.client_columns`, so they store the same rows.
 
 The file is normally an upload's temporary copy, encrypted at rest under a
 key of its own (:mod:`survey_service.privacy.temp_cipher`); the key goes to
@@ -174,7 +174,7 @@ def sealed_list(
     """Parse the file at ``path`` and seal its rows, here or in a helper process.
 
     ``hasher`` lets a helper process hash phones when it is ahead of the
-    writer (without it, :func:`client_rows` hashes them all). ``key``: the
+    writer (without it, :func:`client_columns` hashes them all). ``key``: the
     file is a sealed temporary copy under that key (a helper gets the key on
     its pipe); None: a file in clear.
 

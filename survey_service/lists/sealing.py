@@ -3,7 +3,7 @@
 Between the parser (:mod:`survey_service.lists.parsing`) and the database.
 :func:`seal_rows` finds the duplicate numbers, turns each rejected row into a
 row issue, collects the numbers for the "consecutive numbers" padding signal
-and may mask and hash the accepted phones; :func:`client_rows` encrypts them
+and may mask and hash the accepted phones; :func:`client_columns` encrypts them
 (and masks and hashes what is left), in the process that writes the rows.
 Where the rows are parsed and sealed (here, or in the helper process of
 :mod:`survey_service.lists.pipeline` for a big file) is the pipeline's choice;
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, repeat
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -96,39 +96,28 @@ class SealTotals:
 
 # A batch: the client rows' columns (row_number, name, phone in clear,
 # phone_masked or None, phone_hash or None, service, service_date, kind;
-# client_rows makes CLIENT_COLUMNS of them), and the issue rows (row_number,
+# client_columns makes CLIENT_COLUMNS of them), and the issue rows (row_number,
 # field, raw_value, reason, name, service).
 Columns = tuple[Sequence[Any], ...]
 Batch = tuple[Columns, list[tuple]]
 NAME_AT = 1  # the names' place among a batch's client columns
 
 
-def client_rows(list_id: int, columns: Columns, vault: PhoneVault) -> list[tuple]:
-    """The rows to insert, as CLIENT_COLUMNS, from a batch's columns: phones
+def client_columns(list_id: int, columns: Columns, vault: PhoneVault) -> Columns:
+    """The columns to insert, as CLIENT_COLUMNS, from a batch's columns: phones
     encrypted, and masked and hashed where the batch came without.
 
-    Encryption is left to the process that writes the rows: only it holds
-    the data key.
+    The list's id is one value (the writers repeat it for every row); every
+    other column has a value per row. Encryption is left to the process
+    that writes the rows: only it holds the data key.
     """
     rownum, names, phones, masked, hashes, services, dates, kinds = columns
     if masked is None:  # the helper was behind and left them to this process
         masked = mask_phones(phones)
     if hashes is None:
         hashes = vault.lookup_hashes(phones)
-    return list(
-        zip(
-            repeat(list_id),
-            rownum,
-            names,
-            vault.encrypt_many(phones),
-            hashes,
-            masked,
-            services,
-            dates,
-            kinds,
-            strict=False,
-        )
-    )
+    sealed = vault.encrypt_many(phones)
+    return (list_id, rownum, names, sealed, hashes, masked, services, dates, kinds)
 
 
 def sealed_issue_rows(list_id: int, issues: list[tuple], vault: PhoneVault) -> list[tuple]:
@@ -159,7 +148,7 @@ def seal_rows(
     filled as the batches go, and holds the counts and the signals when the
     iteration ends. Each batch is masked, and hashed with ``hasher``, unless
     ``help_writer`` says no for it: those columns are then None, left to
-    :func:`client_rows`. The signals are the consecutive runs of numbers and
+    :func:`client_columns`. The signals are the consecutive runs of numbers and
     ``names_with_many_numbers`` (names listed with three numbers or more).
     """
     issues: list[tuple] = []

@@ -195,14 +195,14 @@ def test_temp_copy_lives_in_the_instance_folder_owner_only(session, world, monke
     system_tmp = tempfile.mkdtemp()
     monkeypatch.setattr(tempfile, "tempdir", system_tmp)
     seen = []
-    original = list_import.client_rows
+    original = list_import.client_columns
 
     def spy(list_id, columns, vault):
         for path in folder.iterdir():
             seen.append((path.name.split("-")[:4], stat.S_IMODE(path.stat().st_mode)))
         return original(list_id, columns, vault)
 
-    monkeypatch.setattr(list_import, "client_rows", spy)
+    monkeypatch.setattr(list_import, "client_columns", spy)
     _upload(session, world)
     assert seen == [(["survey", "tmp", str(os.getpid()), "list"], 0o600)]
     assert _temp_files(folder) == []
@@ -215,7 +215,7 @@ def test_temp_copy_is_removed_when_the_import_fails(session, world, monkeypatch)
     def broken(list_id, columns, vault):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(list_import, "client_rows", broken)
+    monkeypatch.setattr(list_import, "client_columns", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         _upload(session, world)
     with pytest.raises(ServiceError):
@@ -308,7 +308,7 @@ def test_temp_copy_is_ciphertext_while_the_import_runs(session, world, monkeypat
     instance = Path(current_app.instance_path)
     folder = Path(current_app.extensions["phone_vault"].temp_dir)
     looks = []
-    original = list_import.client_rows
+    original = list_import.client_columns
 
     def look(list_id, columns, vault):
         copies = [p for p in folder.iterdir() if p.name.startswith(files.TEMP_PREFIX)]
@@ -322,7 +322,7 @@ def test_temp_copy_is_ciphertext_while_the_import_runs(session, world, monkeypat
         helpers.append((list(args), dict(kw.get("env") or {})))
         return real_popen(args, **kw)
 
-    monkeypatch.setattr(list_import, "client_rows", look)
+    monkeypatch.setattr(list_import, "client_columns", look)
     monkeypatch.setattr(pipeline.subprocess, "Popen", popen)
     keys = []
     real_sealed_list = pipeline.sealed_list
@@ -414,7 +414,7 @@ def test_a_web_upload_is_never_in_clear_on_disk(client, auth, session, world, mo
     monkeypatch.setattr(tempfile, "tempdir", system_tmp)
     instance = Path(current_app.instance_path)
     looks = []
-    original = list_import.client_rows
+    original = list_import.client_columns
 
     needles = [*NAMES, *PHONES]
 
@@ -433,7 +433,7 @@ def test_a_web_upload_is_never_in_clear_on_disk(client, auth, session, world, mo
         )
         return original(list_id, columns, vault)
 
-    monkeypatch.setattr(list_import, "client_rows", look)
+    monkeypatch.setattr(list_import, "client_columns", look)
     auth.login("staff")
     response = client.post("/unit/lists", data=body, content_type="multipart/form-data; boundary=b")
     assert response.status_code == 302

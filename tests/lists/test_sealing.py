@@ -20,6 +20,7 @@ from survey_service.db import transaction
 from survey_service.errors import ServiceError
 from survey_service.lists import pipeline
 from survey_service.lists import sealing as list_sealing
+from survey_service.lists.batch_writer import as_rows
 from survey_service.lists.parsing import ClientFileError, PhoneRows, parse_client_file
 from survey_service.lists.pipeline import _pack, _unpack, sealed_list
 from survey_service.lists.sealing import (
@@ -28,7 +29,7 @@ from survey_service.lists.sealing import (
     ImportOptions,
     NameCounts,
     SealTotals,
-    client_rows,
+    client_columns,
 )
 from survey_service.models import Client, ClientList, ListRowIssue, StoredFile
 from survey_service.privacy.vault import NAME, RAW_VALUE, PhoneVault, new_data_key
@@ -100,9 +101,9 @@ def test_garbled_row_precedence():
     ]
 
 
-def test_batch_columns_hold_no_encryption_client_rows_seal_them():
+def test_batch_columns_hold_no_encryption_client_columns_seal_them():
     """A batch holds the phone in clear, its mask and (with a hasher) its
-    lookup hash, never anything encrypted; client_rows encrypts it, and
+    lookup hash, never anything encrypted; client_columns encrypts it, and
     hashes it when the batch came without."""
     content = _csv([(3, False, "-")])
     for hasher in (VAULT.hasher, None):
@@ -113,7 +114,7 @@ def test_batch_columns_hold_no_encryption_client_rows_seal_them():
         assert list(masks) == ["139****5673"]
         assert hashes == (None if hasher is None else [VAULT.lookup_hash("+8613912345673")])
         assert (list(services), list(dates), list(kinds), issues) == (["户籍"], [None], [None], [])
-        [row] = client_rows(7, columns, VAULT)
+        [row] = as_rows(client_columns(7, columns, VAULT))
         list_id, row_number, name, phone_enc, phone_hash, phone_masked, *rest = row
         assert (list_id, row_number, name, phone_masked, rest) == (
             7,
@@ -370,7 +371,7 @@ def test_helper_process_malformed_csv_midway(tmp_path):
 
 
 def test_masks_and_hashes_left_to_the_writer_give_the_same_rows():
-    """When the helper is behind it leaves masks and hashes to client_rows:
+    """When the helper is behind it leaves masks and hashes to client_columns:
     the same rows either way."""
     content = _csv([(i % 8, False, "-") for i in range(6)] + [("12345", False, "")])
     asked = []
@@ -388,7 +389,7 @@ def test_masks_and_hashes_left_to_the_writer_give_the_same_rows():
                 )
             )
         made = [(c[3] is not None, c[4] is not None) for c, _ in batches if c[0]]
-        rows = [r for columns, _ in batches for r in client_rows(1, columns, VAULT)]
+        rows = [r for columns, _ in batches for r in as_rows(client_columns(1, columns, VAULT))]
         stored.append([(r[1], r[2], VAULT.decrypt(r[3]), r[4], r[5], *r[6:]) for r in rows])
         if help_writer is None:
             assert made == [(True, True)] * 3
