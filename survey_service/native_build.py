@@ -70,6 +70,8 @@ EXTENSIONS = (
         probe="#include <sqlite3.h>\nint main(void) { return sqlite3_libversion_number() == 0; }\n",
         probe_needs="SQLite 3 (libsqlite3 and its headers)",
     ),
+    # A batch's columns as PostgreSQL binary COPY data.
+    Extension("survey_service.lists._copy_rows"),
 )
 
 

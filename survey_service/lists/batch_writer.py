@@ -15,15 +15,16 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from functools import partial
-from itertools import chain, repeat
+from itertools import chain
 from types import ModuleType
 from typing import Any
 
 from sqlmodel import Session
 
 from survey_service.lists.copy_writer import copy_batches
+from survey_service.lists.sealing import as_rows, rows_in
 
 try:
     from survey_service.lists import _sqlite_rows as _native_module
@@ -83,18 +84,6 @@ def values_per_insert(connection, width: int, most: int | None = None) -> int:
     return max(1, min(VALUES_PER_INSERT if most is None else most, limit // width))
 
 
-def rows_in(columns: Sequence[Any]) -> int:
-    """How many rows a batch's columns hold (a column that is one value holds none)."""
-    return max((len(c) for c in columns if isinstance(c, list | tuple)), default=0)
-
-
-def as_rows(columns: Sequence[Any]) -> list[tuple]:
-    """The rows of a batch's columns: a column that is one value is repeated in each."""
-    count = rows_in(columns)
-    per_row = (c if isinstance(c, list | tuple) else repeat(c, count) for c in columns)
-    return list(zip(*per_row, strict=False))
-
-
 def insert_columns(session: Session, table: str, names: tuple[str, ...], columns) -> None:
     """:func:`insert_tuples` of a batch's columns (the fallback without the C module)."""
     insert_tuples(session, table, names, as_rows(columns))
@@ -147,15 +136,8 @@ def batch_writer(session: Session, parent_id: int | None = None):
     """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        return _copy_columns(connection.connection.driver_connection, parent_id)
+        return copy_batches(connection.connection.driver_connection, parent_id=parent_id)
     return nullcontext(native_inserter(session) or partial(insert_columns, session))
-
-
-@contextmanager
-def _copy_columns(driver, parent_id: int | None):
-    """:func:`copy_batches`, given columns: its rows are made of them."""
-    with copy_batches(driver, parent_id=parent_id) as insert:
-        yield lambda table, names, columns: insert(table, names, as_rows(columns))
 
 
 def flush_batches(session: Session, model, rows: list[dict]) -> None:

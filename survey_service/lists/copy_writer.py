@@ -22,7 +22,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from operator import itemgetter
+from types import ModuleType
+from typing import Any
+
+from survey_service.lists.sealing import as_rows, rows_in
+
+try:
+    from survey_service.lists import _copy_rows as _native_module
+except ImportError:  # not built (no compiler): psycopg's write_row
+    _native_module = None
+
+#: The native COPY encoder, or None for write_row; the tests set it to run both.
+native: ModuleType | None = _native_module
 
 # PostgreSQL types of the columns written by COPY, by table.
 COLUMN_TYPES: dict[str, dict[str, str]] = {
@@ -56,7 +67,9 @@ BINARY = True  # False sends COPY's text format (kept for the bench's one compar
 # may be checked once for a whole import instead of by the per-row trigger.
 PARENT_KEYS = {"client": "list_id", "list_row_issue": "list_id"}
 CHECK_PARENT_ONCE = True  # False keeps the per-row trigger (for the bench's comparison)
-_first = itemgetter(0)
+# The native encoder's type codes, and the end of binary COPY data (a field count of -1).
+_TYPE_CODES = {"text": 0, "int4": 1}
+_TRAILER = b"\xff\xff"
 
 
 def copy_rows(
@@ -114,22 +127,32 @@ class CopyStream:
         self._manager = None
         self._held: dict[tuple[str, tuple[str, ...]], list[tuple]] = {}
         self._held_count = 0
+        # The open COPY's type codes when its rows are encoded in C (None: write_row),
+        # and whether its data has begun (the format's header goes first).
+        self._encoded: bytes | None = None
+        self._sent = False
 
-    def write(self, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-        key = (table, tuple(columns))
+    def write(self, table: str, names: Sequence[str], columns: Sequence[Any]) -> None:
+        """Write a batch's columns (:func:`~.sealing.client_columns`' shape) to ``table``."""
+        key = (table, tuple(names))
         if self._parent_id is not None:
-            rows = rows if isinstance(rows, list | tuple) else list(rows)
-            _only_parent(table, columns, rows, self._parent_id)
+            _only_parent(table, names, columns, self._parent_id)
         if self._open is None and not self._held:
             self._start(key)
         if key == self._open:
+            if self._encoded is not None:
+                types = self._encoded
+                data = native.encode(tuple(columns), rows_in(columns), types, not self._sent)
+                self._copy.write(data)
+                self._sent = True
+                return
             write = self._copy.write_row
-            for row in rows:
+            for row in as_rows(columns):
                 write(row)
             return
         held = self._held.setdefault(key, [])
         before = len(held)
-        held.extend(rows)
+        held.extend(as_rows(columns))
         self._held_count += len(held) - before
         if self._held_count > self._hold:
             self.flush()
@@ -155,17 +178,24 @@ class CopyStream:
         self._cursor = self._connection.cursor()
         self._manager = self._cursor.copy(statement)
         self._copy = self._manager.__enter__()
-        if self._binary:
-            self._copy.set_types([COLUMN_TYPES[table][column] for column in columns])
+        types = [COLUMN_TYPES[table][column] for column in columns]
+        if self._binary and native is not None:
+            self._encoded = bytes(_TYPE_CODES[t] for t in types)
+            self._sent = False
+        elif self._binary:
+            self._copy.set_types(types)
         self._open = key
 
     def _end(self, exc: BaseException | None) -> None:
         if self._copy is None:
             return
-        manager, cursor = self._manager, self._cursor
-        self._copy = self._manager = self._cursor = self._open = None
+        manager, cursor, copy = self._manager, self._cursor, self._copy
+        encoded_data = self._encoded is not None and self._sent
+        self._copy = self._manager = self._cursor = self._open = self._encoded = None
         try:
             if exc is None:
+                if encoded_data:  # write_row's formatter adds the trailer only to its own rows
+                    copy.write(_TRAILER)
                 manager.__exit__(None, None, None)
             else:
                 manager.__exit__(type(exc), exc, exc.__traceback__)
@@ -173,13 +203,14 @@ class CopyStream:
             cursor.close()
 
 
-def _only_parent(table: str, columns: Sequence[str], rows: Sequence[tuple], parent_id: int):
+def _only_parent(table: str, names: Sequence[str], columns: Sequence[Any], parent_id: int):
     """Refuse rows that do not all reference ``parent_id`` (their check is this one)."""
-    if not rows:
+    if not rows_in(columns):
         return
-    if PARENT_KEYS.get(table) != columns[0]:
+    if PARENT_KEYS.get(table) != names[0]:
         raise ValueError(f"{table} is not written with its foreign key checked once")
-    if set(map(_first, rows)) != {parent_id}:
+    keys = columns[0]
+    if (set(keys) if isinstance(keys, list | tuple) else {keys}) != {parent_id}:
         raise ValueError(f"{table} rows must all reference client_list {parent_id}")
 
 
@@ -228,8 +259,8 @@ def parent_checked_once(connection, parent_id: int) -> Iterator[None]:
 @contextmanager
 def copy_batches(
     connection, parent_id: int | None = None, **options
-) -> Iterator[Callable[[str, Sequence[str], list], None]]:
-    """``insert(table, columns, rows)`` writing to one :class:`CopyStream`; each list is emptied.
+) -> Iterator[Callable[[str, Sequence[str], Any], None]]:
+    """``insert(table, names, columns)`` writing a batch's columns to one :class:`CopyStream`.
 
     The held rows are written when the block ends; an error ends the COPY
     with it. ``parent_id``: every row references that ``client_list`` row,
@@ -248,15 +279,10 @@ def copy_batches(
 
 
 @contextmanager
-def _copy_batches(connection, **options) -> Iterator[Callable[[str, Sequence[str], list], None]]:
+def _copy_batches(connection, **options) -> Iterator[Callable[[str, Sequence[str], Any], None]]:
     stream = CopyStream(connection, **options)
-
-    def insert(table: str, columns: Sequence[str], rows: list) -> None:
-        stream.write(table, columns, rows)
-        rows.clear()
-
     try:
-        yield insert
+        yield stream.write
     except BaseException as exc:
         stream.abort(exc)
         raise

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, repeat
 from typing import Any
 
 import numpy as np
@@ -118,6 +118,18 @@ def client_columns(list_id: int, columns: Columns, vault: PhoneVault) -> Columns
         hashes = vault.lookup_hashes(phones)
     sealed = vault.encrypt_many(phones)
     return (list_id, rownum, names, sealed, hashes, masked, services, dates, kinds)
+
+
+def rows_in(columns: Sequence[Any]) -> int:
+    """How many rows a batch's columns hold (a column that is one value holds none)."""
+    return max((len(c) for c in columns if isinstance(c, list | tuple)), default=0)
+
+
+def as_rows(columns: Sequence[Any]) -> list[tuple]:
+    """The rows of a batch's columns: a column that is one value is repeated in each."""
+    count = rows_in(columns)
+    per_row = (c if isinstance(c, list | tuple) else repeat(c, count) for c in columns)
+    return list(zip(*per_row, strict=False))
 
 
 def sealed_issue_rows(list_id: int, issues: list[tuple], vault: PhoneVault) -> list[tuple]:

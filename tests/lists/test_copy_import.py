@@ -279,11 +279,13 @@ def test_rows_of_another_list_are_refused_when_checked_once():
     """The one check holds only if every row references the checked list: others are refused."""
     stream = copy_writer.CopyStream(connection=None, parent_id=7)
     with pytest.raises(ValueError, match="must all reference client_list 7"):
-        stream.write("client", ("list_id", "row_number"), [(7, 1), (8, 2)])
+        stream.write("client", ("list_id", "row_number"), ([7, 8], [1, 2]))
+    with pytest.raises(ValueError, match="must all reference client_list 7"):
+        stream.write("client", ("list_id", "row_number"), (8, [1, 2]))
     with pytest.raises(ValueError, match="not written with its foreign key checked once"):
-        stream.write("survey_case", ("list_id", "x"), [(7, 1)])
+        stream.write("survey_case", ("list_id", "x"), (7, [1]))
     with pytest.raises(ValueError, match="not written with its foreign key checked once"):
-        stream.write("client", ("row_number", "list_id"), [(1, 7)])
+        stream.write("client", ("row_number", "list_id"), ([1], 7))
     assert stream._open is None  # refused before any COPY was opened
 
 
