@@ -149,3 +149,23 @@ def test_a_batch_of_twenty_thousand(path):
     key = VAULT.hasher.key
     hashes = VAULT.lookup_hashes(phones)
     assert hashes[::997] == [hmac.new(key, p.encode(), "sha256").hexdigest() for p in phones[::997]]
+
+
+PHONE_DRESSES = ["+8613912345678", "+862788886666", "+8602788886666", "", "+", "++12",
+                 "+86", "+8612", "1234567", "12345678", "+447911123456", "0086", "+86１３９",
+                 "张三"]  # fmt: skip
+
+
+@needs_native
+@given(st.lists(st.sampled_from(PHONE_DRESSES) | st.text(alphabet="+0123456789", max_size=20)
+                | st.text(max_size=12)))  # fmt: skip
+def test_native_masks_are_the_python_masks(phones):
+    """Every number masked as mask_phone masks it: ASCII in C, anything else by the fallback."""
+    assert NATIVE.mask_many(phones, vault.mask_phone) == [vault.mask_phone(p) for p in phones]
+
+
+def test_masks_on_both_paths(path):
+    assert vault.mask_phones(PHONE_DRESSES) == [
+        "139****5678", "278***6666", "027****6666", "", "", "12", "", "12", "*****67",
+        "123*5678", "447*****3456", "**86", "*３９", "张三",
+    ]  # fmt: skip
