@@ -13,8 +13,9 @@
  * survey_service/native_build.py) or in row-by-row mode.
  *
  * A row is common when it is a list of exactly nk str cells, controls[0] is
- * False, the phone cell is an ASCII number that the normaliser's fast path
- * reads, and the date and kind cells (as written) are keys of their caches.
+ * False, the phone cell is a number that the normaliser's fast path reads
+ * (ASCII, or full-width forms NFKC makes ASCII), and the date and kind cells
+ * (as written) are keys of their caches.
  * The numbers read here: a mobile ("13912345678", "139 1234-5678", "+86 139…",
  * "0086139…", "86139…") or a landline of the file's area code (for 027:
  * "027-88886666", "(027)88886666", "02788886666", and "88886666", a local
@@ -272,27 +273,45 @@ separator(Py_UCS1 ch)
  *   8 digits, the first not 0 or 1    area + d   ("88886666": 2788886666)
  * or +86 and a mobile (14 characters), d[3:]. Then by the length of the
  * national number: 11 digits starting with 1 or 10 digits, with a 5-digit
- * prefix whose state is 1 in its table. Anything else (a non-ASCII cell:
- * full-width digits, an ideographic space; another length; a prefix not
- * known valid, or not known yet): Python decides. */
+ * prefix whose state is 1 in its table. A cell that is not ASCII is read as
+ * the normaliser reads it after NFKC when every other character is a
+ * full-width form or the ideographic space (nfkc_ascii). Anything else
+ * (another character: a no-break space, a circled digit; another length; a
+ * prefix not known valid, or not known yet): Python decides. */
+/* The ASCII character NFKC makes of ch, for the few read here: a full-width
+ * form (U+FF01..U+FF5E: "１", "＋", "－", "（") and the ideographic space;
+ * 0 for any other (Python decides). Each maps to one ASCII character that
+ * composes with nothing, so NFKC of a cell made of these and ASCII is this
+ * mapping, character by character. */
+static Py_UCS4
+nfkc_ascii(Py_UCS4 ch)
+{
+    if (ch >= 0xFF01 && ch <= 0xFF5E) {
+        return ch - 0xFEE0;
+    }
+    return ch == 0x3000 ? ' ' : 0;
+}
+
 static int
 number(PyObject *cell, const Setup *s, Number *m)
 {
     char d[MAX_DIGITS];
     int n = 0;
-    if (!PyUnicode_IS_ASCII(cell)) {
-        return 0;
-    }
+    int kind = PyUnicode_KIND(cell);
+    const void *text = PyUnicode_DATA(cell);
     strip_bounds(cell, &m->start, &m->end);
-    const Py_UCS1 *text = PyUnicode_1BYTE_DATA(cell);
     for (Py_ssize_t k = m->start; k < m->end; k++) {
-        if (separator(text[k])) {
+        Py_UCS4 ch = PyUnicode_READ(kind, text, k);
+        if (ch >= 0x80 && (ch = nfkc_ascii(ch)) == 0) {
+            return 0;
+        }
+        if (separator((Py_UCS1)ch)) {
             continue;
         }
         if (n == MAX_DIGITS) {
             return 0;
         }
-        d[n++] = (char)text[k];
+        d[n++] = (char)ch;
     }
     const char *head = "", *tail; /* the national number: head (of the area code), then tail */
     int head_len = 0, tail_len;
