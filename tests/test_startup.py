@@ -203,3 +203,29 @@ def test_flask_routes_lists_the_pages(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "statistics." in result.stdout and "/auth/login" in result.stdout
     assert "survey_service.blueprints.statistics" in loaded
+
+
+def test_a_command_ends_with_its_engine_closed_and_the_collector_frozen(tmp_path):
+    """After a command the engine is closed (SQLite's write-ahead log finished and removed,
+    as its last connection does) and what is alive is frozen, so the interpreter's
+    teardown does not walk it: the exit handlers registered before (this test's) see both."""
+    seen = tmp_path / "seen.json"
+    database = tmp_path / "survey.sqlite"
+    script = (
+        "import atexit, gc, json, os, sys\n"
+        "def note():\n"
+        f"    names = sorted(os.listdir({str(tmp_path)!r}))\n"
+        f"    open({str(seen)!r}, 'w').write(json.dumps([gc.get_freeze_count() > 0, names]))\n"
+        "atexit.register(note)\n"
+        "from flask.cli import main\n"
+        "sys.argv = ['flask', '--app', 'wsgi', 'db', 'upgrade']\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, names = json.loads(seen.read_text())
+    assert frozen is True
+    assert database.name in names
+    assert [n for n in names if n.startswith(database.name + "-")] == []  # no -wal, no -shm
