@@ -195,10 +195,25 @@ def test_mobiles_are_national_numbers_of_mobiles_only():
         [1, 2, 3],
         ["a", 2],
         [],
+        ["户籍", None, "户籍", "户籍", "户籍", "社保", "户籍", None] * 2,  # few values: coded
+        ["a", ["unhashable"], "b", "a", "a", "a", "a", "a"],
+        [str(i % 256) for i in range(2000)],  # 256 values: coded
+        [str(i % 257) for i in range(2000)],  # 257: joined
     ],
 )
 def test_columns_cross_the_pipe_unchanged(column):
     assert list(_unpack(_pack(column))) == column
+
+
+def test_a_column_of_few_values_crosses_as_those_values_and_a_byte_a_row():
+    column = ["户籍", "社保", None, "户籍"] * 3
+    kind, (values, codes) = _pack(column)
+    assert (kind, values, codes) == ("coded", ["户籍", "社保", None], bytes([0, 1, 2, 0] * 3))
+    unpacked = _unpack(pickle.loads(pickle.dumps(_pack(column))))
+    assert unpacked == column
+    assert unpacked[0] is unpacked[3]  # the same object: its UTF-8 is made once
+    assert _pack(["a", "b", "c"])[0] == "joined"  # too few rows for its values
+    assert _pack([str(i) for i in range(100)] + ["x"] * 900)[0] == "joined"  # its sample: distinct
 
 
 def _bundle(rows: int, seed: int) -> bytes:
