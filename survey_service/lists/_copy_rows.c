@@ -89,8 +89,9 @@ encode(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t width = PyTuple_GET_SIZE(columns);
-    if (width < 1 || width > INT16_MAX || ntypes != width || nrows < 0) {
-        PyErr_SetString(PyExc_ValueError, "one type per column, at least one column");
+    /* PostgreSQL's limit on a table's columns (1600) bounds the arrays below. */
+    if (width < 1 || width > 1600 || ntypes != width || nrows < 0) {
+        PyErr_SetString(PyExc_ValueError, "one type per column, 1 to 1600 columns");
         return NULL;
     }
     PyObject **cells[width];
@@ -124,6 +125,9 @@ encode(PyObject *self, PyObject *args)
             Py_ssize_t size = field_size(value, types[c], c, row, &text);
             if (size < 0) {
                 return NULL;
+            }
+            if (total > PY_SSIZE_T_MAX - 4 - size - 2) {
+                return PyErr_NoMemory();
             }
             total += 4 + size;
         }

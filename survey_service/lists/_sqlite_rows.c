@@ -194,8 +194,9 @@ insert_columns(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t width = PyTuple_GET_SIZE(columns);
-    if (width < 1 || per_statement < 1 || nrows < 0) {
-        PyErr_SetString(PyExc_ValueError, "no columns, or a bad row count");
+    /* SQLite's own limit on a table's columns (SQLITE_MAX_COLUMN) bounds the arrays below. */
+    if (width < 1 || width > 2000 || per_statement < 1 || nrows < 0) {
+        PyErr_SetString(PyExc_ValueError, "1 to 2000 columns and a row count of 0 or more");
         return NULL;
     }
     PyObject **cells[width];

@@ -48,6 +48,8 @@ def test_bad_columns_are_refused():
         NATIVE.encode(([1, 2], ["a"]), 2, b"\x01\x00", False)
     with pytest.raises(ValueError, match="one type per column"):
         NATIVE.encode(([1],), 1, b"\x01\x00", False)
+    with pytest.raises(ValueError, match="1 to 1600 columns"):
+        NATIVE.encode(tuple([1] * 1601), 1, b"\x01" * 1601, False)
     with pytest.raises(ValueError, match="unknown type code 9"):
         NATIVE.encode(([1],), 1, b"\x09", False)
     with pytest.raises(TypeError, match="column 0, row 1: str is not an int4"):

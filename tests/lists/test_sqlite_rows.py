@@ -120,6 +120,8 @@ def test_bad_input_is_refused_and_stores_nothing(connection):
     db.execute("INSERT INTO parent VALUES (2)")
     with pytest.raises(ValueError, match="column 2 has 1 values, not 2"):
         NATIVE.insert_columns(db, SQL + ONE, SQL + ONE, (1, [1, 2], ["a"], None, None), 2, 1)
+    with pytest.raises(ValueError, match="1 to 2000 columns"):
+        NATIVE.insert_columns(db, SQL + ONE, SQL + ONE, tuple([1] * 2001), 1, 1)
     with pytest.raises(ValueError, match="has 5 placeholders, not 10"):
         NATIVE.insert_columns(db, SQL + ONE, SQL + ONE, (1, [1, 2], ["a", "b"], None, None), 2, 2)
     with pytest.raises(TypeError, match="column 2, row 1: dict cannot be stored"):
