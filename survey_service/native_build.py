@@ -37,6 +37,8 @@ class Extension:
     # module is tried, and what it stands for in the warning when it does not.
     probe: str | None = None
     probe_needs: str = ""
+    # Headers of the service's own that the source includes (paths from the root).
+    headers: tuple[str, ...] = ()
 
     @property
     def source(self) -> Path:
@@ -69,9 +71,10 @@ EXTENSIONS = (
         libraries=("sqlite3",),
         probe="#include <sqlite3.h>\nint main(void) { return sqlite3_libversion_number() == 0; }\n",
         probe_needs="SQLite 3 (libsqlite3 and its headers)",
+        headers=("survey_service/lists/_columns.h",),
     ),
     # A batch's columns as PostgreSQL binary COPY data.
-    Extension("survey_service.lists._copy_rows"),
+    Extension("survey_service.lists._copy_rows", headers=("survey_service/lists/_columns.h",)),
 )
 
 
@@ -109,7 +112,8 @@ def _probe_fails(ext: Extension, cc: list[str], scratch: Path) -> str | None:
 def build(ext: Extension, force: bool = False) -> int:
     """Compile one module; 0 when built, up to date, or skipped with a warning."""
     out = ext.target
-    newest_input = max(ext.source.stat().st_mtime, Path(__file__).stat().st_mtime)
+    inputs = [ext.source, Path(__file__), *(ROOT / header for header in ext.headers)]
+    newest_input = max(path.stat().st_mtime for path in inputs)
     if not force and out.exists() and out.stat().st_mtime >= newest_input:
         print(f"{TAG}: {out.name} is up to date")
         return 0

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "_columns.h"
+
 enum { TEXT = 0, INT4 = 1 };
 
 static const char SIGNATURE[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
@@ -94,26 +96,16 @@ encode(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "one type per column, 1 to 1600 columns");
         return NULL;
     }
-    PyObject **cells[width];
-    PyObject *constant[width];
     for (Py_ssize_t c = 0; c < width; c++) {
-        PyObject *column = PyTuple_GET_ITEM(columns, c);
-        cells[c] = NULL;
-        constant[c] = NULL;
         if (types[c] != TEXT && types[c] != INT4) {
             PyErr_Format(PyExc_ValueError, "column %zd: unknown type code %d", c, types[c]);
             return NULL;
         }
-        if (PyList_Check(column) || PyTuple_Check(column)) {
-            if (PySequence_Fast_GET_SIZE(column) != nrows) {
-                PyErr_Format(PyExc_ValueError, "column %zd has %zd values, not %zd", c,
-                             PySequence_Fast_GET_SIZE(column), nrows);
-                return NULL;
-            }
-            cells[c] = PySequence_Fast_ITEMS(column);
-        } else {
-            constant[c] = column;
-        }
+    }
+    PyObject **cells[width];
+    PyObject *constant[width];
+    if (batch_columns(columns, width, nrows, cells, constant) < 0) {
+        return NULL;
     }
     /* First the size: every value checked, every text's UTF-8 made once. */
     Py_ssize_t total = signature ? (Py_ssize_t)sizeof SIGNATURE : 0;

@@ -28,6 +28,8 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "_columns.h"
+
 typedef struct {
     PyObject_HEAD
     sqlite3 *db;
@@ -201,20 +203,8 @@ insert_columns(PyObject *self, PyObject *args)
     }
     PyObject **cells[width];
     PyObject *constant[width];
-    for (Py_ssize_t c = 0; c < width; c++) {
-        PyObject *column = PyTuple_GET_ITEM(columns, c);
-        cells[c] = NULL;
-        constant[c] = NULL;
-        if (PyList_Check(column) || PyTuple_Check(column)) {
-            if (PySequence_Fast_GET_SIZE(column) != nrows) {
-                PyErr_Format(PyExc_ValueError, "column %zd has %zd values, not %zd", c,
-                             PySequence_Fast_GET_SIZE(column), nrows);
-                return NULL;
-            }
-            cells[c] = PySequence_Fast_ITEMS(column);
-        } else {
-            constant[c] = column;
-        }
+    if (batch_columns(columns, width, nrows, cells, constant) < 0) {
+        return NULL;
     }
     /* The lists are not changed while we run: no Python code runs until the end. */
     Py_ssize_t whole = nrows / per_statement * per_statement;
