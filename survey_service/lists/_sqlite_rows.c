@@ -144,7 +144,7 @@ bind_value(sqlite3_stmt *stmt, int at, PyObject *value, Py_ssize_t column, Py_ss
         return sqlite3_bind_text64(stmt, at, text, (sqlite3_uint64)len, SQLITE_STATIC,
                                    SQLITE_UTF8);
     }
-    if (PyLong_CheckExact(value) || (PyLong_Check(value) && !PyBool_Check(value))) {
+    if (PyLong_Check(value) && !PyBool_Check(value)) {
         long long number = PyLong_AsLongLong(value);
         if (number == -1 && PyErr_Occurred()) {
             return -1;

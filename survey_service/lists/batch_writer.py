@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from survey_service.lists.columns import as_rows, rows_in
 from survey_service.lists.copy_writer import copy_batches
-from survey_service.lists.sealing import as_rows, rows_in
 
 try:
     from survey_service.lists import _sqlite_rows as _native_module

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
-from survey_service.lists.sealing import as_rows, rows_in
+from survey_service.lists.columns import as_rows, rows_in
 
 try:
     from survey_service.lists import _copy_rows as _native_module
@@ -141,8 +141,8 @@ class CopyStream:
             self._start(key)
         if key == self._open:
             if self._encoded is not None:
-                types = self._encoded
-                data = native.encode(tuple(columns), rows_in(columns), types, not self._sent)
+                count = rows_in(columns)
+                data = native.encode(tuple(columns), count, self._encoded, not self._sent)
                 self._copy.write(data)
                 self._sent = True
                 return

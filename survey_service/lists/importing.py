@@ -40,7 +40,7 @@ from survey_service.lists.sealing import (
     client_columns,
     consecutive_runs,
     parse_with,
-    sealed_issue_rows,
+    sealed_issue_columns,
 )
 from survey_service.models import (
     ClientList,
@@ -253,9 +253,8 @@ def _store_rows(
             sealed_names = vault.encrypt_texts(clients[NAME_AT], NAME)
             clients = (*clients[:NAME_AT], sealed_names, *clients[NAME_AT + 1 :])
             insert("client", CLIENT_COLUMNS, client_columns(client_list.id, clients, vault))
-            issue_rows = sealed_issue_rows(client_list.id, issues, vault)
-            if issue_rows:
-                issue_columns = tuple(map(list, zip(*issue_rows, strict=True)))
+            issue_columns = sealed_issue_columns(client_list.id, issues, vault)
+            if issue_columns:
                 insert("list_row_issue", ISSUE_ROW_COLUMNS, issue_columns)
             checked += len(clients[0]) + len(issues)
             if progress is not None:

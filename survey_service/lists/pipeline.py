@@ -43,11 +43,12 @@ import subprocess
 import sys
 import traceback
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from survey_service.lists.columns import pack_column, unpack_column
 from survey_service.lists.parsing import ClientFileError
 from survey_service.lists.parsing.sources import _OLE, _ZIP
 from survey_service.lists.parsing.workbook import too_complex
@@ -295,53 +296,7 @@ def _received_batches(inbox: _Inbox, totals: SealTotals) -> Iterator[Batch]:
         if kind == "done":
             totals.accepted, totals.rejected, totals.skipped, totals.signals = payload
             return
-        yield tuple(_unpack(c) for c in payload[0]), payload[1]
-
-
-# Through the pipe a text column travels as one string, its values joined by
-# the unit separator: pickling one string costs far less than 5,000 of them.
-# None travels as "" (no text column holds ""), and a column holding the
-# separator itself travels as it is. A column of few distinct values (the
-# services, dates and kinds a unit writes again and again) travels as those
-# values and a byte per row: the writer's column then holds the same few
-# objects, so SQLite and COPY make each one's UTF-8 once, not per row.
-_SEP = "\x1f"
-_MAX_CODES = 256
-_SAMPLE = 100  # values looked at before a column is counted whole
-
-
-def _pack(column: Sequence[Any]) -> tuple[str, Any]:
-    if not column or not isinstance(column[0], str | None):
-        return ("items", column)
-    try:
-        # A sample first: names and numbers, nearly all distinct, skip the whole count.
-        few = len(set(column[:_SAMPLE])) * 4 <= min(len(column), _SAMPLE)
-        distinct = dict.fromkeys(column) if few else None
-    except TypeError:  # not all hashable: not all text
-        return ("items", column)
-    if distinct is not None and len(distinct) <= _MAX_CODES and len(distinct) * 4 <= len(column):
-        codes = {value: code for code, value in enumerate(distinct)}
-        return ("coded", (list(distinct), bytes(map(codes.__getitem__, column))))
-    has_none = None in column
-    values = [v or "" for v in column] if has_none else column
-    try:
-        joined = _SEP.join(values)
-    except TypeError:  # not all text
-        return ("items", column)
-    if joined.count(_SEP) != len(column) - 1 or (has_none and "" in column):
-        return ("items", column)
-    return ("joined_none" if has_none else "joined", joined)
-
-
-def _unpack(packed: tuple[str, Any]) -> Sequence[Any]:
-    kind, data = packed
-    if kind == "items":
-        return data
-    if kind == "coded":
-        values, codes = data
-        return list(map(values.__getitem__, codes))
-    values = data.split(_SEP)
-    return [v or None for v in values] if kind == "joined_none" else values
+        yield tuple(unpack_column(c) for c in payload[0]), payload[1]
 
 
 def _unread_bytes(pipe: IO[bytes]) -> int:
@@ -381,7 +336,7 @@ def _helper_main(stdin: IO[bytes], out: IO[bytes]) -> None:
             for clients, issues in seal_rows(
                 parsed.rows, totals, hasher=hasher, help_writer=writer_is_busy
             ):
-                send(("rows", [_pack(c) for c in clients], issues))
+                send(("rows", [pack_column(c) for c in clients], issues))
             # Plain values only: this module is __main__ here, its classes would not unpickle.
             send(("done", totals.accepted, totals.rejected, totals.skipped, totals.signals))
     except ClientFileError as exc:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, repeat
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -120,30 +120,23 @@ def client_columns(list_id: int, columns: Columns, vault: PhoneVault) -> Columns
     return (list_id, rownum, names, sealed, hashes, masked, services, dates, kinds)
 
 
-def rows_in(columns: Sequence[Any]) -> int:
-    """How many rows a batch's columns hold (a column that is one value holds none)."""
-    return max((len(c) for c in columns if isinstance(c, list | tuple)), default=0)
-
-
-def as_rows(columns: Sequence[Any]) -> list[tuple]:
-    """The rows of a batch's columns: a column that is one value is repeated in each."""
-    count = rows_in(columns)
-    per_row = (c if isinstance(c, list | tuple) else repeat(c, count) for c in columns)
-    return list(zip(*per_row, strict=False))
-
-
-def sealed_issue_rows(list_id: int, issues: list[tuple], vault: PhoneVault) -> list[tuple]:
-    """ISSUE_ROW_COLUMNS of a batch's issues: raw values and names encrypted and masked."""
+def sealed_issue_columns(list_id: int, issues: list[tuple], vault: PhoneVault) -> Columns:
+    """ISSUE_ROW_COLUMNS of a batch's issues, in columns as :func:`client_columns` gives
+    them (the list's id once): raw values and names encrypted and masked; () for none."""
     if not issues:
-        return []
-    sealed = vault.encrypt_texts([issue[2] for issue in issues], RAW_VALUE)
-    names = vault.encrypt_texts([issue[4] for issue in issues], ISSUE_NAME)
-    return [
-        (list_id, row, field, token, mask_raw(raw), reason, name_token, mask_name(name), service)
-        for (row, field, raw, reason, name, service), token, name_token in zip(
-            issues, sealed, names, strict=True
-        )
-    ]
+        return ()
+    rows, fields, raws, reasons, names, services = map(list, zip(*issues, strict=True))
+    return (
+        list_id,
+        rows,
+        fields,
+        vault.encrypt_texts(raws, RAW_VALUE),
+        [mask_raw(raw) for raw in raws],
+        reasons,
+        vault.encrypt_texts(names, ISSUE_NAME),
+        [mask_name(name) for name in names],
+        services,
+    )
 
 
 def seal_rows(

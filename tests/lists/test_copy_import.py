@@ -163,7 +163,7 @@ def test_a_refused_import_stores_nothing(backend, session, monkeypatch):
             raise ServiceError("模拟失败")
         return []
 
-    monkeypatch.setattr(list_import, "sealed_issue_rows", failing)
+    monkeypatch.setattr(list_import, "sealed_issue_columns", failing)
     with pytest.raises(ServiceError, match="模拟失败"), transaction(session):
         upload_list(session, unit, wave, _content(8_000))
     assert len(calls) == 2

@@ -20,9 +20,11 @@ from survey_service.db import transaction
 from survey_service.errors import ServiceError
 from survey_service.lists import pipeline
 from survey_service.lists import sealing as list_sealing
-from survey_service.lists.batch_writer import as_rows
+from survey_service.lists.columns import as_rows
+from survey_service.lists.columns import pack_column as _pack
+from survey_service.lists.columns import unpack_column as _unpack
 from survey_service.lists.parsing import ClientFileError, PhoneRows, parse_client_file
-from survey_service.lists.pipeline import _pack, _unpack, sealed_list
+from survey_service.lists.pipeline import sealed_list
 from survey_service.lists.sealing import (
     CLIENT_COLUMNS,
     AcceptedNumbers,
